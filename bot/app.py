@@ -1,0 +1,191 @@
+"""Builds the process: database, Slack client, Bolt app, web app, projector, tasks, scheduler."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.core import ledger, tasks
+from bot.core.commands import CommandRegistry
+from bot.core.db import make_engine, make_sessionmaker, transaction
+from bot.core.leases import new_replica_id
+from bot.core.metrics import Metrics
+from bot.core.projector_worker import Projector
+from bot.core.ratelimits import Pacer
+from bot.core.scheduler import JobSpec, Scheduler
+from bot.core.slack import make_client
+
+log = logging.getLogger(__name__)
+
+# Each feature's handlers module has `register(rt)`; adding a feature is one line here.
+FEATURES: tuple[str, ...] = ("bot.ops.handlers",)
+SLACK_EVENT_TASK = "slack.event"
+
+
+@dataclass
+class Tuning:
+    """Timings that tests and the demo shorten; production keeps the defaults."""
+
+    lease_seconds: float = 30.0
+    task_sweep_seconds: float = 2.0
+    projector_sweep_seconds: float = 5.0
+    backoff_base: float = 1.0
+    pacer_speedup: float = 1.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    client: AsyncWebClient
+    bolt: AsyncApp
+    projector: Projector
+    tasks: tasks.TaskRunner
+    scheduler: Scheduler
+    metrics: Metrics
+    commands: CommandRegistry
+    replica_id: str
+    routers: list[APIRouter] = field(default_factory=list)
+    web: FastAPI | None = None
+    started: bool = False
+
+    async def start(self) -> None:
+        """Start the workers: the projector, the task runner and the scheduler."""
+        if self.started:
+            return
+        self.started = True
+        self.projector.start()
+        self.tasks.start()
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.started:
+            await self.scheduler.stop()
+            await self.tasks.stop()
+            await self.projector.stop()
+            self.started = False
+        await self.engine.dispose()
+
+    async def settle(self, timeout: float = 15.0) -> None:
+        """Wait until every task has run and every view is in sync."""
+        for _ in range(3):
+            await self.tasks.drain(timeout)
+            await self.projector.drain(timeout)
+
+
+def build_bolt(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+    return AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        # Listeners only write rows; answering after they finish keeps acknowledged work durable.
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+
+
+def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
+    tuning = tuning or Tuning()
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    metrics = Metrics()
+    replica_id = new_replica_id()
+    # Commands that never reach Slack (`jobs list`, `check`) work without a token.
+    token = settings.slack_bot_token or "xoxb-not-configured"
+    client = make_client(token, settings.slack_api_url)
+    projector_client = make_client(token, settings.slack_api_url, handlers=[])
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        client=client,
+        bolt=build_bolt(settings, client),
+        projector=Projector(
+            sessions,
+            projector_client,
+            replica_id,
+            metrics,
+            pacer=Pacer(speedup=tuning.pacer_speedup),
+            lease_seconds=tuning.lease_seconds,
+            sweep_seconds=tuning.projector_sweep_seconds,
+            backoff_base=tuning.backoff_base,
+        ),
+        tasks=tasks.TaskRunner(
+            sessions,
+            replica_id,
+            metrics,
+            lease_seconds=tuning.lease_seconds,
+            sweep_seconds=tuning.task_sweep_seconds,
+        ),
+        scheduler=Scheduler(sessions, replica_id, metrics),
+        metrics=metrics,
+        commands=CommandRegistry(),
+        replica_id=replica_id,
+    )
+    install_event_inbox(rt)
+    register_core_jobs(rt)
+    for module in FEATURES:
+        importlib.import_module(module).register(rt)
+    from bot.web import create_web_app
+
+    rt.web = create_web_app(rt)
+    return rt
+
+
+def install_event_inbox(rt: Runtime) -> None:
+    """Events are written to the database and acknowledged; a worker replays them to listeners.
+
+    Deduplication by event_id happens in the same transaction, so a redelivery
+    (X-Slack-Retry-Num) finds the ledger row and changes nothing.
+    """
+
+    async def inbox(req: AsyncBoltRequest, resp: BoltResponse, next: Any) -> BoltResponse | None:
+        body = req.body
+        if body.get("type") != "event_callback" or req.context.get("from_inbox"):
+            return await next()
+        event_id = str(body.get("event_id") or "")
+        if not event_id:
+            return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
+        async with transaction(rt.sessions) as session:
+            if await ledger.claim(session, "slack", event_id):
+                await tasks.enqueue(session, SLACK_EVENT_TASK, body)
+        return BoltResponse(status=200, body="")
+
+    async def replay(payload: dict[str, Any]) -> None:
+        request = AsyncBoltRequest(body=payload, mode="socket_mode", context={"from_inbox": True})
+        response = await rt.bolt.async_dispatch(request)
+        if response.status >= 500:
+            raise RuntimeError(f"listener failed for event {payload.get('event_id')}")
+
+    rt.bolt.use(inbox)
+    rt.tasks.register(SLACK_EVENT_TASK, replay)
+
+
+def register_core_jobs(rt: Runtime) -> None:
+    async def prune_ledger() -> None:
+        import datetime as dt
+
+        from bot.core.db import utcnow
+
+        async with transaction(rt.sessions) as session:
+            await ledger.forget_before(session, utcnow() - dt.timedelta(days=7))
+
+    rt.scheduler.register(
+        JobSpec(
+            name="core.prune_ledger",
+            func=prune_ledger,
+            description="forget deliveries older than a week (Slack retries within minutes)",
+            cron="17 3 * * *",
+        )
+    )

@@ -1,0 +1,45 @@
+"""Slash-command usage, shared so every command answers `help` the same way and /ops lists all."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Usage:
+    command: str
+    summary: str
+    lines: tuple[tuple[str, str], ...] = field(default=())  # (syntax, what it does)
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._usages: dict[str, Usage] = {}
+
+    def add(self, usage: Usage) -> None:
+        self._usages[usage.command] = usage
+
+    def get(self, command: str) -> Usage | None:
+        return self._usages.get(command)
+
+    def all(self) -> list[Usage]:
+        return sorted(self._usages.values(), key=lambda usage: usage.command)
+
+
+def wants_help(text: str | None) -> bool:
+    """Empty text and `help` both ask for the usage."""
+    stripped = (text or "").strip().lower()
+    return stripped in ("", "help", "-h", "--help", "?")
+
+
+class UsageError(ValueError):
+    """Bad command text: the message says what was wrong and what to type instead."""
+
+
+def split_args(text: str) -> list[str]:
+    """Split command text like a shell would, so quoted titles stay one argument."""
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        raise UsageError(f"could not read the command text: {error}") from None

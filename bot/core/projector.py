@@ -1,0 +1,123 @@
+"""The projector: the one way durable views reach Slack.
+
+A feature registers a view per kind of record: a loader that reads the record's state and a pure
+view that turns it into a `Rendered` message. Services call `mark_dirty` in the transaction that
+changes the record. After the commit the projector wakes, renders the latest state, posts it once
+(storing channel and ts) and afterwards updates it in place. Many changes between two syncs become
+one `chat.update` because only the latest state is rendered.
+
+Posting is made safe against lost answers by reconciliation, as a controller would: before a post
+we record that one is in flight; if we come back to a record whose post was in flight and has no
+ts, we look for our own message (tagged with metadata) in the channel before posting again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.core.db import Base, UTCDateTime, insert_ignore, utcnow
+
+METADATA_EVENT = "opsbot_view"
+# Errors that no retry will fix; the row is parked and shown in metrics instead of hammering Slack.
+PERMANENT_ERRORS = {
+    "channel_not_found",
+    "is_archived",
+    "invalid_blocks",
+    "too_many_blocks",
+    "msg_too_long",
+    "no_text",
+    "cant_update_message",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "user_not_found",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    channel: str
+    text: str
+    blocks: Sequence[Block | dict[str, Any]] = ()
+    thread_ts: str | None = None
+    pin: bool = False
+
+
+class NotReady(Exception):
+    """The view depends on something not posted yet (e.g. its parent message); try again soon."""
+
+
+Loader = Callable[[AsyncSession, str], Awaitable[Any]]
+View = Callable[[Any], Rendered | None]
+
+
+@dataclass
+class Registration:
+    load: Loader
+    view: View
+
+
+class Projection(Base):
+    __tablename__ = "slack_projections"
+    __table_args__ = (UniqueConstraint("kind", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    synced_version: Mapped[int] = mapped_column(Integer, default=0)
+    post_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> None:
+    """Ask for the view of (kind, record) to be brought up to date after this transaction."""
+    record_id = str(record_id)
+    statement = insert_ignore(session, Projection).values(
+        kind=kind,
+        record_id=record_id,
+        version=1,
+        synced_version=0,
+        status="active",
+        attempts=0,
+        updated_at=utcnow(),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["kind", "record_id"],
+        set_={
+            "version": Projection.version + 1,
+            "status": "active",
+            "attempts": 0,
+            "next_attempt_at": None,
+            "updated_at": utcnow(),
+        },
+    )
+    await session.execute(statement)
+    session.info["wake_projector"] = True
+
+
+async def posted_ts(session: AsyncSession, kind: str, record_id: str | int) -> tuple[str, str]:
+    """(channel, ts) of a posted view; raises NotReady until it has been posted."""
+    row = await session.scalar(
+        select(Projection).where(Projection.kind == kind, Projection.record_id == str(record_id))
+    )
+    if row is None or row.ts is None or row.channel is None:
+        raise NotReady(f"{kind}:{record_id} not posted yet")
+    return row.channel, row.ts

@@ -1,0 +1,390 @@
+"""The projector's worker loop: lease dirty views, render the latest state, sync it to Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from bot.core.db import on_commit, transaction, utcnow
+from bot.core.leases import backoff_seconds, lease_free, try_lease, wait_for_wake
+from bot.core.metrics import Metrics
+from bot.core.projector import (
+    METADATA_EVENT,
+    PERMANENT_ERRORS,
+    Loader,
+    NotReady,
+    Projection,
+    Registration,
+    Rendered,
+    View,
+)
+from bot.core.ratelimits import Pacer
+
+log = logging.getLogger(__name__)
+
+
+class Retry(Exception):
+    def __init__(self, delay: float, error: str, counts: bool = True) -> None:
+        super().__init__(error)
+        self.delay = delay
+        self.error = error
+        self.counts = counts
+
+
+class Parked(Exception):
+    """Slack refused for good (e.g. channel_not_found); retrying would only repeat it."""
+
+
+def _blocks_json(blocks: Any) -> list[dict[str, Any]]:
+    return [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+
+
+class Projector:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: AsyncWebClient,
+        owner: str,
+        metrics: Metrics,
+        *,
+        pacer: Pacer | None = None,
+        concurrency: int = 4,
+        lease_seconds: float = 30.0,
+        sweep_seconds: float = 5.0,
+        backoff_base: float = 1.0,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.owner = owner
+        self.metrics = metrics
+        self.pacer = pacer or Pacer()
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.sweep_seconds = sweep_seconds
+        self.backoff_base = backoff_base
+        self.views: dict[str, Registration] = {}
+        self._wake = asyncio.Event()
+        self._running: set[int] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._unhook = on_commit(self._wake_on_commit)
+
+    def register(self, kind: str, load: Loader, view: View) -> None:
+        self.views[kind] = Registration(load=load, view=view)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _wake_on_commit(self, session: Session) -> None:
+        if session.info.pop("wake_projector", False):
+            self._wake.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run_loop(), name="projector")
+
+    async def stop(self) -> None:
+        self._unhook()
+        if self._loop_task:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+
+    async def _run_loop(self) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        while True:
+            self._wake.clear()
+            try:
+                due = await self._due_ids(limit=self.concurrency * 8)
+            except Exception:
+                log.exception("projector: cannot read dirty views; retrying")
+                due = []
+            for row_id in due:
+                if row_id in self._running:
+                    continue
+                await slots.acquire()
+                self._running.add(row_id)
+                job = asyncio.create_task(self.sync(row_id))
+                job.add_done_callback(lambda _j, r=row_id: self._done(r, slots))
+            await wait_for_wake(self._wake, self.sweep_seconds)
+
+    def _done(self, row_id: int, slots: asyncio.Semaphore) -> None:
+        self._running.discard(row_id)
+        slots.release()
+        self._wake.set()
+
+    async def _due_ids(self, limit: int) -> list[int]:
+        now = utcnow()
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Projection.id)
+                .where(*self._dirty_filter(now), lease_free(Projection, now))
+                .order_by(Projection.updated_at, Projection.id)
+                .limit(limit)
+            )
+            return [row[0] for row in rows]
+
+    @staticmethod
+    def _dirty_filter(now: dt.datetime) -> list[Any]:
+        return [
+            Projection.status == "active",
+            Projection.version > Projection.synced_version,
+            (Projection.next_attempt_at.is_(None)) | (Projection.next_attempt_at <= now),
+        ]
+
+    async def pending_count(self) -> int:
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(
+                    select(func.count(Projection.id)).where(
+                        Projection.status == "active",
+                        Projection.version > Projection.synced_version,
+                    )
+                )
+                or 0
+            )
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every active view is in sync (tests and the demo use this)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not self._running and await self.pending_count() == 0:
+                return
+            self.wake()
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"projector: {await self.pending_count()} views still out of sync")
+
+    async def sync(self, row_id: int) -> None:
+        """Bring one view up to date. Safe to call from any replica: the lease makes it single."""
+        try:
+            async with transaction(self.sessions) as session:
+                if not await try_lease(session, Projection, row_id, self.owner, self.lease_seconds):
+                    return
+            await self._sync_leased(row_id)
+        except Exception:
+            log.exception("projector: view %s could not be synced", row_id)
+            await self._release(row_id, {"next_attempt_at": utcnow() + dt.timedelta(seconds=5)})
+
+    async def _sync_leased(self, row_id: int) -> None:
+        async with self.sessions() as session:
+            row = await session.get(Projection, row_id)
+            if row is None:
+                return
+            version = row.version
+            try:
+                rendered = await self._render(session, row)
+            except NotReady as not_ready:
+                await self._release(row_id, self._retry_values(row, Retry(1.0, str(not_ready))))
+                return
+        try:
+            changes = await self._apply(row, rendered)
+        except Retry as retry:
+            self.metrics.projector.labels(row.kind, "retry").inc()
+            await self._release(row_id, self._retry_values(row, retry))
+            return
+        except Parked as parked:
+            log.warning("projector: %s:%s parked: %s", row.kind, row.record_id, parked)
+            self.metrics.projector.labels(row.kind, "failed").inc()
+            await self._release(row_id, {"status": "failed", "last_error": str(parked)})
+            return
+        self.metrics.projector.labels(row.kind, "synced").inc()
+        await self._release(
+            row_id,
+            {
+                **changes,
+                "synced_version": version,
+                "attempts": 0,
+                "last_error": None,
+                "next_attempt_at": None,
+            },
+        )
+
+    async def _render(self, session: AsyncSession, row: Projection) -> Rendered | None:
+        registration = self.views.get(row.kind)
+        if registration is None:
+            raise NotReady(f"no view registered for {row.kind}")
+        state = await registration.load(session, row.record_id)
+        return None if state is None else registration.view(state)
+
+    def _retry_values(self, row: Projection, retry: Retry) -> dict[str, Any]:
+        attempts = row.attempts + (1 if retry.counts else 0)
+        delay = (
+            retry.delay
+            if not retry.counts
+            else max(retry.delay, backoff_seconds(attempts, base=self.backoff_base))
+        )
+        return {
+            "attempts": attempts,
+            "last_error": retry.error[:2000],
+            "next_attempt_at": utcnow() + dt.timedelta(seconds=delay),
+        }
+
+    async def _release(self, row_id: int, values: dict[str, Any]) -> None:
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                update(Projection)
+                .where(Projection.id == row_id, Projection.lease_owner == self.owner)
+                .values(**values, lease_owner=None, lease_expires=None)
+            )
+
+    async def _apply(self, row: Projection, rendered: Rendered | None) -> dict[str, Any]:
+        if rendered is None:
+            if row.ts and row.channel:
+                await self._call(
+                    "chat.delete",
+                    row.channel,
+                    channel=row.channel,
+                    ts=row.ts,
+                    ok_errors={"message_not_found"},
+                )
+            return {"ts": None, "pinned": False}
+        if row.ts is None:
+            return await self._post(row, rendered)
+        await self._call(
+            "chat.update",
+            row.channel,
+            channel=row.channel,
+            ts=row.ts,
+            text=rendered.text,
+            blocks=_blocks_json(rendered.blocks),
+            metadata=self._metadata(row),
+        )
+        return await self._pin(row, row.channel or rendered.channel, row.ts, rendered)
+
+    def _metadata(self, row: Projection) -> dict[str, Any]:
+        return {
+            "event_type": METADATA_EVENT,
+            "event_payload": {"kind": row.kind, "record_id": row.record_id},
+        }
+
+    async def _post(self, row: Projection, rendered: Rendered) -> dict[str, Any]:
+        channel = await self._resolve_channel(rendered.channel)
+        if row.post_started_at is not None:
+            found = await self._find_posted(row, channel, rendered.thread_ts)
+            if found:
+                # Our earlier post landed but its answer was lost: adopt it, then update it.
+                await self._call(
+                    "chat.update",
+                    channel,
+                    channel=channel,
+                    ts=found,
+                    text=rendered.text,
+                    blocks=_blocks_json(rendered.blocks),
+                    metadata=self._metadata(row),
+                )
+                await self._store_posted(row.id, channel, found)
+                return await self._pin(row, channel, found, rendered)
+        await self._mark_post_started(row.id)
+        response = await self._call(
+            "chat.postMessage",
+            channel,
+            channel=channel,
+            text=rendered.text,
+            blocks=_blocks_json(rendered.blocks),
+            thread_ts=rendered.thread_ts,
+            metadata=self._metadata(row),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        channel, ts = response["channel"], response["ts"]
+        await self._store_posted(row.id, channel, ts)
+        return await self._pin(row, channel, ts, rendered)
+
+    async def _pin(self, row: Projection, channel: str, ts: str, rendered: Rendered) -> dict:
+        values: dict[str, Any] = {"channel": channel, "ts": ts, "post_started_at": None}
+        if rendered.pin and not row.pinned:
+            await self._call(
+                "pins.add", channel, channel=channel, timestamp=ts, ok_errors={"already_pinned"}
+            )
+            values["pinned"] = True
+        return values
+
+    async def _resolve_channel(self, channel: str) -> str:
+        """A user id means a DM: Slack needs the D channel id for later updates."""
+        if channel[:1] in ("U", "W"):
+            response = await self._call("conversations.open", None, users=channel)
+            return str(response["channel"]["id"])
+        return channel
+
+    async def _find_posted(
+        self, row: Projection, channel: str, thread_ts: str | None
+    ) -> str | None:
+        if thread_ts:
+            response = await self._call(
+                "conversations.replies",
+                channel,
+                channel=channel,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            response = await self._call(
+                "conversations.history",
+                channel,
+                channel=channel,
+                include_all_metadata=True,
+                limit=100,
+            )
+        expected = self._metadata(row)["event_payload"]
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT and (
+                metadata.get("event_payload") == expected
+            ):
+                return str(message["ts"])
+        return None
+
+    async def _mark_post_started(self, row_id: int) -> None:
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                update(Projection).where(Projection.id == row_id).values(post_started_at=utcnow())
+            )
+
+    async def _store_posted(self, row_id: int, channel: str, ts: str) -> None:
+        # Committed at once: a crash after this point must never post the same view again.
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                update(Projection)
+                .where(Projection.id == row_id)
+                .values(channel=channel, ts=ts, post_started_at=None)
+            )
+
+    async def _call(
+        self, method: str, channel: str | None, *, ok_errors: set[str] = frozenset(), **args: Any
+    ) -> dict[str, Any]:
+        await self.pacer.acquire(method, channel)
+        arguments = {key: value for key, value in args.items() if value is not None}
+        try:
+            response = await self.client.api_call(method, json=arguments)
+        except SlackApiError as error:
+            return self._slack_error(method, channel, error, ok_errors)
+        except (TimeoutError, OSError, Exception) as error:  # connection trouble: try later
+            self.metrics.slack_calls.labels(method, "transport_error").inc()
+            raise Retry(self.backoff_base, f"{method}: {error!r}") from error
+        self.metrics.slack_calls.labels(method, "ok").inc()
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _slack_error(
+        self, method: str, channel: str | None, error: SlackApiError, ok_errors: set[str]
+    ) -> dict[str, Any]:
+        status = error.response.status_code
+        code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""
+        if code in ok_errors:
+            self.metrics.slack_calls.labels(method, "ok").inc()
+            return dict(error.response.data)
+        self.metrics.slack_calls.labels(method, code or str(status)).inc()
+        if status == 429:
+            retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
+            self.pacer.pause(method, channel, retry_after)
+            raise Retry(retry_after, f"{method}: ratelimited", counts=False)
+        if code in PERMANENT_ERRORS:
+            raise Parked(f"{method}: {code}")
+        raise Retry(self.backoff_base, f"{method}: {code or status}")

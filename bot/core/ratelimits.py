@@ -1,0 +1,90 @@
+"""Client-side pacing within Slack's published Web API rate limits.
+
+Slack allows chat.postMessage about once per second per channel, and most other methods a number
+of calls per minute per workspace (tiers). Spacing our own calls keeps us clear of 429s; when one
+arrives anyway, `Retry-After` pauses that method for everyone in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+
+METHOD_TIERS: dict[str, int] = {
+    "chat.update": 3,
+    "chat.delete": 3,
+    "conversations.history": 3,
+    "conversations.replies": 3,
+    "conversations.open": 3,
+    "pins.add": 2,
+    "reactions.add": 3,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+}
+PER_CHANNEL_PER_SECOND = {"chat.postMessage": 1.0}
+
+
+@dataclass
+class Bucket:
+    rate: float  # tokens per second
+    burst: float
+    tokens: float = field(default=-1.0)
+    updated: float = field(default_factory=time.monotonic)
+    blocked_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.burst
+
+    def wait_time(self, now: float) -> float:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+class Pacer:
+    def __init__(self, speedup: float = 1.0) -> None:
+        self.speedup = speedup
+        self._buckets: dict[tuple[str, str], Bucket] = {}
+        self._lock = asyncio.Lock()
+
+    def _bucket(self, method: str, channel: str | None) -> list[Bucket]:
+        buckets = []
+        if method in PER_CHANNEL_PER_SECOND and channel:
+            rate = PER_CHANNEL_PER_SECOND[method] * self.speedup
+            buckets.append(self._get((method, channel), rate, burst=3))
+        if method in METHOD_TIERS:
+            rate = TIER_PER_MINUTE[METHOD_TIERS[method]] / 60 * self.speedup
+            buckets.append(self._get((method, ""), rate, burst=max(1.0, rate * 10)))
+        elif (method, "") in self._buckets:
+            buckets.append(self._buckets[(method, "")])
+        return buckets
+
+    def _get(self, key: tuple[str, str], rate: float, burst: float) -> Bucket:
+        if key not in self._buckets:
+            self._buckets[key] = Bucket(rate=rate, burst=burst)
+        return self._buckets[key]
+
+    async def acquire(self, method: str, channel: str | None = None) -> None:
+        """Wait until a call to `method` (in `channel`) stays within the limits, then spend it."""
+        while True:
+            async with self._lock:
+                now = time.monotonic()
+                buckets = self._bucket(method, channel)
+                wait = max((bucket.wait_time(now) for bucket in buckets), default=0.0)
+                if wait <= 0:
+                    for bucket in buckets:
+                        bucket.tokens -= 1
+                    return
+            await asyncio.sleep(wait)
+
+    def pause(self, method: str, channel: str | None, retry_after: float) -> None:
+        """Slack said 429: nobody here calls that method again before Retry-After."""
+        until = time.monotonic() + retry_after
+        for bucket in self._bucket(method, channel) or [self._get((method, ""), 1.0, 1.0)]:
+            bucket.blocked_until = max(bucket.blocked_until, until)
