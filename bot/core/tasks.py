@@ -212,11 +212,19 @@ class TaskRunner:
                 )
             )
 
+    async def _pending_now(self) -> bool:
+        """Any task due now, whoever holds its lease."""
+        async with self.sessions() as session:
+            found = await session.scalar(
+                select(Task.id).where(Task.status == "pending", Task.run_after <= utcnow()).limit(1)
+            )
+            return found is not None
+
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until no task is due or running (tests and the demo use this)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
-            if not self._running and not await self._due_ids(limit=1):
+            if not self._running and not await self._pending_now():
                 return
             self.wake()
             await asyncio.sleep(0.02)
