@@ -27,8 +27,8 @@ from bot.core.slack import make_client
 
 log = logging.getLogger(__name__)
 
-# Each feature's handlers module has `register(rt)`; adding a feature is one line here.
-FEATURES: tuple[str, ...] = ("bot.ops.handlers",)
+# Each feature package's handlers module has `register(rt)`; a new feature is one line here.
+FEATURES: tuple[str, ...] = ("bot.ops", "bot.incidents", "bot.ci")
 SLACK_EVENT_TASK = "slack.event"
 
 
@@ -135,8 +135,8 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     )
     install_event_inbox(rt)
     register_core_jobs(rt)
-    for module in FEATURES:
-        importlib.import_module(module).register(rt)
+    for package in FEATURES:
+        importlib.import_module(f"{package}.handlers").register(rt)
     from bot.web import create_web_app
 
     rt.web = create_web_app(rt)

@@ -21,8 +21,8 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate to `revision`; safe to call from inside a running event loop."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Migrate to `revision` (every branch head by default); safe inside a running loop."""
     config = alembic_config(database_url)
     try:
         asyncio.get_running_loop()
