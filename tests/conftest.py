@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.core.db import make_engine
 from bot.models import metadata
+from bot.sandbox.harness import BotUnderTest, running_bot
 from tests.pg import ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -96,3 +97,10 @@ async def db_url(empty_db_url: str) -> str:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for problem in _pg_problem:
         terminalreporter.write_line(f"!!! {problem}: PostgreSQL tests did NOT run !!!", red=True)
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[BotUnderTest]:
+    """The real web app and workers on `db_url`, talking to a fresh sandbox."""
+    async with running_bot(db_url) as running:
+        yield running

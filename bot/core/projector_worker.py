@@ -358,14 +358,15 @@ class Projector:
             )
 
     async def _call(
-        self, method: str, channel: str | None, *, ok_errors: set[str] = frozenset(), **args: Any
+        self, method: str, pace_key: str | None, *, ok_errors: set[str] = frozenset(), **args: Any
     ) -> dict[str, Any]:
-        await self.pacer.acquire(method, channel)
+        """One Web API call, paced per method and channel (`pace_key`), errors classified."""
+        await self.pacer.acquire(method, pace_key)
         arguments = {key: value for key, value in args.items() if value is not None}
         try:
             response = await self.client.api_call(method, json=arguments)
         except SlackApiError as error:
-            return self._slack_error(method, channel, error, ok_errors)
+            return self._slack_error(method, pace_key, error, ok_errors)
         except (TimeoutError, OSError, Exception) as error:  # connection trouble: try later
             self.metrics.slack_calls.labels(method, "transport_error").inc()
             raise Retry(self.backoff_base, f"{method}: {error!r}") from error

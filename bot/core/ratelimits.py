@@ -24,7 +24,8 @@ METHOD_TIERS: dict[str, int] = {
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
 }
-PER_CHANNEL_PER_SECOND = {"chat.postMessage": 1.0}
+# Slightly under 1/s: a sliding window must never see one call too many at its edges.
+PER_CHANNEL_PER_SECOND = {"chat.postMessage": 0.9}
 
 
 @dataclass
@@ -57,10 +58,13 @@ class Pacer:
         buckets = []
         if method in PER_CHANNEL_PER_SECOND and channel:
             rate = PER_CHANNEL_PER_SECOND[method] * self.speedup
-            buckets.append(self._get((method, channel), rate, burst=3))
+            buckets.append(self._get((method, channel), rate, burst=1))
         if method in METHOD_TIERS:
-            rate = TIER_PER_MINUTE[METHOD_TIERS[method]] / 60 * self.speedup
-            buckets.append(self._get((method, ""), rate, burst=max(1.0, rate * 10)))
+            # Burst plus refill over one minute stays within the tier's per-minute limit.
+            limit = TIER_PER_MINUTE[METHOD_TIERS[method]]
+            burst = max(1, limit // 10)
+            rate = (limit - burst) / 60 * self.speedup
+            buckets.append(self._get((method, ""), rate, burst=burst))
         elif (method, "") in self._buckets:
             buckets.append(self._buckets[(method, "")])
         return buckets

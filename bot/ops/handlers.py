@@ -27,7 +27,10 @@ def register(rt: Runtime) -> None:
         text = command.get("text", "")
         if wants_help(text):
             usages = rt.commands.all()
-            await ack(text=help_text(usages), blocks=help_blocks(usages))
+            await ack(text=help_text(usages), blocks=help_blocks(usages), response_type="ephemeral")
             return
         word = text.split()[0]
-        await ack(text=f"Unknown /ops subcommand `{word}`. Usage:\n{usage_text(OPS_USAGE)}")
+        await ack(
+            text=f"Unknown /ops subcommand `{word}`. Usage:\n{usage_text(OPS_USAGE)}",
+            response_type="ephemeral",
+        )

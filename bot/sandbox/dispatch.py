@@ -1,0 +1,144 @@
+"""The request pipeline shared by every endpoint: auth, faults, rate limits, recording.
+
+Faults and rate limits are decided before the handler runs so a refused call never
+changes the workspace; only `timeout_after_effect` lets the change land first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .args import Args
+from .errors import SlackError
+from .faults import RATELIMITED, SERVER_ERROR, SLOW, TIMEOUT, TIMEOUT_AFTER_EFFECT, Fault
+from .models import JsonDict, RecordedCall
+from .registry import METHODS, Handler
+
+if TYPE_CHECKING:
+    from .state import SandboxState
+
+log = logging.getLogger(__name__)
+
+_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: JsonDict
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # plain-text answer for endpoints that are not JSON
+
+
+def slack_error(code: str, status: int = 200) -> Outcome:
+    return Outcome(status, {"ok": False, "error": code})
+
+
+def ratelimited(retry_after: int) -> Outcome:
+    return Outcome(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+
+
+def fault_outcome(fault: Fault) -> Outcome:
+    if fault.kind == RATELIMITED:
+        return ratelimited(fault.retry_after)
+    if fault.kind == SERVER_ERROR:
+        status = fault.status or 500
+        code = "service_unavailable" if status == 503 else "internal_error"
+        return slack_error(code, status)
+    if fault.kind in (TIMEOUT, TIMEOUT_AFTER_EFFECT):
+        return slack_error("request_timeout", 504)
+    return slack_error(fault.kind)
+
+
+def auth_error(state: SandboxState, token: str | None) -> str | None:
+    if not token:
+        return "not_authed"
+    if state.valid_tokens is None:
+        return None if token.startswith(_TOKEN_PREFIXES) else "invalid_auth"
+    return None if token in state.valid_tokens else "invalid_auth"
+
+
+def record(
+    state: SandboxState,
+    method: str,
+    args: dict[str, Any],
+    outcome: Outcome,
+    at: float,
+    fault: str | None = None,
+) -> None:
+    response = outcome.body if outcome.text is None else {"ok": True, "text": outcome.text}
+    state.calls.append(RecordedCall(method, args, outcome.status, response, at, fault))
+
+
+async def call_api(
+    state: SandboxState, method: str, raw: dict[str, Any], token: str | None, base: str
+) -> Outcome:
+    args = Args(raw, base)
+    started = state.now()
+    handler = METHODS.get(method)
+    refusal = "unknown_method" if handler is None else auth_error(state, token)
+    if refusal is not None or handler is None:
+        outcome = slack_error(refusal or "unknown_method")
+        record(state, method, args.recorded(), outcome, started)
+        return outcome
+    return await guarded(
+        state,
+        method,
+        args.recorded(),
+        lambda: run_handler(handler, state, args),
+        rate_key=args.text("channel") or args.text("channel_id"),
+    )
+
+
+def run_handler(handler: Handler, state: SandboxState, args: Args) -> Outcome:
+    try:
+        return Outcome(200, {"ok": True, **handler(state, args)})
+    except SlackError as exc:
+        return Outcome(200, exc.body())
+    except Exception:
+        log.exception("sandbox handler crashed")
+        return slack_error("internal_error", 500)
+
+
+async def guarded(
+    state: SandboxState,
+    method: str,
+    recorded_args: dict[str, Any],
+    effect: Callable[[], Outcome],
+    rate_key: str | None = "",
+) -> Outcome:
+    """Run `effect` unless a fault or rate limit refuses the call; record what was sent.
+
+    rate_key None exempts the endpoint from rate limiting (upload URLs, response_url).
+    """
+    started = state.now()
+    fault = state.faults.take(method)
+    if fault is not None and not fault.lets_effect_happen:
+        return await _refuse(state, method, recorded_args, fault, started)
+    if fault is not None and fault.kind == SLOW:
+        await state.faults.sleep(state.faults.delay_for(fault))
+    retry_after = state.rate_limits.check(method, rate_key) if rate_key is not None else None
+    if retry_after is not None:
+        outcome = ratelimited(retry_after)
+        record(state, method, recorded_args, outcome, started, "rate_limit")
+        return outcome
+    outcome = effect()
+    if fault is not None and fault.kind == TIMEOUT_AFTER_EFFECT:
+        # The change is made, but the caller never learns: its answer is lost
+        return await _refuse(state, method, recorded_args, fault, started)
+    record(state, method, recorded_args, outcome, started, fault.kind if fault else None)
+    return outcome
+
+
+async def _refuse(
+    state: SandboxState, method: str, args: dict[str, Any], fault: Fault, started: float
+) -> Outcome:
+    outcome = fault_outcome(fault)
+    # Recorded before sleeping so a test that already gave up can inspect it
+    record(state, method, args, outcome, started, fault.kind)
+    if fault.kind in (TIMEOUT, TIMEOUT_AFTER_EFFECT):
+        await state.faults.sleep(state.faults.delay_for(fault))
+    return outcome

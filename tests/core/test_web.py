@@ -1,0 +1,115 @@
+"""The web app: signed requests in, acknowledgements out, events handled once."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.core.ledger import ProcessedEvent
+from bot.core.tasks import Task
+from bot.sandbox import seed
+from bot.sandbox.harness import BotUnderTest
+
+
+async def test_ops_help_lists_every_registered_command(bot: BotUnderTest) -> None:
+    response = await bot.slack.command("/ops", "help", user=seed.ALICE, channel=seed.GENERAL)
+    assert response.status_code == 200
+    body = response.json()
+    for usage in bot.rt.commands.all():
+        assert usage.command in body["text"]
+        for syntax, _ in usage.lines:
+            assert f"{usage.command} {syntax}" in body["text"]
+    assert body.get("response_type", "ephemeral") == "ephemeral"
+
+
+async def test_ops_with_unknown_subcommand_says_what_to_type(bot: BotUnderTest) -> None:
+    response = await bot.slack.command("/ops", "frobnicate", user=seed.ALICE)
+    assert "Unknown /ops subcommand `frobnicate`" in response.json()["text"]
+    assert "/ops help" in response.json()["text"]
+
+
+async def test_stale_timestamp_and_bad_signature_get_401(bot: BotUnderTest) -> None:
+    stale = bot.slack.tampered(timestamp=str(int(time.time()) - 301))
+    assert (await stale.command("/ops", "help")).status_code == 401
+    forged = bot.slack.tampered(secret="not-the-secret")
+    assert (await forged.command("/ops", "help")).status_code == 401
+    unsigned = await bot.http.post("/slack/events", content=b"command=%2Fops&text=help")
+    assert unsigned.status_code == 401
+
+
+async def test_redelivered_event_has_one_effect(bot: BotUnderTest) -> None:
+    seen: list[str] = []
+
+    # An event type no feature listens to: Bolt runs only the first matching listener.
+    @bot.rt.bolt.event("emoji_changed")
+    async def on_emoji(event: dict[str, Any]) -> None:
+        seen.append(event["name"])
+
+    first = await bot.slack.event({"type": "emoji_changed", "subtype": "add", "name": "tada"})
+    assert first.status_code == 200
+    for _ in range(2):
+        again = await bot.slack.redeliver()
+        assert again.status_code == 200
+    await bot.settle()
+    assert seen == ["tada"]
+    assert [d.status for d in bot.slack.deliveries] == [200, 200, 200]
+    async with bot.rt.sessions() as session:
+        claims = await session.scalar(select(func.count()).select_from(ProcessedEvent))
+        queued = await session.scalar(select(func.count()).select_from(Task))
+    assert (claims, queued) == (1, 1)
+
+
+async def test_event_is_stored_before_the_ack_and_handled_after(db_url: str) -> None:
+    from bot.sandbox.harness import running_bot
+
+    seen: list[str] = []
+    async with running_bot(db_url, start_workers=False) as stopped:
+        ack = await stopped.slack.event({"type": "emoji_changed", "subtype": "add", "name": "x"})
+        assert ack.status_code == 200
+        async with stopped.rt.sessions() as session:
+            pending = (await session.scalars(select(Task))).all()
+        assert [task.payload["event"]["name"] for task in pending] == ["x"]
+        sandbox = stopped.sandbox
+        # The process dies here; a new one on the same database finishes the work.
+        async with running_bot(db_url, sandbox=sandbox) as restarted:
+
+            @restarted.rt.bolt.event("emoji_changed")
+            async def on_emoji(event: dict[str, Any]) -> None:
+                seen.append(event["name"])
+
+            await restarted.settle()
+    assert seen == ["x"]
+
+
+async def test_url_verification_echoes_the_challenge(bot: BotUnderTest) -> None:
+    response = await bot.slack.url_verification("abc123")
+    assert response.status_code == 200 and "abc123" in response.text
+
+
+async def test_healthz_and_metrics(bot: BotUnderTest) -> None:
+    health = await bot.http.get("/healthz")
+    assert health.status_code == 200 and health.json()["ok"] is True
+    await bot.slack.command("/ops", "help")
+    metrics = await bot.http.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'opsbot_http_requests_total{route="/slack/events",status="200"}' in metrics.text
+
+
+async def test_healthz_is_503_when_the_database_is_gone(tmp_path: Any) -> None:
+    from bot.sandbox.harness import running_bot
+
+    missing = tmp_path / "nowhere" / "db.sqlite"
+    async with running_bot(f"sqlite+aiosqlite:///{missing}", start_workers=False) as broken:
+        health = await broken.http.get("/healthz")
+    assert health.status_code == 503 and health.json()["ok"] is False
+
+
+async def test_event_without_event_id_is_refused_with_a_reason(bot: BotUnderTest) -> None:
+    body = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
+    response = await bot.slack.send(body, "application/json", "event")
+    assert response.status_code == 400 and "event_id" in response.text
+    async with bot.rt.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Task)) == 0
