@@ -28,7 +28,7 @@ from bot.core.slack import make_client
 log = logging.getLogger(__name__)
 
 # Each feature package's handlers module has `register(rt)`; a new feature is one line here.
-FEATURES: tuple[str, ...] = ("bot.ops", "bot.incidents", "bot.ci")
+FEATURES: tuple[str, ...] = ("bot.ops", "bot.incidents", "bot.ci", "bot.standups", "bot.agents")
 SLACK_EVENT_TASK = "slack.event"
 
 

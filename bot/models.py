@@ -1,7 +1,9 @@
 """Every table the bot has, imported in one place for Alembic and for tests."""
 
+import bot.agents.models
 import bot.ci.models
 import bot.incidents.models
+import bot.standups.models
 from bot.core import ledger, projector, scheduler, tasks
 from bot.core.db import Base
 
