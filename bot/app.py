@@ -28,7 +28,14 @@ from bot.core.slack import make_client
 log = logging.getLogger(__name__)
 
 # Each feature package's handlers module has `register(rt)`; a new feature is one line here.
-FEATURES: tuple[str, ...] = ("bot.ops", "bot.incidents", "bot.ci", "bot.standups", "bot.agents")
+FEATURES: tuple[str, ...] = (
+    "bot.ops",
+    "bot.incidents",
+    "bot.ci",
+    "bot.standups",
+    "bot.codered",
+    "bot.agents",
+)
 SLACK_EVENT_TASK = "slack.event"
 
 

@@ -2,6 +2,7 @@
 
 import bot.agents.models
 import bot.ci.models
+import bot.codered.models
 import bot.incidents.models
 import bot.standups.models
 from bot.core import ledger, projector, scheduler, tasks
