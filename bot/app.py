@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.commands import CommandRegistry
 from bot.core.db import make_engine, make_sessionmaker, transaction
+from bot.core.identity import BotIdentity
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
@@ -63,6 +65,7 @@ class Runtime:
     metrics: Metrics
     commands: CommandRegistry
     replica_id: str
+    identity: BotIdentity
     routers: list[APIRouter] = field(default_factory=list)
     web: FastAPI | None = None
     started: bool = False
@@ -72,6 +75,7 @@ class Runtime:
         if self.started:
             return
         self.started = True
+        self.identity.refresh_soon()
         self.projector.start()
         self.tasks.start()
         self.scheduler.start()
@@ -91,9 +95,17 @@ class Runtime:
             await self.projector.drain(timeout)
 
 
-def build_bolt(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+def build_bolt(settings: Settings, identity: BotIdentity) -> AsyncApp:
+    # Bolt injects arguments by name, so it needs a plain function rather than a bound method.
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, context: Any
+    ) -> AuthorizeResult:
+        return await identity.authorize(enterprise_id, team_id, context)
+
+    # A client without a token makes Bolt use `authorize` instead of calling auth.test itself.
     return AsyncApp(
-        client=client,
+        client=make_client(None, settings.slack_api_url),
+        authorize=authorize,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=bool(settings.slack_signing_secret),
         # Listeners only write rows; answering after they finish keeps acknowledged work durable.
@@ -112,12 +124,16 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     token = settings.slack_bot_token or "xoxb-not-configured"
     client = make_client(token, settings.slack_api_url)
     projector_client = make_client(token, settings.slack_api_url, handlers=[])
+    identity = BotIdentity(
+        make_client(token, settings.slack_api_url, timeout=5, handlers=[]), token
+    )
     rt = Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
         client=client,
-        bolt=build_bolt(settings, client),
+        bolt=build_bolt(settings, identity),
+        identity=identity,
         projector=Projector(
             sessions,
             projector_client,

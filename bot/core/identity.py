@@ -1,0 +1,73 @@
+"""Who the bot is in Slack (auth.test), learned once and never on the acknowledgement path.
+
+Bolt's single-team authorization calls auth.test on the first request and fails the request when
+Slack cannot be reached. Here the identity is fetched in the background and cached; a request
+that arrives while it is unknown is still answered. Replayed events (from the durable inbox) wait
+for it, because ignoring the bot's own messages depends on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Identity:
+    team_id: str | None
+    user_id: str
+    bot_id: str | None
+
+
+class BotIdentity:
+    def __init__(self, client: AsyncWebClient, token: str, retry_seconds: float = 10.0) -> None:
+        self.client = client
+        self.token = token
+        self.retry_seconds = retry_seconds
+        self.known: Identity | None = None
+        self._last_attempt = float("-inf")
+        self._refreshing: asyncio.Task[Identity | None] | None = None
+
+    async def fetch(self) -> Identity | None:
+        """Ask Slack once; the answer is kept for the life of the process."""
+        if self.known is not None:
+            return self.known
+        self._last_attempt = time.monotonic()
+        try:
+            response = await self.client.auth_test(token=self.token)
+        except Exception as error:  # Slack unreachable: try again later
+            log.warning("auth.test failed, identity unknown for now: %r", error)
+            return None
+        self.known = Identity(response.get("team_id"), response["user_id"], response.get("bot_id"))
+        return self.known
+
+    def refresh_soon(self) -> None:
+        due = time.monotonic() - self._last_attempt >= self.retry_seconds
+        if self.known is None and due and (self._refreshing is None or self._refreshing.done()):
+            self._last_attempt = time.monotonic()
+            self._refreshing = asyncio.create_task(self.fetch())
+
+    async def authorize(
+        self, enterprise_id: str | None, team_id: str | None, context: Any
+    ) -> AuthorizeResult:
+        if self.known is None:
+            if context.get("from_inbox"):
+                await self.fetch()
+            else:
+                self.refresh_soon()
+        known = self.known
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or (known.team_id if known else None),
+            bot_token=self.token,
+            bot_user_id=known.user_id if known else None,
+            bot_id=known.bot_id if known else None,
+        )

@@ -1,0 +1,159 @@
+"""The `opsbot` command as an operator uses it: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.sandbox.signing import signed_headers
+
+OPSBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
+    return subprocess.run(
+        [*OPSBOT, *args],
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_without_a_token_points_to_the_demo(tmp_path: Path) -> None:
+    result = run("serve", cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "SLACK_BOT_TOKEN" in line and "opsbot demo" in line
+
+
+def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path: Path) -> None:
+    config = tmp_path / "opsbot.yml"
+    config.write_text("incidents:\n  announce_channel: general\n")
+    result = run("check", env={"OPSBOT_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "opsbot: setting incidents.announce_channel: must match ^[CGD][A-Z0-9]{2,}$ (got 'general')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN: must be a bot token"),
+        ({"DATABASE_URL": "mysql://db/opsbot"}, "DATABASE_URL: must be a sqlite"),
+        ({"OPSBOT_CONFIG": "/nonexistent.yml"}, "OPSBOT_CONFIG: must name a readable YAML"),
+        ({"CI__STILL_RED_HOURS": "-1"}, "ci.still_red_hours"),
+    ],
+)
+def test_each_bad_setting_is_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    result = run("check", env=env, cwd=tmp_path)
+    assert result.returncode == 2 and named in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_key_in_the_config_file_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "opsbot.yml"
+    config.write_text("incidnets:\n  channel_prefix: inc\n")
+    result = run("check", env={"OPSBOT_CONFIG": str(config)}, cwd=tmp_path)
+    assert "incidnets: is not a known setting" in result.stderr
+
+
+def test_check_prints_what_the_config_file_enables(tmp_path: Path) -> None:
+    config = tmp_path / "opsbot.yml"
+    config.write_text(
+        "admins: [U0ADMIN]\n"
+        "incidents: {announce_channel: C0INCIDENTS}\n"
+        "ci:\n  routes:\n    - {repo: octo-org/octo-repo, branches: [main], channel: C0CI}\n"
+        "agents:\n  backends:\n    - {name: default, kind: a2a, url: 'http://127.0.0.1:9999/'}\n"
+        "digests:\n  - {channel: C0ENG, cron: '0 9 * * mon-fri', timezone: Europe/Paris}\n"
+    )
+    result = run(
+        "check", env={"OPSBOT_CONFIG": str(config), "GITHUB_WEBHOOK_SECRET": "s"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "configuration is valid" in out
+    assert "announce in C0INCIDENTS" in out and "1 route(s); webhooks: github" in out
+    assert "default (a2a)" in out and "digests: 1 scheduled" in out
+
+
+def test_db_upgrade_and_jobs(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/ops.db"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    listed = run("jobs", "list", env=env)
+    assert listed.returncode == 0 and "core.prune_ledger" in listed.stdout
+    unknown = run("jobs", "run", "nope", env={**env, "SLACK_BOT_TOKEN": "xoxb-x"})
+    assert unknown.returncode == 2 and "no job named 'nope'" in unknown.stderr
+    ran = run(
+        "jobs",
+        "run",
+        "core.prune_ledger",
+        env={**env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"},
+    )
+    assert ran.returncode == 0 and "ran core.prune_ledger" in ran.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """`opsbot serve` in its own process on loopback, against an unreachable Slack."""
+    port = _free_port()
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "serve-secret",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
+    process = subprocess.Popen(
+        [*OPSBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("opsbot serve did not come up")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_migrates_and_answers_signed_commands_over_http(served: str) -> None:
+    body = b"command=%2Fops&text=help&user_id=U0ALICE&channel_id=C0GENERAL&team_id=T0SANDBOX"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **signed_headers("serve-secret", int(time.time()), body),
+    }
+    response = httpx.post(f"{served}/slack/events", content=body, headers=headers)
+    assert response.status_code == 200 and "/ops help" in response.text
+    forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+    assert httpx.post(f"{served}/slack/events", content=body, headers=forged).status_code == 401
+    metrics = httpx.get(f"{served}/metrics").text
+    assert "opsbot_http_request_seconds_bucket" in metrics
