@@ -15,11 +15,12 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .dispatch import Outcome, call_api, guarded
 from .hooks import apply_hook_post
 from .methods_files import receive_upload
+from .socket_mode import SocketModeHub
 from .state import SandboxState
 from .transcript import render_workspace
 
@@ -117,9 +118,13 @@ async def transcript_endpoint(request: Request) -> Response:
     return PlainTextResponse(render_workspace(_state(request)))
 
 
-def create_app(state: SandboxState) -> Starlette:
+def create_app(state: SandboxState, hub: SocketModeHub | None = None) -> Starlette:
+    hub = hub or SocketModeHub()
     app = Starlette(
         routes=[
+            # Socket Mode's own method takes an app-level token, unlike every other method here.
+            Route("/api/apps.connections.open", hub.open, methods=["POST"]),
+            WebSocketRoute("/socket-mode/{ticket}", hub.serve),
             Route("/api/{method}", api_endpoint, methods=["GET", "POST"]),
             Route("/hooks/{hook_id:path}", hook_endpoint, methods=["POST"]),
             Route("/upload/{file_id}", upload_endpoint, methods=["POST"]),
@@ -166,7 +171,8 @@ class Sandbox:
 
     def __init__(self, state: SandboxState | None = None) -> None:
         self.state = state or SandboxState()
-        self.app = create_app(self.state)
+        self.socket_mode = SocketModeHub()
+        self.app = create_app(self.state, self.socket_mode)
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
         self.host = "127.0.0.1"
