@@ -1,0 +1,1 @@
+"""Benchmarks: acknowledgement latency, ingest throughput, and the projector against limits."""

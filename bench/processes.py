@@ -1,0 +1,83 @@
+"""Processes a benchmark runs on loopback: the sandbox, `opsbot serve`, a bare Bolt app."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+SIGNING_SECRET = "bench-signing-secret"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=0.5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
+    log = open(os.devnull, "wb")  # noqa: SIM115
+    child = subprocess.Popen(args, env={**clean, **env}, stdout=log, stderr=log, cwd=ROOT)
+    try:
+        wait_until_up(probe)
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        log.close()
+
+
+@contextmanager
+def sandbox() -> Iterator[str]:
+    port = free_port()
+    args = [sys.executable, "-m", "bench.sandbox_server", str(port)]
+    with process(args, {}, f"http://127.0.0.1:{port}/sandbox/transcript"):
+        yield f"http://127.0.0.1:{port}/api/"
+
+
+@contextmanager
+def opsbot(database_url: str, api_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with process(args, env, f"http://127.0.0.1:{port}/healthz"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def bare_bolt(api_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url}
+    args = [sys.executable, "-m", "bench.bare_app", str(port)]
+    with process(args, env, f"http://127.0.0.1:{port}/healthz"):
+        yield f"http://127.0.0.1:{port}"
