@@ -37,6 +37,8 @@ FEATURES: tuple[str, ...] = (
     "bot.standups",
     "bot.codered",
     "bot.agents",
+    "bot.digests",
+    "bot.home",
 )
 SLACK_EVENT_TASK = "slack.event"
 

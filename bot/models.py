@@ -3,6 +3,8 @@
 import bot.agents.models
 import bot.ci.models
 import bot.codered.models
+import bot.digests.models
+import bot.home.models
 import bot.incidents.models
 import bot.standups.models
 from bot.core import ledger, projector, scheduler, tasks
