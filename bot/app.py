@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.commands import CommandRegistry
 from bot.core.db import make_engine, make_sessionmaker, transaction
+from bot.core.events import EventBus
 from bot.core.identity import BotIdentity
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
@@ -68,6 +69,7 @@ class Runtime:
     commands: CommandRegistry
     replica_id: str
     identity: BotIdentity
+    events: EventBus
     routers: list[APIRouter] = field(default_factory=list)
     web: FastAPI | None = None
     started: bool = False
@@ -129,13 +131,15 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     identity = BotIdentity(
         make_client(token, settings.slack_api_url, timeout=5, handlers=[]), token
     )
+    bolt = build_bolt(settings, identity)
     rt = Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
         client=client,
-        bolt=build_bolt(settings, identity),
+        bolt=bolt,
         identity=identity,
+        events=EventBus(bolt),
         projector=Projector(
             sessions,
             projector_client,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -113,3 +114,37 @@ async def test_event_without_event_id_is_refused_with_a_reason(bot: BotUnderTest
     assert response.status_code == 400 and "event_id" in response.text
     async with bot.rt.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+async def test_every_subscriber_gets_the_event_and_a_failure_is_retried(
+    bot: BotUnderTest,
+) -> None:
+    first: list[str] = []
+    second: list[str] = []
+    attempts: list[int] = []
+
+    async def record_first(event: dict[str, Any], _body: dict[str, Any]) -> None:
+        first.append(event["name"])
+
+    async def flaky_second(event: dict[str, Any], _body: dict[str, Any]) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("transient")
+        second.append(event["name"])
+
+    bot.rt.events.on("emoji_changed", record_first)
+    bot.rt.events.on("emoji_changed", flaky_second)
+    from sqlalchemy import update as sql_update
+
+    from bot.core.db import transaction, utcnow
+
+    await bot.slack.event({"type": "emoji_changed", "subtype": "add", "name": "party"})
+    for _ in range(100):  # make the retry due at once instead of waiting for its backoff
+        async with transaction(bot.rt.sessions) as session:
+            await session.execute(sql_update(Task).values(run_after=utcnow()))
+        if second:
+            break
+        await asyncio.sleep(0.05)
+    await bot.settle()
+    assert second == ["party"] and len(attempts) == 2
+    assert first == ["party", "party"]  # subscribers are idempotent; a retry repeats them
