@@ -44,14 +44,45 @@ class IncidentsConfig(Section):
 class CodeRedConfig(Section):
     announce_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_ID)
     declarers: list[str] = Field(default_factory=list)
+    # Check-in days per level (mon..sun); levels listed in call_levels also get a daily call.
+    checkin_days: dict[Literal["red", "orange", "yellow"], list[str]] = Field(
+        default_factory=lambda: {
+            "red": ["mon", "tue", "wed", "thu", "fri"],
+            "orange": ["mon", "tue", "wed", "thu", "fri"],
+            "yellow": ["mon", "thu"],
+        }
+    )
+    call_levels: list[Literal["red", "orange", "yellow"]] = Field(default_factory=lambda: ["red"])
+    checkin_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    checkin_reminder_minutes: int = Field(default=120, gt=0, le=720)
+    checkin_cutoff_minutes: int = Field(default=240, gt=0, le=720)
+    call_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # After this many days at one level the owner is asked to reconfirm it or step down.
+    max_level_days: dict[Literal["red", "orange", "yellow"], int] = Field(
+        default_factory=lambda: {"red": 14, "orange": 28, "yellow": 56}
+    )
 
 
 class StandupsConfig(Section):
     holidays: list[str] = Field(default_factory=list)
+    # How long a cached Slack time zone is trusted before users.info is asked again.
+    timezone_refresh_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays_are_dates(cls, value: list[str]) -> list[str]:
+        import datetime as dt
+
+        for day in value:
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"holidays must be YYYY-MM-DD dates (got {day!r})") from None
+        return value
 
 
 class CiRoute(Section):
-    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$|^\*$")
+    repo: str = Field(pattern=r"^[\w.*?\[\]-]+/[\w.*?\[\]-]+$|^\*$")  # globs allowed
     branches: list[str] = Field(default_factory=list)
     channel: str = Field(pattern=SLACK_CHANNEL_ID)
     owners: list[str] = Field(default_factory=list)
@@ -65,19 +96,39 @@ class CiConfig(Section):
 
 
 class AgentBackend(Section):
-    name: str
-    kind: Literal["a2a", "command"]
+    name: str = Field(pattern=r"^[\w.-]{1,40}$")
+    # A kind is a module in bot/agents/backends/ (a2a, command, ...): a new kind is a new module.
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
     url: str | None = None
     command: list[str] | None = None
     token: str | None = None
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from importlib.util import find_spec
+
+        if value in ("base", "registry") or find_spec(f"bot.agents.backends.{value}") is None:
+            raise ValueError(f"must name an agent backend kind such as a2a or command (got {value!r})")
+        return value
+
 
 class AgentsConfig(Section):
     backends: list[AgentBackend] = Field(default_factory=list)
+    # User ids (U...) and user group ids (S...); empty means everyone in the workspace.
     allowed_users: list[str] = Field(default_factory=list)
     repos: dict[str, str] = Field(default_factory=dict)
     max_messages: int = Field(default=50, gt=0)
     max_chars: int = Field(default=20000, gt=0)
+    # Local clones for the command backend: repository (owner/name) -> path.
+    checkouts: dict[str, str] = Field(default_factory=dict)
+    worktree_root: str | None = None
+    github_token: str | None = None
+    github_api_url: str = "https://api.github.com"
+    retries: int = Field(default=3, ge=1, le=20)
+    retry_seconds: float = Field(default=2.0, ge=0)
+    attempt_timeout_minutes: float = Field(default=60.0, gt=0)
+    recover_seconds: float = Field(default=15.0, gt=0)
 
 
 class DigestConfig(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy import pool
@@ -12,6 +13,21 @@ from bot.core.db import make_engine
 from bot.models import metadata
 
 config = context.config
+# `alembic -x tables=ci_,incident` limits autogenerate to tables with those prefixes, so a
+# feature's revision holds only its own tables while other features are still in progress.
+_prefixes = tuple(
+    p for p in context.get_x_argument(as_dictionary=True).get("tables", "").split(",") if p
+)
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    if not _prefixes:
+        return True
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    table_name = name if type_ == "table" else getattr(table, "name", "")
+    return bool(table_name and table_name.startswith(_prefixes))
 
 
 def run_offline() -> None:
@@ -31,6 +47,7 @@ def run_with(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

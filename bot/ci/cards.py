@@ -1,0 +1,163 @@
+"""Loaders for the projector: read a breakage (or one of its runs) into the state views render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.ci.events import RED
+from bot.ci.kinds import CARD, RUN_LINE
+from bot.ci.models import CiBreakage, CiPipeline, CiRun
+from bot.ci.suspects import listed
+from bot.core.db import utcnow
+from bot.core.projector import NotReady, Projection, posted_ts
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    sha: str
+    number: str | None
+    attempt: int
+    conclusion: str
+    url: str | None
+    title: str | None
+    commit_message: str | None
+    author_name: str | None
+    completed_at: dt.datetime
+    flaky: bool
+
+
+@dataclass(frozen=True)
+class SuspectInfo:
+    sha: str
+    message: str | None
+    url: str | None
+    author_name: str | None
+    slack_user: str | None
+
+
+@dataclass(frozen=True)
+class BreakageState:
+    id: int
+    provider: str
+    repo: str
+    branch: str
+    workflow: str
+    status: str
+    channel: str
+    muted: bool
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    last_green_sha: str | None
+    red_runs: tuple[RunInfo, ...]
+    closing_run: RunInfo | None
+    suspects: tuple[SuspectInfo, ...]
+    suspects_ready: bool
+    owners: tuple[str, ...]
+    now: dt.datetime
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class RunLineState:
+    breakage: BreakageState
+    run: RunInfo
+
+
+def run_info(run: CiRun) -> RunInfo:
+    return RunInfo(
+        id=run.id,
+        sha=run.sha,
+        number=run.number,
+        attempt=run.attempt,
+        conclusion=run.conclusion,
+        url=run.url,
+        title=run.title,
+        commit_message=run.commit_message,
+        author_name=run.author_name,
+        completed_at=run.completed_at,
+        flaky=run.flaky,
+    )
+
+
+async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState | None:
+    row = (
+        await session.execute(
+            select(CiBreakage, CiPipeline)
+            .join(CiPipeline, CiPipeline.id == CiBreakage.pipeline_id)
+            .where(CiBreakage.id == int(record_id))
+        )
+    ).first()
+    if row is None:
+        return None
+    breakage, pipeline = row
+    runs = await session.scalars(
+        select(CiRun)
+        .where(CiRun.breakage_id == breakage.id, CiRun.outcome == RED)
+        .order_by(CiRun.created_at, CiRun.attempt, CiRun.id)
+    )
+    closing = await session.get(CiRun, breakage.closing_run_id or -1)
+    suspects = await listed(session, breakage.id)
+    return BreakageState(
+        id=breakage.id,
+        provider=pipeline.provider,
+        repo=pipeline.repo,
+        branch=pipeline.branch,
+        workflow=pipeline.workflow,
+        status=breakage.status,
+        channel=breakage.channel,
+        muted=breakage.muted,
+        opened_at=breakage.opened_at,
+        closed_at=breakage.closed_at,
+        last_green_sha=breakage.last_green_sha,
+        red_runs=tuple(run_info(run) for run in runs),
+        closing_run=run_info(closing) if closing else None,
+        suspects=tuple(
+            SuspectInfo(s.sha, s.message, s.url, s.author_name, s.slack_user) for s in suspects
+        ),
+        suspects_ready=breakage.suspects_ready,
+        owners=tuple(breakage.owners or ()),
+        now=utcnow(),
+    )
+
+
+async def load_in_thread(session: AsyncSession, record_id: str) -> BreakageState | None:
+    """A breakage as the parent of a thread line; None when its card is never to be posted."""
+    state = await load_breakage(session, record_id)
+    if state is None or state.muted:
+        return None
+    _channel, ts = await posted_ts(session, CARD, state.id)
+    return BreakageState(**{**state.__dict__, "thread_ts": ts})
+
+
+async def load_run_line(session: AsyncSession, record_id: str) -> RunLineState | None:
+    run = await session.get(CiRun, int(record_id))
+    if run is None or run.breakage_id is None or run.quiet:
+        return None
+    breakage = await load_in_thread(session, str(run.breakage_id))
+    return RunLineState(breakage=breakage, run=run_info(run)) if breakage else None
+
+
+async def load_recovery(session: AsyncSession, record_id: str) -> BreakageState | None:
+    """The recovery line waits for the run lines before it, so the thread reads in order."""
+    state = await load_breakage(session, record_id)
+    if state is None or state.muted:
+        return None
+    run_ids = [str(run.id) for run in state.red_runs]
+    pending = await session.scalar(
+        select(Projection.id)
+        .where(
+            Projection.kind == RUN_LINE,
+            Projection.record_id.in_(run_ids),
+            Projection.status == "active",
+            Projection.version > Projection.synced_version,
+        )
+        .limit(1)
+    )
+    if pending is not None:
+        raise NotReady(f"{RUN_LINE} lines of breakage {record_id} not posted yet")
+    return await load_in_thread(session, record_id)

@@ -1,0 +1,234 @@
+"""GitHub: `workflow_run` and `check_suite` payloads, and the compare API for suspects."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.timeparse import Time
+
+log = logging.getLogger(__name__)
+
+API_URL = "https://api.github.com"
+GREEN = {"success"}
+RED = {"failure", "timed_out", "startup_failure"}
+# Check suites of GitHub Actions repeat what workflow_run already told us, one level coarser.
+ACTIONS_APP_SLUG = "github-actions"
+COMPARE_LIMIT = 50
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Person(_Model):
+    name: str | None = None
+    email: str | None = None
+    username: str | None = None
+
+
+class HeadCommit(_Model):
+    id: str
+    message: str | None = None
+    timestamp: Time | None = None
+    author: Person | None = None
+
+
+class Repository(_Model):
+    full_name: str
+    default_branch: str | None = None
+    html_url: str | None = None
+
+
+class Workflow(_Model):
+    name: str | None = None
+    path: str | None = None
+
+
+class WorkflowRun(_Model):
+    id: int
+    name: str | None = None
+    head_branch: str | None = None
+    head_sha: str
+    run_number: int | None = None
+    run_attempt: int = 1
+    status: str
+    conclusion: str | None = None
+    event: str | None = None
+    html_url: str | None = None
+    display_title: str | None = None
+    path: str | None = None
+    created_at: Time
+    updated_at: Time | None = None
+    head_commit: HeadCommit | None = None
+    head_repository: Repository | None = None
+
+
+class WorkflowRunPayload(_Model):
+    action: str
+    workflow_run: WorkflowRun
+    workflow: Workflow | None = None
+    repository: Repository
+
+
+class App(_Model):
+    name: str | None = None
+    slug: str | None = None
+
+
+class CheckSuite(_Model):
+    id: int
+    head_branch: str | None = None
+    head_sha: str
+    status: str | None = None
+    conclusion: str | None = None
+    created_at: Time
+    updated_at: Time | None = None
+    head_commit: HeadCommit | None = None
+    app: App | None = None
+
+
+class CheckSuitePayload(_Model):
+    action: str
+    check_suite: CheckSuite
+    repository: Repository
+
+
+def _commit(head: HeadCommit | None, sha: str, repo: Repository) -> tuple[Commit, ...]:
+    if head is None:
+        return ()
+    author = head.author or Person()
+    url = f"{repo.html_url}/commit/{head.id}" if repo.html_url else None
+    return (
+        Commit(
+            sha=head.id or sha,
+            message=head.message,
+            url=url,
+            author_name=author.name,
+            author_email=author.email,
+            author_login=author.username,
+        ),
+    )
+
+
+def parse_workflow_run(payload: dict[str, Any]) -> RunEvent | Ignored:
+    data = WorkflowRunPayload.model_validate(payload)
+    run = data.workflow_run
+    if data.action != "completed" or run.status != "completed":
+        return Ignored(f"workflow_run action {data.action!r}")
+    # Runs for pull requests (and forks) name the PR's head branch, which may well be "main".
+    if run.event in ("pull_request", "pull_request_target") or (
+        run.head_repository and run.head_repository.full_name != data.repository.full_name
+    ):
+        return Ignored("workflow_run for a pull request")
+    if not run.head_branch:
+        return Ignored("workflow_run without a branch")
+    workflow = (data.workflow and data.workflow.name) or run.name or run.path or str(run.id)
+    conclusion = run.conclusion or "unknown"
+    created = run.created_at
+    return RunEvent(
+        provider="github",
+        repo=data.repository.full_name,
+        branch=run.head_branch,
+        default_branch=data.repository.default_branch,
+        workflow=workflow,
+        external_id=str(run.id),
+        attempt=run.run_attempt,
+        number=str(run.run_number) if run.run_number is not None else None,
+        sha=run.head_sha,
+        conclusion=conclusion,
+        outcome=outcome_of(conclusion, GREEN, RED),
+        created_at=created,
+        completed_at=run.updated_at or created,
+        url=run.html_url,
+        title=run.display_title,
+        commits=_commit(run.head_commit, run.head_sha, data.repository),
+    )
+
+
+def parse_check_suite(payload: dict[str, Any]) -> RunEvent | Ignored:
+    data = CheckSuitePayload.model_validate(payload)
+    suite = data.check_suite
+    if data.action != "completed":
+        return Ignored(f"check_suite action {data.action!r}")
+    app = suite.app or App()
+    if app.slug == ACTIONS_APP_SLUG or app.name == "GitHub Actions":
+        return Ignored("check_suite of GitHub Actions (workflow_run covers it)")
+    if not suite.head_branch:
+        return Ignored("check_suite without a branch")
+    conclusion = suite.conclusion or "unknown"
+    created = suite.created_at
+    completed = suite.updated_at or created
+    repo = data.repository
+    return RunEvent(
+        provider="github",
+        repo=repo.full_name,
+        branch=suite.head_branch,
+        default_branch=repo.default_branch,
+        workflow=app.name or app.slug or "checks",
+        # A re-requested suite completes again under the same id: each completion is a run.
+        external_id=f"suite-{suite.id}-{int(completed.timestamp())}",
+        attempt=1,
+        sha=suite.head_sha,
+        conclusion=conclusion,
+        outcome=outcome_of(conclusion, GREEN, RED),
+        created_at=created,
+        completed_at=completed,
+        url=f"{repo.html_url}/commit/{suite.head_sha}/checks" if repo.html_url else None,
+        title=suite.head_commit.message if suite.head_commit else None,
+        commits=_commit(suite.head_commit, suite.head_sha, repo),
+    )
+
+
+PARSERS = {"workflow_run": parse_workflow_run, "check_suite": parse_check_suite}
+
+
+def parse(event: str, payload: dict[str, Any]) -> RunEvent | Ignored:
+    """Raises pydantic.ValidationError when a handled event is missing what we need."""
+    parser = PARSERS.get(event)
+    if parser is None:
+        return Ignored(f"event {event!r} is not handled")
+    return parser(payload)
+
+
+def make_http_client() -> httpx.AsyncClient:
+    """One place to build the API client, so tests can point it at a fake GitHub."""
+    return httpx.AsyncClient(base_url=API_URL, timeout=10.0)
+
+
+def _compare_commit(item: dict[str, Any]) -> Commit:
+    detail = item.get("commit") or {}
+    author = detail.get("author") or {}
+    login = (item.get("author") or {}).get("login")
+    return Commit(
+        sha=str(item.get("sha", "")),
+        message=detail.get("message"),
+        url=item.get("html_url"),
+        author_name=author.get("name"),
+        author_email=author.get("email"),
+        author_login=login,
+    )
+
+
+async def compare(repo: str, base: str, head: str, token: str) -> list[Commit] | None:
+    """Commits after `base` up to `head`, oldest first; None when GitHub cannot tell us."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    try:
+        async with make_http_client() as client:
+            response = await client.get(f"/repos/{repo}/compare/{base}...{head}", headers=headers)
+        if response.status_code != 200:
+            log.warning("github compare %s: HTTP %s", repo, response.status_code)
+            return None
+        commits = response.json().get("commits") or []
+    except (httpx.HTTPError, ValueError, AttributeError) as error:
+        log.warning("github compare %s failed: %r", repo, error)
+        return None
+    return [_compare_commit(item) for item in commits[-COMPARE_LIMIT:] if isinstance(item, dict)]

@@ -1,0 +1,9 @@
+"""Names shared by the service, the loaders and the handlers (projector kinds, task kinds)."""
+
+CARD = "ci.breakage"  # one card per breakage, updated in place
+RUN_LINE = "ci.run_line"  # one thread line per later failing run
+RECOVERY_LINE = "ci.recovery"  # one thread line when the breakage ends
+SUSPECTS_LINE = "ci.suspects"  # one thread line mentioning each suspect once
+OWNERS_LINE = "ci.owners"  # one thread line when still red after ci.still_red_hours
+SUSPECTS_TASK = "ci.suspects"
+STILL_RED_JOB = "ci.still_red"

@@ -1,0 +1,178 @@
+"""`POST /webhooks/github|gitlab|buildkite`: verify, parse, claim the delivery, store, answer.
+
+The handler does only database work in one transaction, so it answers in milliseconds; Slack
+cards and suspect lookups happen afterwards through the projector and the task queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from bot.ci import buildkite, github, gitlab
+from bot.ci.events import Ignored, RunEvent
+from bot.ci.routing import route_for
+from bot.ci.service import record_run
+from bot.core.db import transaction
+from bot.core.ledger import claim
+from bot.core.signatures import (
+    SignatureError,
+    verify_buildkite,
+    verify_github_signature,
+    verify_gitlab_token,
+)
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 5 * 1024 * 1024
+Parser = Callable[[], RunEvent | Ignored]
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def _answer(status: int, **body: Any) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The raw body, refusing more than `limit` bytes whether or not Content-Length says so."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise Rejected(400, "malformed Content-Length")
+        if int(declared) > limit:
+            raise Rejected(413, f"body over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Rejected(413, f"body over {limit} bytes")
+    return bytes(body)
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Rejected(400, f"malformed JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "malformed JSON: the payload must be an object")
+    return payload
+
+
+def _not_configured(provider: str, setting: str) -> JSONResponse:
+    return _answer(
+        503, error=f"{provider} webhooks are not configured: set {setting}", setting=setting
+    )
+
+
+async def _accept(rt: Runtime, provider: str, delivery: str, parse: Parser) -> JSONResponse:
+    try:
+        event = parse()
+    except ValidationError as error:
+        where = ".".join(str(part) for part in error.errors()[0]["loc"])
+        raise Rejected(400, f"payload is missing or has a bad {where or 'field'}") from None
+    if isinstance(event, Ignored):
+        return _answer(202, ignored=event.reason)
+    route = route_for(rt.settings.ci.routes, event.repo, event.branch, event.default_branch)
+    if route is None:
+        return _answer(202, ignored=f"{event.repo} {event.branch} is not routed in ci.routes")
+    async with transaction(rt.sessions) as session:
+        if not await claim(session, provider, delivery):
+            return _answer(200, duplicate=True)
+        outcome = await record_run(session, event, route)
+    return _answer(202, accepted=True, effect=outcome.effect)
+
+
+def router(rt: Runtime) -> APIRouter:
+    api = APIRouter()
+
+    async def guarded(handle: Callable[[], Any]) -> JSONResponse:
+        try:
+            return await handle()
+        except Rejected as rejected:
+            return _answer(rejected.status, error=rejected.error)
+        except SignatureError as error:
+            return _answer(401, error=f"invalid signature: {error.reason}")
+
+    @api.post("/webhooks/github")
+    async def github_webhook(request: Request) -> JSONResponse:
+        secret = rt.settings.github_webhook_secret
+        if not secret:
+            return _not_configured("GitHub", "GITHUB_WEBHOOK_SECRET")
+
+        async def handle() -> JSONResponse:
+            body = await read_body(request)
+            verify_github_signature(secret, body, request.headers.get("x-hub-signature-256"))
+            payload = _object(body)
+            event = request.headers.get("x-github-event", "")
+            if event == "ping":
+                return _answer(200, ok=True, pong=True)
+            delivery = request.headers.get("x-github-delivery") or _fallback_key(payload)
+            return await _accept(rt, "github", delivery, lambda: github.parse(event, payload))
+
+        return await guarded(handle)
+
+    @api.post("/webhooks/gitlab")
+    async def gitlab_webhook(request: Request) -> JSONResponse:
+        token = rt.settings.gitlab_webhook_token
+        if not token:
+            return _not_configured("GitLab", "GITLAB_WEBHOOK_TOKEN")
+
+        async def handle() -> JSONResponse:
+            body = await read_body(request)
+            verify_gitlab_token(token, request.headers.get("x-gitlab-token"))
+            payload = _object(body)
+            event = request.headers.get("x-gitlab-event", "")
+            delivery = gitlab.delivery_key(dict(request.headers), payload)
+            return await _accept(rt, "gitlab", delivery, lambda: gitlab.parse(event, payload))
+
+        return await guarded(handle)
+
+    @api.post("/webhooks/buildkite")
+    async def buildkite_webhook(request: Request) -> JSONResponse:
+        token = rt.settings.buildkite_webhook_token
+        if not token:
+            return _not_configured("Buildkite", "BUILDKITE_WEBHOOK_TOKEN")
+
+        async def handle() -> JSONResponse:
+            body = await read_body(request)
+            verify_buildkite(
+                body,
+                secret=token,
+                signature_header=request.headers.get("x-buildkite-signature"),
+                token=token,
+                token_header=request.headers.get("x-buildkite-token"),
+            )
+            payload = _object(body)
+            event = request.headers.get("x-buildkite-event", "")
+            if event == "ping":
+                return _answer(200, ok=True, pong=True)
+            delivery = buildkite.delivery_key(payload)
+            return await _accept(rt, "buildkite", delivery, lambda: buildkite.parse(event, payload))
+
+        return await guarded(handle)
+
+    return api
+
+
+def _fallback_key(payload: dict[str, Any]) -> str:
+    """Without X-GitHub-Delivery, the run itself (id, attempt, action) identifies the delivery."""
+    run = payload.get("workflow_run") or payload.get("check_suite")
+    run = run if isinstance(run, dict) else {}
+    attempt = run.get("run_attempt", run.get("updated_at"))
+    return f"{run.get('id')}:{attempt}:{payload.get('action')}"
