@@ -119,7 +119,7 @@ def build_bolt(settings: Settings, identity: BotIdentity) -> AsyncApp:
 
 
 def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
-    tuning = tuning or Tuning()
+    tuning = tuning or Tuning(**settings.tuning.model_dump())
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     metrics = Metrics()

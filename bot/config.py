@@ -109,7 +109,7 @@ class AgentBackend(Section):
         from importlib.util import find_spec
 
         if value in ("base", "registry") or find_spec(f"bot.agents.backends.{value}") is None:
-            raise ValueError(f"must name an agent backend kind such as a2a or command (got {value!r})")
+            raise ValueError(f"must name an agent backend kind, e.g. a2a or command ({value!r})")
         return value
 
 
@@ -135,6 +135,22 @@ class DigestConfig(Section):
     channel: str = Field(pattern=SLACK_CHANNEL_ID)
     cron: str
     timezone: str = "UTC"
+    # A digest with nothing to say is skipped unless this is set.
+    post_empty: bool = False
+    # A question with no answer from anyone else this long after it was asked is listed.
+    unanswered_hours: float = Field(default=4.0, gt=0, le=168)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"must be an IANA time zone such as Europe/Paris (got {value!r})"
+            raise ValueError(message) from None
+        return value
 
     @field_validator("cron")
     @classmethod
@@ -146,6 +162,16 @@ class DigestConfig(Section):
         except ValueError as error:
             raise ValueError(f"must be a 5-field crontab ({error})") from None
         return value
+
+
+class TuningConfig(Section):
+    """Worker timings. The defaults suit production; tests and drills shorten them."""
+
+    lease_seconds: float = Field(default=30.0, gt=0)
+    task_sweep_seconds: float = Field(default=2.0, gt=0)
+    projector_sweep_seconds: float = Field(default=5.0, gt=0)
+    backoff_base: float = Field(default=1.0, gt=0)
+    pacer_speedup: float = Field(default=1.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -172,6 +198,7 @@ class Settings(BaseSettings):
     ci: CiConfig = Field(default_factory=CiConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     digests: list[DigestConfig] = Field(default_factory=list)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,117 @@
+"""SIGKILL at random points of a scripted scenario, then restart: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.ci.samples import github_headers, workflow_run
+from bot.core.db import utcnow
+from bot.migrate import upgrade
+from bot.sandbox import seed
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.server import Sandbox
+from tests.faults.process import GITHUB_SECRET, SIGNING_SECRET, BotProcess, wait_until_settled
+
+Step = Callable[[], Awaitable[httpx.Response]]
+CONFIG: dict[str, Any] = {
+    "admins": [seed.ALICE],
+    "incidents": {"announce_channel": seed.INCIDENTS},
+    "ci": {"routes": [{"repo": "octo-org/octo-repo", "branches": ["main"],
+                       "channel": seed.CI_ALERTS}]},
+}  # fmt: skip
+
+
+def ci_step(bot: BotProcess, run_id: int, sha: str, conclusion: str, minutes: int) -> Step:
+    created = utcnow().replace(microsecond=0) - dt.timedelta(minutes=60 - minutes)
+
+    async def deliver() -> httpx.Response:
+        payload = workflow_run(
+            repo="octo-org/octo-repo",
+            run_id=run_id,
+            sha=sha * 40,
+            conclusion=conclusion,
+            created=created,
+        )
+        body = json.dumps(payload).encode()
+        async with httpx.AsyncClient() as http:
+            return await http.post(
+                f"{bot.base}/webhooks/github",
+                content=body,
+                headers=github_headers(GITHUB_SECRET, body),
+            )
+
+    return deliver
+
+
+def scenario(bot: BotProcess, slack: SlackDriver) -> list[Step]:
+    async def declare() -> httpx.Response:
+        return await slack.command(
+            "/incident", "declare Checkout is down sev1", user=seed.ALICE, channel=seed.GENERAL
+        )
+
+    return [
+        ci_step(bot, 101, "a", "success", 0),
+        ci_step(bot, 102, "b", "failure", 10),
+        ci_step(bot, 103, "c", "failure", 20),
+        ci_step(bot, 104, "d", "success", 30),
+    ]
+
+
+async def play_with_kills(bot: BotProcess, steps: list[Step], rng: random.Random) -> int:
+    kills = 0
+    for step in steps:
+        response = await step()
+        assert response.status_code in (200, 202), response.text
+        # The step was acknowledged: its work is in flight. Kill somewhere inside it.
+        await asyncio.sleep(rng.uniform(0, 0.4))
+        if rng.random() < 0.6:
+            bot.kill()
+            kills += 1
+            await bot.start()
+    return kills
+
+
+def assert_no_duplicate_views(state: Any) -> None:
+    tags: Counter[tuple[str, str]] = Counter()
+    for channel in state.channels.values():
+        for message in state.all_messages(channel.id):
+            payload = (message.metadata or {}).get("event_payload")
+            if payload:
+                tags[(payload["kind"], payload["record_id"])] += 1
+    doubled = {tag: n for tag, n in tags.items() if n > 1}
+    assert doubled == {}
+
+
+@pytest.mark.parametrize("seed_value", [1, 2])
+async def test_kill_and_restart_loses_nothing(
+    empty_db_url: str, tmp_path: Path, seed_value: int
+) -> None:
+    db_url = empty_db_url
+    upgrade(db_url)
+    rng = random.Random(seed_value)
+    async with Sandbox() as sandbox:
+        bot = BotProcess(db_url, sandbox.url, CONFIG, tmp_path)
+        slack = SlackDriver(f"{bot.base}/slack/events", SIGNING_SECRET, sandbox.state, sandbox.base)
+        await bot.start()
+        try:
+            kills = await play_with_kills(bot, scenario(bot, slack), rng)
+            await wait_until_settled(db_url)
+        finally:
+            bot.stop()
+        state = sandbox.state
+        assert kills >= 1
+        assert_no_duplicate_views(state)
+        ci_cards = [m for m in state.messages(seed.CI_ALERTS) if m.user == state.bot_user_id]
+        assert len(ci_cards) == 1
+        thread = state.replies(seed.CI_ALERTS, ci_cards[0].ts)
+        assert any("green" in m.text.lower() or "recover" in m.text.lower() for m in thread)
