@@ -1,12 +1,166 @@
-"""Slack listeners and routes of the codered feature."""
+"""Slack listeners of the code red feature: thin wiring from Slack to the service."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.codered import cards, commands, service, views
+from bot.codered.jobs import CodeRedJobs
+from bot.codered.modals import (
+    DECLARE_CALLBACK,
+    declare_modal,
+    declared_view,
+    read_declare_form,
+)
+from bot.codered.options import (
+    ANNOUNCE_VIEW,
+    HEADER_VIEW,
+    NOTICE_VIEW,
+    RETRO_VIEW,
+    TASK_INVITE,
+    TASK_OPEN_CHANNEL,
+    Options,
+)
+from bot.codered.tick import tick
+from bot.codered.timeline import CodeRedError
+from bot.core.commands import UsageError, wants_help
+from bot.core.db import transaction, utcnow
+from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
+log = logging.getLogger(__name__)
+TICK_JOB = "codered.tick"
+ALREADY = "A code red is already in progress; see `/codered status`."
+
 
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    opts = Options.from_settings(rt.settings)
+    rt.commands.add(commands.USAGE)
+    _register_views(rt, opts)
+    _register_work(rt, opts)
+    _register_command(rt, opts)
+    _register_interactions(rt, opts)
+
+
+def _register_views(rt: Runtime, opts: Options) -> None:
+    async def header(session: AsyncSession, record_id: str) -> Any:
+        return await cards.header_state(session, int(record_id))
+
+    async def announcement(session: AsyncSession, record_id: str) -> Any:
+        return await cards.announce_state(session, opts, int(record_id))
+
+    async def retro(session: AsyncSession, record_id: str) -> Any:
+        return await cards.retro_state(session, int(record_id))
+
+    async def notice(session: AsyncSession, record_id: str) -> Any:
+        return await cards.notice_state(session, int(record_id))
+
+    rt.projector.register(HEADER_VIEW, header, views.header)
+    rt.projector.register(ANNOUNCE_VIEW, announcement, views.announcement)
+    rt.projector.register(RETRO_VIEW, retro, views.retro)
+    rt.projector.register(NOTICE_VIEW, notice, views.notice)
+
+
+def _register_work(rt: Runtime, opts: Options) -> None:
+    jobs = CodeRedJobs(rt.sessions, rt.client)
+    rt.tasks.register(TASK_OPEN_CHANNEL, jobs.open_channel)
+    rt.tasks.register(TASK_INVITE, jobs.invite)
+
+    async def run_tick() -> None:
+        async with transaction(rt.sessions) as session:
+            await tick(session, opts, utcnow())
+
+    rt.scheduler.register(
+        JobSpec(
+            name=TICK_JOB,
+            func=run_tick,
+            description="code red: loans ending, call reminders, level reconfirmation, header",
+            every_seconds=60,
+        )
+    )
+
+
+def _register_command(rt: Runtime, opts: Options) -> None:
+    @rt.bolt.command("/codered")
+    async def codered_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text, user = str(command.get("text") or ""), str(command.get("user_id"))
+        if wants_help(text):
+            await ack(text=commands.usage_text())
+            return
+        try:
+            parsed = commands.parse(text)
+            if parsed.verb == "declare":
+                await _open_declare(rt, opts, ack, command)
+                return
+            async with transaction(rt.sessions) as session:
+                answer = await commands.run(session, opts, parsed, user)
+        except UsageError as problem:
+            await ack(text=commands.problem_text(str(problem)))
+            return
+        except CodeRedError as refusal:
+            await ack(text=f":no_entry: {refusal}")
+            return
+        await ack(text=answer)
+
+
+async def _open_declare(rt: Runtime, opts: Options, ack: AsyncAck, command: dict[str, Any]) -> None:
+    user = str(command.get("user_id"))
+    if not opts.can_declare(user):
+        raise CodeRedError(f"{service.REFUSAL}\n{commands.usage_text()}")
+    async with rt.sessions() as session:
+        if await service.active_row(session) is not None:
+            raise CodeRedError(ALREADY)
+    try:
+        await rt.client.views_open(trigger_id=command.get("trigger_id"), view=declare_modal(user))
+    except SlackApiError as error:
+        log.warning("codered: views.open failed: %s", error.response.get("error"))
+        await ack(text="I could not open the declare form; please try again.")
+        return
+    await ack()
+
+
+def _register_interactions(rt: Runtime, opts: Options) -> None:
+    @rt.bolt.view(DECLARE_CALLBACK)
+    async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = str(body["user"]["id"])
+        form, errors = read_declare_form(view)
+        errors = {**service.form_problems(form), **errors}
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        try:
+            async with transaction(rt.sessions) as session:
+                await service.declare(session, opts, form, user)
+        except CodeRedError as refusal:
+            await ack(response_action="errors", errors={"focus": str(refusal)})
+            return
+        except IntegrityError:
+            await ack(response_action="errors", errors={"focus": ALREADY})
+            return
+        await ack(response_action="update", view=declared_view(form.focus, opts.announce_channel))
+
+    async def reconfirm(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        keep = action["action_id"] == views.KEEP_ACTION
+        try:
+            async with transaction(rt.sessions) as session:
+                await service.answer_reconfirm(
+                    session, opts, int(action.get("value") or 0), keep, str(body["user"]["id"])
+                )
+        except (CodeRedError, ValueError) as refusal:
+            await respond(text=f":no_entry: {refusal}", response_type="ephemeral")
+
+    rt.bolt.action(views.KEEP_ACTION)(reconfirm)
+    rt.bolt.action(views.STEP_DOWN_ACTION)(reconfirm)

@@ -1,12 +1,226 @@
-"""Slack listeners and routes of the standups feature."""
+"""Slack listeners of the standups feature: thin wiring from Slack to the service."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.commands import UsageError, wants_help
+from bot.core.db import transaction, utcnow
+from bot.core.scheduler import JobSpec
+from bot.standups import cards, commands, queries, schedule, service, views
+from bot.standups.jobs import StandupJobs, group_members, slack_error
+from bot.standups.modals import (
+    ANSWER_CALLBACK,
+    CREATE_CALLBACK,
+    FormDefaults,
+    GroupChoice,
+    answer_modal,
+    done_view,
+    read_answers,
+    read_standup_form,
+    standup_modal,
+)
+from bot.standups.models import Standup
+from bot.standups.tick import tick
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
+log = logging.getLogger(__name__)
+TICK_JOB = "standups.tick"
+
 
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    rt.commands.add(commands.USAGE)
+    _register_views(rt)
+    _register_work(rt)
+    _register_command(rt)
+    _register_modals(rt)
+
+    @rt.bolt.action(views.WRITE_ACTION)
+    async def write_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        try:
+            async with rt.sessions() as session:
+                form = await service.answer_form(session, int(action.get("value") or 0), user)
+        except (service.StandupError, ValueError) as refusal:
+            await respond(text=f":no_entry: {refusal}", response_type="ephemeral")
+            return
+        await rt.client.views_open(trigger_id=body["trigger_id"], view=answer_modal(form))
+
+
+def _register_views(rt: Runtime) -> None:
+    async def load_prompt(session: AsyncSession, record_id: str) -> Any:
+        return await cards.prompt_state(session, int(record_id))
+
+    async def load_digest(session: AsyncSession, record_id: str) -> Any:
+        return await cards.digest_state(session, int(record_id))
+
+    rt.projector.register(service.PROMPT_VIEW, load_prompt, views.prompt)
+    rt.projector.register(service.REMINDER_VIEW, load_prompt, views.reminder)
+    rt.projector.register(service.DIGEST_VIEW, load_digest, views.digest)
+
+
+def _register_work(rt: Runtime) -> None:
+    jobs = StandupJobs(rt.sessions, rt.client)
+    rt.tasks.register(service.TASK_FETCH_TZ, jobs.fetch_tz)
+    rt.tasks.register(service.TASK_SYNC_GROUP, jobs.sync_group)
+    rt.tasks.register(service.TASK_JOIN, jobs.join_channel)
+    holidays = schedule.holiday_set(rt.settings.standups.holidays)
+    refresh = dt.timedelta(hours=rt.settings.standups.timezone_refresh_hours)
+
+    async def run_tick() -> None:
+        async with transaction(rt.sessions) as session:
+            await tick(session, utcnow(), holidays=holidays, tz_refresh=refresh)
+
+    rt.scheduler.register(
+        JobSpec(
+            name=TICK_JOB,
+            func=run_tick,
+            description="send standup prompts, reminders and cutoffs that are due",
+            every_seconds=60,
+        )
+    )
+
+
+async def _today_for(rt: Runtime, user: str) -> dt.date:
+    async with rt.sessions() as session:
+        zone = schedule.zone(await service.user_timezone(session, user))
+    return utcnow().astimezone(zone).date() if zone else utcnow().date()
+
+
+def _register_command(rt: Runtime) -> None:
+    @rt.bolt.command("/standup")
+    async def standup_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text, user = str(command.get("text") or ""), str(command.get("user_id"))
+        if wants_help(text):
+            await ack(text=commands.usage_text())
+            return
+        try:
+            parsed = commands.parse(text, await _today_for(rt, user))
+            if isinstance(parsed, commands.Simple) and parsed.verb in ("form", "edit"):
+                await _open_form(rt, ack, command, parsed)
+                return
+            if isinstance(parsed, commands.CreateText) and parsed.group:
+                parsed.spec.group_members = await _members_or_problem(rt, parsed.group)
+            async with transaction(rt.sessions) as session:
+                answer = await commands.run(session, parsed, user, rt.settings.admins)
+        except UsageError as problem:
+            await ack(text=commands.problem_text(str(problem)))
+            return
+        except service.StandupError as refusal:
+            await ack(text=f":no_entry: {refusal}")
+            return
+        await ack(text=answer.text)
+
+
+async def _members_or_problem(rt: Runtime, group: str) -> list[str]:
+    try:
+        return await group_members(rt.client, group)
+    except SlackApiError as error:
+        raise UsageError(f"I could not read that user group ({slack_error(error)}).") from None
+
+
+async def _groups(rt: Runtime) -> list[GroupChoice]:
+    """User groups for the form; none when the workspace or our scopes do not allow it."""
+    try:
+        response = await rt.client.usergroups_list(include_users=True)
+    except SlackApiError as error:
+        log.info("standups: no user groups for the form: %s", slack_error(error))
+        return []
+    return [
+        GroupChoice(str(g["id"]), str(g.get("handle") or g["id"]), len(g.get("users") or []))
+        for g in response.get("usergroups") or []
+    ]
+
+
+async def _open_form(
+    rt: Runtime, ack: AsyncAck, command: dict[str, Any], parsed: commands.Simple
+) -> None:
+    user = str(command.get("user_id"))
+    defaults = FormDefaults(channel=command.get("channel_id"), users=[user])
+    if parsed.verb == "edit":
+        async with rt.sessions() as session:
+            standup = await service.require(session, parsed.name)
+            service.check_manage(standup, user, rt.settings.admins)
+            people = await service.participants(session, standup.id, source="user")
+        defaults = FormDefaults(
+            standup_id=standup.id,
+            name=standup.name,
+            channel=standup.channel,
+            users=people,
+            usergroup=standup.usergroup,
+            questions=list(standup.questions),
+            days=schedule.days_from_column(standup.days),
+            minute_of_day=standup.minute_of_day,
+            fixed_tz=standup.fixed_tz,
+            reminder_minutes=standup.reminder_minutes,
+            cutoff_minutes=standup.cutoff_minutes,
+        )
+    modal = standup_modal(defaults, await _groups(rt))
+    try:
+        await rt.client.views_open(trigger_id=command.get("trigger_id"), view=modal)
+    except SlackApiError as error:
+        log.warning("standups: views.open failed: %s", slack_error(error))
+        await ack(text="I could not open the form. " + commands.usage_text())
+        return
+    await ack()
+
+
+def _register_modals(rt: Runtime) -> None:
+    @rt.bolt.view(CREATE_CALLBACK)
+    async def standup_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = str(body["user"]["id"])
+        form = read_standup_form(view)
+        errors = dict(form.errors)
+        if form.spec.usergroup:
+            try:
+                form.spec.group_members = await group_members(rt.client, form.spec.usergroup)
+            except SlackApiError as error:
+                errors["group"] = f"I could not read that group ({slack_error(error)})."
+        errors = {**service.spec_problems(form.spec), **errors}
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        try:
+            async with transaction(rt.sessions) as session:
+                if form.standup_id is None:
+                    standup = await service.create(session, form.spec, user)
+                else:
+                    found = await session.get(Standup, int(form.standup_id))
+                    if found is None or found.archived:
+                        raise service.StandupError("That standup no longer exists.")
+                    service.check_manage(found, user, rt.settings.admins)
+                    await service.update_spec(session, found, form.spec)
+                    standup = found
+                line = views.summary_line(await queries.summary(session, standup))
+        except service.StandupError as refusal:
+            await ack(response_action="errors", errors={"name": str(refusal)})
+            return
+        title = "Standup saved" if form.standup_id else "Standup created"
+        await ack(response_action="update", view=done_view(title, line))
+
+    @rt.bolt.view(ANSWER_CALLBACK)
+    async def answers_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        run_id, answers = read_answers(view)
+        if run_id is None or not any(answer.strip() for answer in answers):
+            await ack(response_action="errors", errors={"q0": "Write at least one answer."})
+            return
+        try:
+            async with transaction(rt.sessions) as session:
+                await service.submit_answer(session, run_id, str(body["user"]["id"]), answers)
+        except service.StandupError as refusal:
+            await ack(response_action="errors", errors={"q0": str(refusal)})
+            return
+        await ack()

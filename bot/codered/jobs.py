@@ -1,0 +1,123 @@
+"""Durable tasks of a code red: the war-room channel and inviting people into it.
+
+Each may run again after a crash: a channel we created but did not store is found by name and
+adopted, and inviting someone already in is not an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.codered import service
+from bot.codered.models import CodeRed
+from bot.core.db import transaction
+from bot.standups import service as standups
+
+log = logging.getLogger(__name__)
+MAX_NAME_ATTEMPTS = 20
+INVITE_SKIPS = {"already_in_channel", "cant_invite_self", "user_not_found", "user_is_bot"}
+
+
+class NotYet(Exception):
+    """The war room is not there yet; the task runs again later."""
+
+
+def _error(error: SlackApiError) -> str:
+    data = error.response.data
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+def channel_name(slug: str, attempt: int) -> str:
+    base = f"codered-{slug}"[:70]
+    return base if attempt == 1 else f"{base}-{attempt}"
+
+
+class CodeRedJobs:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], client: AsyncWebClient) -> None:
+        self.sessions = sessions
+        self.client = client
+
+    async def _codered(self, codered_id: int) -> CodeRed | None:
+        async with self.sessions() as session:
+            return await session.get(CodeRed, codered_id)
+
+    async def open_channel(self, payload: dict[str, Any]) -> None:
+        codered = await self._codered(int(payload["codered"]))
+        if codered is None:
+            return
+        if codered.channel_id is None:
+            channel, name = await self._create(codered)
+            async with transaction(self.sessions) as session:
+                await service.store_channel(session, codered.id, channel, name)
+            codered.channel_id = channel
+        async with self.sessions() as session:
+            people = [codered.owner_id, codered.declared_by]
+            if codered.standup_id is not None:
+                people += await standups.participants(session, codered.standup_id)
+        await self._invite(codered.channel_id, list(dict.fromkeys(people)))
+        await self._describe(codered)
+
+    async def invite(self, payload: dict[str, Any]) -> None:
+        codered = await self._codered(int(payload["codered"]))
+        if codered is None:
+            return
+        if codered.channel_id is None:
+            raise NotYet(f"code red {codered.id} has no war room yet")
+        await self._invite(codered.channel_id, [str(payload["user"])])
+
+    async def _create(self, codered: CodeRed) -> tuple[str, str]:
+        for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
+            name = channel_name(codered.slug, attempt)
+            try:
+                response = await self.client.conversations_create(name=name)
+                return str(response["channel"]["id"]), name
+            except SlackApiError as error:
+                if _error(error) != "name_taken":
+                    raise
+            adopted = await self._orphan_named(name)
+            if adopted:
+                return adopted, name
+        raise RuntimeError(f"no free channel name for code red {codered.id}")
+
+    async def _orphan_named(self, name: str) -> str | None:
+        """A channel we created before a crash (or a lost answer) but never stored: reuse it."""
+        me = str((await self.client.auth_test())["user_id"])
+        cursor: str | None = None
+        while True:
+            page = await self.client.conversations_list(
+                types="public_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            for channel in page.get("channels", []):
+                if channel.get("name") == name and channel.get("creator") == me:
+                    return None if await self._taken(str(channel["id"])) else str(channel["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+    async def _taken(self, channel: str) -> bool:
+        async with self.sessions() as session:
+            found = await session.scalar(select(CodeRed.id).where(CodeRed.channel_id == channel))
+        return found is not None
+
+    async def _invite(self, channel: str, users: list[str]) -> None:
+        # One at a time: Slack refuses a whole batch when one of them is already in.
+        for user in users:
+            try:
+                await self.client.conversations_invite(channel=channel, users=user)
+            except SlackApiError as error:
+                if _error(error) not in INVITE_SKIPS:
+                    raise
+
+    async def _describe(self, codered: CodeRed) -> None:
+        assert codered.channel_id is not None
+        topic = f"Code {codered.level}: {codered.focus}"[:250]
+        try:
+            await self.client.conversations_setTopic(channel=codered.channel_id, topic=topic)
+        except SlackApiError as error:
+            log.info("codered: topic not set: %s", _error(error))

@@ -1,0 +1,121 @@
+"""Code red settings, read once from the config, plus levels, names and small helpers (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import Settings
+
+LEVELS = ("yellow", "orange", "red")  # from the mildest up
+EMOJI = {
+    "red": ":red_circle:",
+    "orange": ":large_orange_circle:",
+    "yellow": ":large_yellow_circle:",
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+HEADER_VIEW = "codered.header"
+ANNOUNCE_VIEW = "codered.announce"
+RETRO_VIEW = "codered.retro"
+NOTICE_VIEW = "codered.notice"
+TASK_OPEN_CHANNEL = "codered.open_channel"
+TASK_INVITE = "codered.invite"
+
+CHECKIN_QUESTIONS = [
+    "What did you move forward on the code red since the last check-in?",
+    "What will you do today?",
+    "Anything blocking you?",
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    admins: frozenset[str]
+    declarers: frozenset[str]
+    announce_channel: str | None
+    checkin_days: dict[str, tuple[int, ...]]
+    call_levels: frozenset[str]
+    checkin_minute: int
+    reminder_minutes: int
+    cutoff_minutes: int
+    call_minute: int
+    max_level_days: dict[str, int]
+    holidays: frozenset[dt.date]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Options:
+        config = settings.codered
+        return cls(
+            admins=frozenset(settings.admins),
+            declarers=frozenset(config.declarers),
+            announce_channel=config.announce_channel,
+            checkin_days={
+                level: tuple(sorted({WEEKDAYS.index(day[:3].lower()) for day in days}))
+                for level, days in config.checkin_days.items()
+            },
+            call_levels=frozenset(config.call_levels),
+            checkin_minute=minutes(config.checkin_time),
+            reminder_minutes=config.checkin_reminder_minutes,
+            cutoff_minutes=config.checkin_cutoff_minutes,
+            call_minute=minutes(config.call_time),
+            max_level_days=dict(config.max_level_days),
+            holidays=frozenset(dt.date.fromisoformat(day) for day in settings.standups.holidays),
+        )
+
+    def days_for(self, level: str) -> tuple[int, ...]:
+        return self.checkin_days.get(level) or (0, 1, 2, 3, 4)
+
+    def can_declare(self, user: str) -> bool:
+        return user in self.admins or user in self.declarers
+
+
+def minutes(hhmm: str) -> int:
+    hours, _, mins = hhmm.partition(":")
+    return int(hours) * 60 + int(mins)
+
+
+def check_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in LEVELS:
+        raise ValueError(f"`{text}` is not a level; use red, orange or yellow")
+    return level
+
+
+def lower_level(level: str) -> str | None:
+    index = LEVELS.index(level)
+    return LEVELS[index - 1] if index > 0 else None
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    return (slug[:limit].rstrip("-") or "focus").lower()
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_date(text: str, today: dt.date) -> dt.date:
+    """ISO dates, today, tomorrow, a weekday name (the next one), or +N days."""
+    word = text.strip().lower()
+    if word in ("today", "tomorrow"):
+        return today + dt.timedelta(days=0 if word == "today" else 1)
+    if re.fullmatch(r"\+\d{1,3}d?", word):
+        return today + dt.timedelta(days=int(word.strip("+d")))
+    if word[:3] in WEEKDAYS and word.isalpha():
+        ahead = (WEEKDAYS.index(word[:3]) - today.weekday()) % 7 or 7
+        return today + dt.timedelta(days=ahead)
+    try:
+        return dt.date.fromisoformat(word)
+    except ValueError:
+        raise ValueError(
+            f"`{text}` is not a date; write YYYY-MM-DD, tomorrow, a weekday or +N days"
+        ) from None

@@ -1,0 +1,91 @@
+"""The code red's timeline, its one-off notices, and the refusal type shared by its modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.codered.models import CodeRed, CodeRedEvent, CodeRedNotice
+from bot.codered.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, zone
+from bot.core.db import insert_ignore, utcnow
+from bot.core.projector import mark_dirty
+from bot.standups import service as standups
+
+MAX_TEXT = 2000
+
+
+class CodeRedError(Exception):
+    """A refusal the person should read as is."""
+
+
+async def local_today(session: AsyncSession, user: str, now: dt.datetime) -> dt.date:
+    """The date where this person is (their Slack time zone, UTC until it is known)."""
+    return now.astimezone(zone(await standups.user_timezone(session, user))).date()
+
+
+async def add_event(
+    session: AsyncSession,
+    codered: CodeRed,
+    kind: str,
+    actor: str,
+    text: str,
+    now: dt.datetime | None = None,
+) -> CodeRedEvent:
+    event = CodeRedEvent(
+        codered_id=codered.id,
+        at=now or utcnow(),
+        kind=kind,
+        actor=actor,
+        text=text[:MAX_TEXT],
+        level=codered.level,
+    )
+    session.add(event)
+    await session.flush()
+    await touch_header(session, codered.id)
+    return event
+
+
+async def announce(
+    session: AsyncSession, codered: CodeRed, kind: str, actor: str, text: str, now: dt.datetime
+) -> None:
+    """A timeline entry that is also announced company-wide."""
+    event = await add_event(session, codered, kind, actor, text, now)
+    await mark_dirty(session, ANNOUNCE_VIEW, event.id)
+
+
+async def add_notice(
+    session: AsyncSession,
+    codered_id: int,
+    key: str,
+    kind: str,
+    target: str,
+    data: dict[str, object] | None = None,
+) -> bool:
+    """Queue a one-off message unless it exists already; True if this call created it."""
+    statement = (
+        insert_ignore(session, CodeRedNotice)
+        .values(
+            codered_id=codered_id,
+            key=key,
+            kind=kind,
+            target=target,
+            data=data or {},
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["codered_id", "key"])
+    )
+    if (await session.execute(statement)).rowcount != 1:
+        return False
+    notice_id = await session.scalar(
+        select(CodeRedNotice.id).where(
+            CodeRedNotice.codered_id == codered_id, CodeRedNotice.key == key
+        )
+    )
+    await mark_dirty(session, NOTICE_VIEW, str(notice_id))
+    return True
+
+
+async def touch_header(session: AsyncSession, codered_id: int) -> None:
+    await mark_dirty(session, HEADER_VIEW, codered_id)
