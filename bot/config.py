@@ -198,6 +198,7 @@ class Settings(BaseSettings):
     ci: CiConfig = Field(default_factory=CiConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     digests: list[DigestConfig] = Field(default_factory=list)
+    activity_retention_days: float = Field(default=30, gt=0)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
 
     @field_validator("database_url")

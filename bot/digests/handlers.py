@@ -1,12 +1,156 @@
-"""Slack listeners and routes of the digests feature."""
+"""Slack listeners, tasks, the digest view and the jobs of the digests feature.
+
+Message and reaction events come through the core's event fan-out (`rt.events`), which other
+features share.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from bot.core.db import transaction, utcnow
+from bot.core.scheduler import JobSpec
+from bot.digests import activity, runner, service
+from bot.digests.views import digest_view
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
+# Plain messages people write; joins, topics, bot posts and the like are not activity.
+HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
+CHANNEL_TYPES = {"channel", "group", None}
+
+
+def from_bot(message: dict[str, Any], bot_user_id: str | None) -> bool:
+    user = message.get("user")
+    return bool(
+        message.get("bot_id")
+        or message.get("subtype") == "bot_message"
+        or not user
+        or (bot_user_id and user == bot_user_id)
+    )
+
+
+def _edited_at(message: dict[str, Any]) -> Any:
+    edited = message.get("edited") or {}
+    return activity.ts_time(edited["ts"]) if edited.get("ts") else None
+
+
+async def store_message_event(rt: Runtime, event: dict[str, Any], bot_user_id: str | None) -> None:
+    channel = event.get("channel")
+    if not channel or event.get("channel_type") not in CHANNEL_TYPES:
+        return
+    subtype = event.get("subtype")
+    async with transaction(rt.sessions) as session:
+        if subtype == "message_changed":
+            message = event.get("message") or {}
+            if message.get("ts") and not from_bot(message, bot_user_id):
+                await activity.record_edit(
+                    session,
+                    channel=channel,
+                    ts=message["ts"],
+                    user=message["user"],
+                    text=message.get("text") or "",
+                    thread_ts=message.get("thread_ts"),
+                    edited_at=_edited_at(message),
+                )
+        elif subtype == "message_deleted":
+            previous = event.get("previous_message") or {}
+            ts = event.get("deleted_ts") or previous.get("ts")
+            if ts and not (previous and from_bot(previous, bot_user_id)):
+                await activity.record_deletion(
+                    session,
+                    channel=channel,
+                    ts=ts,
+                    user=previous.get("user"),
+                    thread_ts=previous.get("thread_ts"),
+                )
+        elif subtype in HUMAN_SUBTYPES and event.get("ts") and not from_bot(event, bot_user_id):
+            await activity.record_message(
+                session,
+                channel=channel,
+                ts=event["ts"],
+                user=event["user"],
+                text=event.get("text") or "",
+                thread_ts=event.get("thread_ts"),
+            )
+
+
+async def store_reaction_event(rt: Runtime, event: dict[str, Any], bot_user_id: str | None) -> None:
+    item = event.get("item") or {}
+    user = event.get("user")
+    if item.get("type") != "message" or not user or user == bot_user_id:
+        return
+    channel, ts, name = item.get("channel"), item.get("ts"), event.get("reaction")
+    if not (channel and ts and name):
+        return
+    at = activity.ts_time(event["event_ts"]) if event.get("event_ts") else utcnow()
+    change = (
+        activity.add_reaction if event["type"] == "reaction_added" else activity.remove_reaction
+    )
+    async with transaction(rt.sessions) as session:
+        await change(session, channel=channel, ts=ts, user=user, name=name, at=at)
+
+
+def bot_user_id(rt: Runtime, body: dict[str, Any]) -> str | None:
+    if rt.identity.known is not None:
+        return rt.identity.known.user_id
+    for authorization in body.get("authorizations") or []:
+        if authorization.get("is_bot") and authorization.get("user_id"):
+            return str(authorization["user_id"])
+    return None
+
+
+def _register_events(rt: Runtime) -> None:
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await store_message_event(rt, event, bot_user_id(rt, body))
+
+    rt.events.on("message", on_message)
+
+    async def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await store_reaction_event(rt, event, bot_user_id(rt, body))
+
+    rt.events.on("reaction_added", on_reaction)
+    rt.events.on("reaction_removed", on_reaction)
+
+
+def _register_jobs(rt: Runtime) -> None:
+    async def sweep() -> None:
+        await runner.sweep(rt)
+
+    async def purge() -> None:
+        async with transaction(rt.sessions) as session:
+            await activity.purge(session, utcnow(), runner.activity_retention(rt.settings))
+
+    rt.scheduler.register(
+        JobSpec(
+            name="digests.sweep",
+            func=sweep,
+            description="create the runs of digests that are due (config file and /ops digest)",
+            every_seconds=60,
+        )
+    )
+    rt.scheduler.register(
+        JobSpec(
+            name="digests.purge_activity",
+            func=purge,
+            description="forget channel message text past its retention",
+            cron="41 3 * * *",
+        )
+    )
+
 
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    _register_events(rt)
+    _register_jobs(rt)
+    rt.projector.register(service.VIEW, runner.load, digest_view)
+
+    async def build(payload: dict[str, Any]) -> None:
+        await runner.build(rt, payload)
+
+    async def chart(payload: dict[str, Any]) -> None:
+        await runner.upload_chart(rt, payload)
+
+    rt.tasks.register(service.TASK_BUILD, build)
+    rt.tasks.register(service.TASK_CHART, chart)

@@ -1,12 +1,218 @@
-"""Slack listeners and routes of the incidents feature."""
+"""Slack listeners of the incidents feature: thin wiring from Slack to the service."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+
+from bot.core.commands import UsageError, wants_help
+from bot.core.db import transaction
+from bot.core.scheduler import JobSpec
+from bot.incidents import commands, kinds, queries, reminders, service, views
+from bot.incidents.access import IncidentError
+from bot.incidents.events import register_events
+from bot.incidents.jobs import IncidentJobs
+from bot.incidents.modals import (
+    DECLARE_CALLBACK,
+    USAGE,
+    declare_modal,
+    declared_view,
+    problem_text,
+    read_declare_form,
+    usage_text,
+)
+from bot.incidents.models import Incident
+from bot.incidents.state import Options
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
+log = logging.getLogger(__name__)
+
 
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    opts = Options.from_settings(rt.settings)
+    rt.commands.add(USAGE)
+    _register_views(rt, opts)
+    _register_jobs(rt, opts)
+    _register_command(rt, opts)
+    _register_modal(rt, opts)
+    _register_actions(rt, opts)
+    register_events(rt, opts)
+
+
+def _register_views(rt: Runtime, opts: Options) -> None:
+    project = rt.projector.register
+
+    async def card(session: Any, record_id: str) -> Any:
+        return await queries.incident_state(session, opts, int(record_id))
+
+    async def update(session: Any, record_id: str) -> Any:
+        return await queries.update_state(session, opts, int(record_id), in_thread=False)
+
+    async def update_thread(session: Any, record_id: str) -> Any:
+        return await queries.update_state(session, opts, int(record_id), in_thread=True)
+
+    async def role_dm(session: Any, record_id: str) -> Any:
+        return await queries.role_dm_state(session, opts, int(record_id))
+
+    async def reminder(session: Any, record_id: str) -> Any:
+        return await queries.reminder_state(session, opts, int(record_id))
+
+    project(kinds.CARD, card, views.incident_card)
+    project(kinds.ANNOUNCEMENT, card, views.announcement)
+    project(kinds.UPDATE_POST, update, views.update_post)
+    project(kinds.UPDATE_THREAD, update_thread, views.update_post)
+    project(kinds.ROLE_DM, role_dm, views.role_dm)
+    project(kinds.REMINDER, reminder, views.reminder)
+
+
+def _register_jobs(rt: Runtime, opts: Options) -> None:
+    jobs = IncidentJobs(rt.sessions, rt.client, opts)
+    rt.tasks.register(kinds.TASK_OPEN_CHANNEL, jobs.open_channel)
+    rt.tasks.register(kinds.TASK_INVITE, jobs.invite)
+    rt.tasks.register(kinds.TASK_TOPIC, jobs.update_topic)
+    rt.tasks.register(kinds.TASK_POSTMORTEM, jobs.write_postmortem)
+
+    async def sweep() -> None:
+        await jobs.sweep_reminders()
+
+    rt.scheduler.register(
+        JobSpec(
+            name="incidents.reminders",
+            func=sweep,
+            description="remind commanders whose incident is due a status update",
+            every_seconds=60,
+        )
+    )
+
+
+def _register_command(rt: Runtime, opts: Options) -> None:
+    @rt.bolt.command("/incident")
+    async def incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text = str(command.get("text") or "")
+        user, channel = str(command.get("user_id")), command.get("channel_id")
+        if not text.strip():
+            await _open_declare_modal(rt, opts, ack, command)
+            return
+        if wants_help(text):
+            await ack(text=usage_text())
+            return
+        try:
+            async with transaction(rt.sessions) as session:
+                answer = await commands.run(session, opts, text, user, channel)
+        except UsageError as problem:
+            await ack(text=problem_text(str(problem)))
+            return
+        except IncidentError as refusal:
+            await ack(text=f":no_entry: {refusal}")
+            return
+        await ack(text=answer.text, blocks=answer.blocks or None)
+
+
+async def _open_declare_modal(
+    rt: Runtime, opts: Options, ack: AsyncAck, command: dict[str, Any]
+) -> None:
+    """`/incident` alone opens the form, and (as every command does) answers with its usage."""
+    modal = declare_modal(opts, str(command.get("user_id")))
+    try:
+        await rt.client.views_open(trigger_id=command.get("trigger_id"), view=modal)
+        opened = "I opened the declare form for you."
+    except SlackApiError as error:
+        log.warning("incidents: views.open failed: %s", error.response.get("error"))
+        opened = "I could not open the declare form; use `/incident declare <title> [severity]`."
+    await ack(text=f"{opened}\n\n{usage_text()}")
+
+
+def _register_modal(rt: Runtime, opts: Options) -> None:
+    @rt.bolt.view(DECLARE_CALLBACK)
+    async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form, errors = read_declare_form(opts, view)
+        if form is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        async with transaction(rt.sessions) as session:
+            incident = await service.declare(
+                session,
+                opts,
+                title=form.title,
+                severity=form.severity,
+                reporter=str(body["user"]["id"]),
+                description=form.description,
+                private=form.private,
+                commander=form.commander,
+            )
+            done = declared_view(incident.id, incident.title, incident.private)
+        await ack(response_action="update", view=done)
+
+
+def _register_actions(rt: Runtime, opts: Options) -> None:
+    async def act(body: dict[str, Any], number: str, change: Any) -> None:
+        user = str(body["user"]["id"])
+        channel = (body.get("channel") or {}).get("id")
+        try:
+            async with transaction(rt.sessions) as session:
+                await change(session, user)
+        except (UsageError, IncidentError) as refusal:
+            # Redraw the card: a refused menu choice must not stay selected on screen.
+            async with transaction(rt.sessions) as session:
+                if number.isdigit() and await session.get(Incident, int(number)) is not None:
+                    await service.touch_cards(session, int(number))
+            if channel:
+                await _tell(rt, channel, user, f":no_entry: {refusal}")
+
+    async def incident(session: Any, number: str) -> Incident:
+        found = await session.get(Incident, int(number)) if number.isdigit() else None
+        if found is None:
+            raise IncidentError(f"There is no incident #{number}.")
+        return found
+
+    @rt.bolt.action(re.compile(rf"^{re.escape(views.TAKE_ROLE)}\."))
+    async def take_role(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        role = str(action["action_id"]).split(".", 2)[2]
+
+        async def change(session: Any, user: str) -> None:
+            found = await incident(session, action["value"])
+            await service.assign_role(session, opts, found, role, user, user)
+
+        await act(body, str(action["value"]), change)
+
+    @rt.bolt.action(views.SET_SEVERITY)
+    @rt.bolt.action(views.SET_STATUS)
+    async def set_menu(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        number, _, value = str(action["selected_option"]["value"]).partition(":")
+        is_severity = action["action_id"] == views.SET_SEVERITY
+        setter = service.set_severity if is_severity else service.set_status
+
+        async def change(session: Any, user: str) -> None:
+            await setter(session, opts, await incident(session, number), value, user)
+
+        await act(body, number, change)
+
+    @rt.bolt.action(views.SNOOZE)
+    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        number, _, reminder_id = str(action["value"]).partition(":")
+
+        async def change(session: Any, user: str) -> None:
+            found = await incident(session, number)
+            if not reminder_id.isdigit():
+                raise IncidentError("That reminder no longer exists.")
+            minutes = reminders.SNOOZE_MINUTES
+            await reminders.snooze(session, found, int(reminder_id), user, minutes)
+
+        await act(body, number, change)
+
+
+async def _tell(rt: Runtime, channel: str, user: str, text: str) -> None:
+    try:
+        await rt.client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as error:
+        log.info("incidents: could not tell %s: %s", user, error.response.get("error"))

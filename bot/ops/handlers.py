@@ -1,4 +1,4 @@
-"""/ops: help for every command, and workspace settings."""
+"""/ops: help for every command, channel digests and activity, workspace settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.core.commands import Usage, wants_help
+from bot.core.commands import Usage, UsageError, split_args, wants_help
+from bot.digests.commands import USAGE_LINES, activity_command, digest_command
 from bot.ops.views import help_blocks, help_text, usage_text
 
 if TYPE_CHECKING:
@@ -14,9 +15,20 @@ if TYPE_CHECKING:
 
 OPS_USAGE = Usage(
     command="/ops",
-    summary="help and workspace settings",
-    lines=(("help", "list every command opsbot has, with its usage"),),
+    summary="help, channel digests and settings",
+    lines=(("help", "list every command opsbot has, with its usage"), *USAGE_LINES),
 )
+
+
+async def answer(rt: Runtime, text: str, user: str, channel: str) -> str:
+    """The ephemeral answer to `/ops <text>`; UsageError for input that cannot be read."""
+    args = split_args(text)
+    word, rest = args[0].lower(), args[1:]
+    if word == "digest":
+        return await digest_command(rt, rest, user, channel)
+    if word == "activity":
+        return await activity_command(rt, rest, user, channel, rt.settings.admins)
+    return f"Unknown /ops subcommand `{args[0]}`. Usage:\n{usage_text(OPS_USAGE)}"
 
 
 def register(rt: Runtime) -> None:
@@ -29,8 +41,9 @@ def register(rt: Runtime) -> None:
             usages = rt.commands.all()
             await ack(text=help_text(usages), blocks=help_blocks(usages), response_type="ephemeral")
             return
-        word = text.split()[0]
-        await ack(
-            text=f"Unknown /ops subcommand `{word}`. Usage:\n{usage_text(OPS_USAGE)}",
-            response_type="ephemeral",
-        )
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        try:
+            reply = await answer(rt, text, user, channel)
+        except UsageError as error:
+            reply = f"{error}\n{usage_text(OPS_USAGE)}"
+        await ack(text=reply, response_type="ephemeral")

@@ -1,0 +1,199 @@
+"""`/ops digest ...` and `/ops activity ...`: parse, check, then write rows (or answer why not).
+
+Called by the /ops handler; every answer is one ephemeral line. Bad input raises UsageError
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+
+from bot.core.commands import UsageError
+from bot.core.db import transaction, utcnow
+from bot.digests import activity, service
+from bot.digests.models import ActivityOptOut, DigestSchedule
+from bot.digests.runner import activity_retention
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+USAGE_LINES: tuple[tuple[str, str], ...] = (
+    ("digest", "show this channel's digest schedule"),
+    ("digest daily HH:MM [time zone]", "post a digest here every day (your time zone by default)"),
+    ("digest weekly <day> HH:MM [time zone]", "post a weekly digest here, with a four-week chart"),
+    ("digest off", "stop digests in this channel, config-file ones included"),
+    ("digest now", "post a digest of this channel now"),
+    ("activity [on|off]", "count this channel's messages for digests, or stop and forget them"),
+)
+SLACK_CALL_SECONDS = 2.0
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:h]([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    action: str  # status | set | off | now
+    cadence: str = "daily"
+    weekday: int | None = None
+    minute_of_day: int = 9 * 60
+    timezone: str | None = None
+
+
+def parse_time(text: str) -> int:
+    match = _TIME.match(text.strip().lower())
+    if not match:
+        raise UsageError(f"`{text}` is not a time of day; write it as HH:MM, e.g. `09:00`.")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def parse_weekday(text: str) -> int:
+    key = text.strip().lower()[:3]
+    if len(text.strip()) < 3 or key not in service.WEEKDAYS:
+        raise UsageError(f"`{text}` is not a day of the week; use mon, tue, ... sun.")
+    return service.WEEKDAYS.index(key)
+
+
+def parse_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"`{text}` is not a time zone; use a name like `Europe/Paris`.") from None
+    return text
+
+
+def parse_digest(args: list[str]) -> DigestRequest:
+    """`args` is what follows `digest`."""
+    if not args:
+        return DigestRequest("status")
+    word, rest = args[0].lower(), args[1:]
+    if word in ("off", "now") and not rest:
+        return DigestRequest(word)
+    if word == "daily" and len(rest) in (1, 2):
+        zone = parse_zone(rest[1]) if len(rest) == 2 else None
+        return DigestRequest("set", "daily", None, parse_time(rest[0]), zone)
+    if word == "weekly" and len(rest) in (2, 3):
+        zone = parse_zone(rest[2]) if len(rest) == 3 else None
+        return DigestRequest("set", "weekly", parse_weekday(rest[0]), parse_time(rest[1]), zone)
+    if word in ("daily", "weekly", "off", "now"):
+        example = {"daily": "daily 09:00", "weekly": "weekly mon 09:00"}.get(word, word)
+        raise UsageError(f"`digest {word}` is written `/ops digest {example}`.")
+    raise UsageError(f"`{args[0]}` is not a digest option; use daily, weekly, off or now.")
+
+
+def _require_channel(channel: str) -> None:
+    if not channel.startswith(("C", "G")):
+        raise UsageError("Digests and activity belong to channels: run this in the channel.")
+
+
+async def _user_zone(rt: Runtime, user: str) -> str:
+    """The person's Slack time zone, or UTC when Slack does not answer quickly."""
+    try:
+        response = await asyncio.wait_for(rt.client.users_info(user=user), SLACK_CALL_SECONDS)
+        return parse_zone(str(response["user"].get("tz") or "UTC"))
+    except Exception:  # a slow or failing lookup must not fail the command
+        return "UTC"
+
+
+async def _bot_is_member(rt: Runtime, channel: str) -> bool:
+    try:
+        response = await asyncio.wait_for(
+            rt.client.conversations_info(channel=channel), SLACK_CALL_SECONDS
+        )
+    except SlackApiError as error:
+        return error.response.get("error") != "channel_not_found"
+    except Exception:  # cannot tell: assume yes; the projector retries a failed post
+        return True
+    return bool(response["channel"].get("is_member", True))
+
+
+def _when(request: DigestRequest | DigestSchedule, zone: str) -> str:
+    hour, minute = divmod(request.minute_of_day, 60)
+    if request.cadence == "weekly" and request.weekday is not None:
+        day = dt.date(2024, 1, 1 + request.weekday).strftime("%A")  # 2024-01-01 was a Monday
+        return f"every {day} at {hour:02d}:{minute:02d} ({zone})"
+    return f"every day at {hour:02d}:{minute:02d} ({zone})"
+
+
+async def digest_command(rt: Runtime, args: list[str], user: str, channel: str) -> str:
+    request = parse_digest(args)
+    _require_channel(channel)
+    if request.action == "status":
+        return await _status(rt, channel)
+    if request.action in ("set", "now") and not await _bot_is_member(rt, channel):
+        return f"I am not in <#{channel}>: invite me first (`/invite @opsbot`), then ask again."
+    if request.action == "off":
+        async with transaction(rt.sessions) as session:
+            await service.turn_off(session, channel, user)
+        return f"No more digests in <#{channel}>. Turn them back on with `/ops digest daily 09:00`."
+    if request.action == "now":
+        zone = await _user_zone(rt, user)
+        async with transaction(rt.sessions) as session:
+            in_force = await service.specs(session, rt.settings.digests)
+            run = await service.request_now(session, in_force, channel, user, zone)
+        return f"Putting together a {run.period} digest of <#{channel}>; it is posted in a moment."
+    zone = request.timezone or await _user_zone(rt, user)
+    async with transaction(rt.sessions) as session:
+        row = await service.set_schedule(
+            session,
+            channel,
+            cadence=request.cadence,
+            weekday=request.weekday,
+            minute_of_day=request.minute_of_day,
+            timezone=zone,
+            user=user,
+        )
+        spec = service.spec_for(await service.specs(session, rt.settings.digests), channel)
+    upcoming = service.next_fire(spec, utcnow()) if spec else None
+    nxt = f" Next: {upcoming.astimezone(ZoneInfo(zone)):%a %d %b %H:%M}." if upcoming else ""
+    return f"{row.cadence.capitalize()} digest for <#{channel}>: {_when(row, zone)}.{nxt}"
+
+
+async def _status(rt: Runtime, channel: str) -> str:
+    async with rt.sessions() as session:
+        row = await session.get(DigestSchedule, channel)
+        in_force = await service.specs(session, rt.settings.digests)
+    if row is not None and not row.enabled:
+        return f"Digests are off in <#{channel}> (turned off by <@{row.set_by}>)."
+    if row is not None:
+        return f"<#{channel}> gets a {row.cadence} digest {_when(row, row.timezone)}."
+    configured = [spec for spec in in_force if spec.channel == channel]
+    if configured:
+        spec = configured[0]
+        return f"<#{channel}> gets a digest on `{spec.cron}` ({spec.timezone}), from the config."
+    return f"No digest in <#{channel}> yet. Set one with `/ops digest daily 09:00`."
+
+
+async def activity_command(
+    rt: Runtime, args: list[str], user: str, channel: str, admins: list[str]
+) -> str:
+    word = args[0].lower() if args else "status"
+    if word not in ("on", "off", "status") or len(args) > 1:
+        raise UsageError(f"`activity {' '.join(args)}` is not an option; use on or off.")
+    _require_channel(channel)
+    retention = activity_retention(rt.settings).days
+    async with transaction(rt.sessions) as session:
+        if word == "off":
+            removed = await activity.opt_out(session, channel, user)
+            return (
+                f"I no longer store activity in <#{channel}>, and forgot the {removed} "
+                "message(s) I had. Digests here will not count messages."
+            )
+        current = await session.get(ActivityOptOut, channel)
+        if word == "status":
+            if current is not None:
+                return f"Activity in <#{channel}> is not stored (off since <@{current.by_user}>)."
+            kept = await activity.stored_count(session, channel)
+            return (
+                f"Activity in <#{channel}> is stored: {kept} message(s), "
+                f"their text for {retention} days."
+            )
+        if current is not None and user not in admins and user != current.by_user:
+            return f"Only <@{current.by_user}> (who turned it off) or an admin can turn it on."
+        await activity.opt_in(session, channel)
+    return f"I store activity in <#{channel}> again (text for {retention} days) for its digests."

@@ -1,0 +1,72 @@
+"""Digest sections read other features through their services (both database backends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.agents import models as agent_models
+from bot.agents import service as agents
+from bot.agents.backends.base import Outcome, Update
+from bot.agents.parsing import Spec
+from bot.codered import service as codered
+from bot.codered.options import Options as CodeRedOptions
+from bot.config import Settings
+from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
+from bot.digests.sections import Scope, compose
+
+ALICE = "U0ALICE"
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def finished_task(session: AsyncSession, instruction: str, change: Update) -> None:
+    spec = Spec(instruction, "octo-org/octo-repo", "default", 1, None)
+    request = await agents.create_request(
+        session, spec, channel="C0DEV", thread_ts="1.1", message_ts="1.1", requester=ALICE,
+        source="mention",
+    )  # fmt: skip
+    [task] = await agents.request_tasks(session, request.id)
+    await agents.apply_update(session, task.id, change)
+
+
+async def test_agents_and_code_red_sections(sessions: async_sessionmaker[AsyncSession]) -> None:
+    start = utcnow() - dt.timedelta(hours=1)
+    async with transaction(sessions) as session:
+        done = Outcome(summary="ok", pr_url="https://gh.test/pr/9")
+        await finished_task(
+            session, "Add retries", Update(state=agent_models.COMPLETED, outcome=done)
+        )
+        await finished_task(
+            session, "Rewrite it all", Update(state=agent_models.FAILED, error="no")
+        )
+        await finished_task(session, "Still going", Update(state=agent_models.WORKING))
+        opts = CodeRedOptions.from_settings(Settings(admins=[ALICE]))
+        form = codered.DeclareForm(
+            level="orange", focus="Latency", owner=ALICE, exit_criteria="p99"
+        )
+        await codered.declare(session, opts, form, ALICE)
+    scope = Scope("C0ENG", start, utcnow() + dt.timedelta(seconds=1), "UTC")
+    snapshot = await compose(sessions, scope)
+    agents_seen = snapshot["agents"]
+    assert [t["pr_url"] for t in agents_seen["prs"]] == ["https://gh.test/pr/9"]
+    assert [t["instruction"] for t in agents_seen["failures"]] == ["Rewrite it all"]
+    assert agents_seen["active"] == 1
+    level = snapshot["standups"]["codered"]
+    assert (level["level"], level["title"], level["owner"]) == ("orange", "Latency", ALICE)
+    assert "incidents" not in snapshot and "ci" not in snapshot and "activity" not in snapshot
+
+
+async def test_an_empty_workspace_has_nothing_to_say(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    scope = Scope("C0ENG", utcnow() - dt.timedelta(days=1), utcnow(), "Europe/Paris")
+    assert await compose(sessions, scope) == {}
