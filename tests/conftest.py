@@ -21,23 +21,31 @@ _pg_problem: list[str] = []
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url() -> Iterator[str | None]:
-    """A server URL: OPSBOT_TEST_POSTGRES_URL, or a cluster started for this session."""
-    given = os.environ.get("OPSBOT_TEST_POSTGRES_URL")
-    if given:
-        yield given
+def postgres_server() -> Iterator[ThrowawayPostgres | None]:
+    """The cluster started for this session (None when a URL was given or none could start)."""
+    if os.environ.get("OPSBOT_TEST_POSTGRES_URL"):
+        yield None
         return
     server = ThrowawayPostgres()
     try:
-        url = server.start()
+        server.url = server.start()
     except (FileNotFoundError, OSError, Exception) as error:  # noqa: BLE001
         _pg_problem.append(f"PostgreSQL could not be started: {error!r}")
         yield None
         return
     try:
-        yield url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(postgres_server: ThrowawayPostgres | None) -> str | None:
+    """A server URL: OPSBOT_TEST_POSTGRES_URL, or the cluster started for this session."""
+    given = os.environ.get("OPSBOT_TEST_POSTGRES_URL")
+    if given:
+        return given
+    return postgres_server.url if postgres_server else None
 
 
 def _asyncpg_dsn(url: str) -> str:
