@@ -59,6 +59,8 @@ def _jobs(settings: Settings, action: str, name: str | None) -> None:
         from bot.migrate import upgrade
 
         upgrade(settings.database_url)
+        # Workers run so the job's effects (cards, DMs) are delivered before the command ends.
+        await rt.start()
         try:
             await rt.scheduler.run_now(name)
             await rt.settle()

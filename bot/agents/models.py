@@ -1,1 +1,89 @@
-"""Tables of the agents feature."""
+"""Tables of the agents feature: a request from a thread, and one task per attempt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.core.db import Base, UTCDateTime, utcnow
+
+# Task states. A task is driven while active; it rests while waiting for input.
+QUEUED = "queued"
+SUBMITTED = "submitted"
+WORKING = "working"
+INPUT_REQUIRED = "input_required"
+CANCELING = "canceling"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELED = "canceled"
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
+DRIVABLE = frozenset({SUBMITTED, WORKING})
+
+
+class AgentRequest(Base):
+    """One hand-off from Slack: what was asked, where, by whom, and what the agent was sent."""
+
+    __tablename__ = "agent_requests"
+    __table_args__ = (Index("ix_agent_requests_thread", "channel", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    # Unknown for `/agent run` until the bot's parent message is posted.
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    requester: Mapped[str] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    instruction: Mapped[str] = mapped_column(Text)
+    repo: Mapped[str] = mapped_column(String(200))
+    base_branch: Mapped[str | None] = mapped_column(String(200))
+    backend: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    follow_up_of: Mapped[int | None] = mapped_column(Integer)
+    context_id: Mapped[str | None] = mapped_column(String(200))
+    # Exactly what the agent was sent, kept so the card can show it on request.
+    sent_payload: Mapped[str | None] = mapped_column(Text)
+    sent_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prepare_errors: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgentTask(Base):
+    """One attempt at a request, run by one backend; the backend's own task id is kept."""
+
+    __tablename__ = "agent_tasks"
+    __table_args__ = (Index("ix_agent_tasks_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("agent_requests.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    backend: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    backend_task_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    branch: Mapped[str | None] = mapped_column(String(200))
+    latest_step: Mapped[str | None] = mapped_column(Text)
+    question: Mapped[str | None] = mapped_column(Text)
+    # Every question the agent asked, in order; each is posted once in the thread.
+    asked: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The requester's answer, kept until the backend has it.
+    pending_input: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    pr_url: Mapped[str | None] = mapped_column(String(500))
+    diff_stat: Mapped[str | None] = mapped_column(Text)
+    files_changed: Mapped[int | None] = mapped_column(Integer)
+    lines_added: Mapped[int | None] = mapped_column(Integer)
+    lines_removed: Mapped[int | None] = mapped_column(Integer)
+    tests: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    canceled_by: Mapped[str | None] = mapped_column(String(32))
+    push_token: Mapped[str | None] = mapped_column(String(64))
+    backend_errors: Mapped[int] = mapped_column(Integer, default=0)
+    drives: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

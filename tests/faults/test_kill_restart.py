@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import json
 import random
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -53,18 +55,57 @@ def ci_step(bot: BotProcess, run_id: int, sha: str, conclusion: str, minutes: in
     return deliver
 
 
-def scenario(bot: BotProcess, slack: SlackDriver) -> list[Step]:
+def incident_step(slack: SlackDriver) -> Step:
     async def declare() -> httpx.Response:
         return await slack.command(
             "/incident", "declare Checkout is down sev1", user=seed.ALICE, channel=seed.GENERAL
         )
 
-    return [
+    return declare
+
+
+def standup_step(slack: SlackDriver, prompt_at: dt.datetime) -> Step:
+    async def create() -> httpx.Response:
+        day = f"{prompt_at:%a}".lower()
+        text = (
+            f'create "Daily" <#{seed.STANDUP}|standup> {prompt_at:%H:%M} '
+            f"<@{seed.ALICE}> <@{seed.BOB}> days={day} tz=UTC"
+        )
+        return await slack.command("/standup", text, user=seed.ALICE, channel=seed.STANDUP)
+
+    return create
+
+
+def standup_tick_step(bot: BotProcess, prompt_at: dt.datetime) -> Step:
+    """The minute job, run by `opsbot jobs run` once the prompt time has come."""
+
+    async def tick() -> httpx.Response:
+        await asyncio.sleep(max(0.0, (prompt_at - utcnow()).total_seconds()) + 0.5)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot.cli", "jobs", "run", "standups.tick"],
+            env=bot.env(), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return httpx.Response(200)
+
+    return tick
+
+
+def scenario(bot: BotProcess, slack: SlackDriver, with_standup: bool) -> list[Step]:
+    # A minute boundary after the standup is created: its prompt is due then.
+    prompt_at = (utcnow() + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    steps = [
         ci_step(bot, 101, "a", "success", 0),
+        incident_step(slack),
         ci_step(bot, 102, "b", "failure", 10),
         ci_step(bot, 103, "c", "failure", 20),
         ci_step(bot, 104, "d", "success", 30),
     ]
+    if with_standup:
+        steps[1:1] = [standup_step(slack, prompt_at)]
+        steps.append(standup_tick_step(bot, prompt_at))
+    return steps
 
 
 async def play_with_kills(bot: BotProcess, steps: list[Step], rng: random.Random) -> int:
@@ -104,7 +145,8 @@ async def test_kill_and_restart_loses_nothing(
         slack = SlackDriver(f"{bot.base}/slack/events", SIGNING_SECRET, sandbox.state, sandbox.base)
         await bot.start()
         try:
-            kills = await play_with_kills(bot, scenario(bot, slack), rng)
+            steps = scenario(bot, slack, with_standup=seed_value == 1)
+            kills = await play_with_kills(bot, steps, rng)
             await wait_until_settled(db_url)
         finally:
             bot.stop()
@@ -115,3 +157,18 @@ async def test_kill_and_restart_loses_nothing(
         assert len(ci_cards) == 1
         thread = state.replies(seed.CI_ALERTS, ci_cards[0].ts)
         assert any("green" in m.text.lower() or "recover" in m.text.lower() for m in thread)
+        incident_channels = [c for c in state.channels.values() if c.name.startswith("inc-")]
+        assert len(incident_channels) == 1
+        [incident_channel] = incident_channels
+        cards = [m for m in state.messages(incident_channel.id) if m.user == state.bot_user_id]
+        assert len([m for m in cards if m.pinned]) == 1
+        announcements = [m for m in state.messages(seed.INCIDENTS) if m.user == state.bot_user_id]
+        assert len(announcements) == 1
+        if seed_value == 1:
+            for person in (seed.ALICE, seed.BOB):
+                dm = state.open_im(person)
+                prompts = [
+                    m for m in state.messages(dm)
+                    if (m.metadata or {}).get("event_payload", {}).get("kind") == "standups.prompt"
+                ]  # fmt: skip
+                assert len(prompts) == 1, f"{person} got {len(prompts)} standup prompts"

@@ -1,0 +1,243 @@
+"""The command backend: a local CLI agent (e.g. `codex exec --json`) in a fresh git worktree.
+
+The agent's JSON-lines progress becomes steps; when it exits, its changes are committed on the
+attempt's branch, pushed, and a pull request is opened when a GitHub token is configured.
+Without a remote or a token the branch and its diff stat are the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+import time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.agents import models as m
+from bot.agents.backends import github, gitwork
+from bot.agents.backends.base import (
+    BackendEnv,
+    BackendRejected,
+    Emit,
+    Job,
+    Update,
+    numstat_numbers,
+    outcome_from_diff,
+)
+from bot.agents.backends.jsonlines import Line, read_line
+from bot.config import AgentBackend
+from bot.core.security import redact_secrets
+
+PROMPT = "{prompt}"
+BOT_SECRETS = (
+    "SLACK_",
+    "DATABASE_URL",
+    "GITHUB_WEBHOOK",
+    "GITLAB_WEBHOOK",
+    "BUILDKITE_WEBHOOK",
+    "AGENTS__",
+    "OPSBOT_",
+)
+STEP_INTERVAL = 0.25
+
+
+def create(config: AgentBackend, env: BackendEnv) -> CommandBackend:
+    if not config.command:
+        raise ValueError(f"agent backend {config.name!r} (command) needs a command")
+    return CommandBackend(config, env)
+
+
+class CommandBackend:
+    def __init__(self, config: AgentBackend, env: BackendEnv) -> None:
+        self.name = config.name
+        self.command = list(config.command or [])
+        self.agents = env.agents
+        self.root = Path(env.agents.worktree_root or Path(tempfile.gettempdir()) / "opsbot-trees")
+
+    async def cancel(self, job: Job) -> None:
+        """The runner stops the drive; stopping the drive kills the process."""
+
+    async def drive(self, job: Job, emit: Emit) -> None:
+        checkout = self.agents.checkouts.get(job.repo)
+        if not checkout:
+            raise BackendRejected(
+                f"no local checkout of {job.repo} is configured (agents.checkouts)"
+            )
+        if job.pending_input is not None:
+            raise BackendRejected("this command agent cannot take answers while it runs")
+        root = self.root / job.repo.replace("/", "__")
+        root.mkdir(parents=True, exist_ok=True)
+        base = job.previous_branch or job.base_branch
+        try:
+            tree = await gitwork.add_worktree(checkout, root, job.branch, base)
+        except gitwork.GitError as error:
+            raise BackendRejected(str(error)) from error
+        try:
+            await emit(
+                Update(
+                    state=m.WORKING,
+                    step=f"Working in a fresh worktree on `{job.branch}`",
+                    backend_task_id=f"command:{job.branch}:{job.drive}",
+                    branch=job.branch,
+                )
+            )
+            final = await self._run_agent(job, tree.path, emit)
+            if final.error:
+                await emit(Update(state=m.FAILED, error=final.error))
+                return
+            await self._deliver(job, tree, final, emit)
+        finally:
+            await gitwork.remove_worktree(checkout, tree.path)
+
+    def _argv(self, job: Job) -> tuple[list[str], bool]:
+        uses_arg = any(PROMPT in part for part in self.command)
+        return [part.replace(PROMPT, job.payload) for part in self.command], not uses_arg
+
+    async def _run_agent(self, job: Job, cwd: Path, emit: Emit) -> Line:
+        argv, via_stdin = self._argv(job)
+        env = {
+            **agent_environment(os.environ),
+            "OPSBOT_INSTRUCTION": job.instruction,
+            "OPSBOT_REPO": job.repo,
+            "OPSBOT_BRANCH": job.branch,
+            "OPSBOT_ATTEMPT": str(job.attempt),
+        }
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=str(cwd),
+                env=env,
+                stdin=asyncio.subprocess.PIPE if via_stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                limit=4 * 1024 * 1024,
+            )
+        except OSError as error:
+            raise BackendRejected(f"could not start `{argv[0]}`: {error}") from error
+        try:
+            return await self._follow(process, job, via_stdin, emit)
+        finally:
+            await _stop(process)
+
+    async def _follow(
+        self, process: asyncio.subprocess.Process, job: Job, via_stdin: bool, emit: Emit
+    ) -> Line:
+        assert process.stdout is not None and process.stderr is not None
+        if via_stdin and process.stdin is not None:
+            process.stdin.write(job.payload.encode())
+            with contextlib.suppress(ConnectionError):
+                await process.stdin.drain()
+            process.stdin.close()
+        stderr: deque[str] = deque(maxlen=20)
+        reader = asyncio.create_task(_collect(process.stderr, stderr))
+        try:
+            return await self._progress(process, reader, stderr, emit)
+        finally:
+            reader.cancel()
+
+    async def _progress(
+        self,
+        process: asyncio.subprocess.Process,
+        reader: asyncio.Task[None],
+        stderr: deque[str],
+        emit: Emit,
+    ) -> Line:
+        assert process.stdout is not None
+        summary = tests = error = None
+        last_emit = 0.0
+        async for raw in process.stdout:
+            line = read_line(raw.decode(errors="replace"))
+            summary, tests, error = (
+                line.summary or summary,
+                line.tests or tests,
+                line.error or error,
+            )
+            if line.step and time.monotonic() - last_emit >= STEP_INTERVAL:
+                last_emit = time.monotonic()
+                await emit(Update(state=m.WORKING, step=redact_secrets(line.step)))
+        code = await process.wait()
+        with contextlib.suppress(TimeoutError):  # the last stderr lines explain a failure
+            await asyncio.wait_for(asyncio.shield(reader), 2.0)
+        if code != 0 and not error:
+            tail = redact_secrets("\n".join(stderr))[-600:] or "no output on stderr"
+            error = f"The agent command exited with code {code}: {tail}"
+        return Line(summary=summary, tests=tests, error=error)
+
+    async def _deliver(self, job: Job, tree: gitwork.Worktree, final: Line, emit: Emit) -> None:
+        await emit(Update(step="Committing the changes"))
+        title = job.instruction.splitlines()[0][:72] or "Changes from the coding agent"
+        changed = await gitwork.commit_all(tree, title)
+        numbers = numstat_numbers(await gitwork.numstat(tree) if changed else "")
+        notes: list[str] = []
+        pr_url = None
+        if changed and await gitwork.has_remote(tree.checkout):
+            await emit(Update(step=f"Pushing `{job.branch}`"))
+            try:
+                await gitwork.push(tree)
+                pr_url = await self._pull_request(job, tree, final, notes)
+            except gitwork.GitError as error:
+                notes.append(f"The branch was not pushed: {error}")
+        summary = "\n".join(filter(None, [final.summary, *notes])) or None
+        if not changed:
+            summary = "\n".join(filter(None, [summary, "The agent made no changes."]))
+        outcome = outcome_from_diff(
+            numbers, summary=summary, branch=job.branch, tests=final.tests, pr_url=pr_url
+        )
+        await emit(Update(state=m.COMPLETED, step="Done", outcome=outcome))
+
+    async def _pull_request(
+        self, job: Job, tree: gitwork.Worktree, final: Line, notes: list[str]
+    ) -> str | None:
+        token = self.agents.github_token
+        if not token:
+            return None
+        api = self.agents.github_api_url
+        base = job.base_branch or await github.default_branch(
+            token=token, repo=job.repo, api_url=api
+        )
+        base = base or (await gitwork.git(tree.checkout, "branch", "--show-current")).strip()
+        body = (final.summary or "") + f"\n\nRequested from Slack; attempt {job.attempt}."
+        try:
+            return await github.open_pull_request(
+                token=token,
+                repo=job.repo,
+                head=job.branch,
+                base=base or "main",
+                title=job.instruction.splitlines()[0][:72],
+                body=body.strip(),
+                api_url=api,
+            )
+        except github.GitHubError as error:
+            notes.append(f"No pull request: {error}")
+            return None
+
+
+def agent_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The bot's environment minus its own secrets: the agent reads untrusted text."""
+    return {
+        name: value for name, value in environ.items() if not name.upper().startswith(BOT_SECRETS)
+    }
+
+
+async def _collect(stream: asyncio.StreamReader, into: deque[str]) -> None:
+    async for raw in stream:
+        into.append(raw.decode(errors="replace").rstrip())
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """Stop the agent and anything it started (it runs in its own process group)."""
+    if process.returncode is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+            return
+        except TimeoutError:
+            continue

@@ -1,0 +1,102 @@
+"""`POST /agents/push`: A2A push notifications, each checked against its task's own token."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from a2a.types import StreamResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from google.protobuf.json_format import ParseDict, ParseError
+from sqlalchemy import select
+
+from bot.agents import models as m
+from bot.agents import service
+from bot.agents.backends.a2a_events import RESTING, Tracker
+from bot.agents.backends.base import Update
+from bot.agents.models import AgentTask
+from bot.core.db import transaction
+from bot.core.signatures import SignatureError, verify_bearer_token
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+TOKEN_HEADER = "X-A2A-Notification-Token"
+MAX_BODY = 2 * 1024 * 1024
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def parse_event(body: bytes) -> StreamResponse:
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return ParseDict(data, StreamResponse(), ignore_unknown_fields=True)
+
+
+def task_id_of(event: StreamResponse) -> str | None:
+    kind = event.WhichOneof("payload")
+    if kind == "task":
+        return event.task.id or None
+    if kind == "status_update":
+        return event.status_update.task_id or None
+    if kind == "artifact_update":
+        return event.artifact_update.task_id or None
+    return None
+
+
+def push_router(rt: Runtime) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/agents/push")
+    async def agents_push(request: Request) -> JSONResponse:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, "body too large")
+        try:
+            event = parse_event(body)
+        except (ValueError, ParseError) as problem:
+            return _error(400, f"not an A2A stream event: {str(problem)[:200]}")
+        backend_task_id = task_id_of(event)
+        if backend_task_id is None:
+            return _error(400, "the event names no task")
+        header = request.headers.get(TOKEN_HEADER) or request.headers.get("Authorization")
+        async with transaction(rt.sessions) as session:
+            task = await session.scalar(
+                select(AgentTask).where(AgentTask.backend_task_id == backend_task_id)
+            )
+            # Unknown task and wrong token get the same answer: no probing for task ids.
+            expected = task.push_token if task and task.push_token else secrets.token_hex(16)
+            try:
+                verify_bearer_token(expected, header)
+            except SignatureError as failure:
+                return _error(401, f"bad push token ({failure.reason})")
+            assert task is not None
+            effect = await _apply(session, task, event)
+        return JSONResponse({"ok": True, "effect": effect}, status_code=202)
+
+    return router
+
+
+async def _apply(session: object, task: AgentTask, event: StreamResponse) -> str:
+    """Progress is recorded at once; an end or a question wakes a drive to read the task."""
+    if task.state in m.TERMINAL:
+        return "ignored: task already finished"
+    update = Tracker(task_id=task.backend_task_id).read(event)
+    if update is None:
+        return "ignored: nothing to record"
+    if update.state in RESTING:
+        # The full task (artifacts, final message) comes from get_task in the drive.
+        if task.state in m.DRIVABLE:
+            # A drive already running makes this a no-op; after a restart it starts one.
+            await service.enqueue_drive(session, task.id, task.drives, "push")  # type: ignore[arg-type]
+            return "drive scheduled"
+        return "noted"
+    await service.apply_update(session, task.id, Update(step=update.step))  # type: ignore[arg-type]
+    return "progress recorded"
