@@ -176,7 +176,8 @@ def install_event_inbox(rt: Runtime) -> None:
     """Events are written to the database and acknowledged; a worker replays them to listeners.
 
     Deduplication by event_id happens in the same transaction, so a redelivery
-    (X-Slack-Retry-Num) finds the ledger row and changes nothing.
+    (X-Slack-Retry-Num) finds the ledger row and changes nothing. Features subscribe through
+    `rt.events`; an event type nobody subscribes to is acknowledged and not stored.
     """
 
     async def inbox(req: AsyncBoltRequest, resp: BoltResponse, next: Any) -> BoltResponse | None:
@@ -186,6 +187,8 @@ def install_event_inbox(rt: Runtime) -> None:
         event_id = str(body.get("event_id") or "")
         if not event_id:
             return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
+        if (body.get("event") or {}).get("type") not in rt.events.subscribers:
+            return BoltResponse(status=200, body="")  # nobody listens: nothing to keep
         async with transaction(rt.sessions) as session:
             if await ledger.claim(session, "slack", event_id):
                 await tasks.enqueue(session, SLACK_EVENT_TASK, body)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.core.db import Base, UTCDateTime, insert_ignore, on_commit, transaction, utcnow
 from bot.core.leases import backoff_seconds, lease_free, renew_leases, try_lease, wait_for_wake
 from bot.core.metrics import Metrics
+from bot.core.projector import NotReady
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,10 @@ class TaskRunner:
             if handler is None:
                 raise LookupError(f"no handler for task kind {task.kind!r}")
             await handler(task.payload)
+        except NotReady as waiting:  # e.g. the card it threads under is not posted yet
+            log.debug("tasks: %s #%s waits: %s", task.kind, task.id, waiting)
+            await self._retry_later(task, seconds=min(2.0, self.sweep_seconds))
+            return
         except Exception as error:  # a failing handler must not stop the worker
             log.warning("tasks: %s #%s failed: %r", task.kind, task.id, error)
             await self._record_failure(task, error)
@@ -194,6 +199,18 @@ class TaskRunner:
                 .values(status="done", finished_at=utcnow(), lease_owner=None, lease_expires=None)
             )
         self.metrics.tasks.labels(task.kind, "done").inc()
+
+    async def _retry_later(self, task: Task, seconds: float) -> None:
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                update(Task)
+                .where(Task.id == task.id)
+                .values(
+                    run_after=utcnow() + dt.timedelta(seconds=seconds),
+                    lease_owner=None,
+                    lease_expires=None,
+                )
+            )
 
     async def _record_failure(self, task: Task, error: Exception) -> None:
         attempts = task.attempts + 1

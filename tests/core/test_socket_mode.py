@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
+import bot.socket_mode
+from bot.app import Runtime, build_runtime
+from bot.config import Settings
 from bot.core.tasks import Task
 from bot.sandbox import seed
 from bot.sandbox.harness import create_tables, sandbox_settings
@@ -22,10 +27,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_socket_mode_answers_commands_and_stores_events(db_url: str) -> None:
+def subscribe_to_emoji_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Something must subscribe, or the inbox rightly drops the event without storing it."""
+
+    def build_with_subscriber(settings: Settings) -> Runtime:
+        rt = build_runtime(settings)
+
+        async def ignore(_event: dict[str, Any], _body: dict[str, Any]) -> None:
+            return None
+
+        rt.events.on("emoji_changed", ignore)
+        return rt
+
+    monkeypatch.setattr(bot.socket_mode, "build_runtime", build_with_subscriber)
+
+
+async def test_socket_mode_answers_commands_and_stores_events(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with Sandbox() as sandbox:
         settings = sandbox_settings(sandbox, db_url, slack_app_token="xapp-1-A0OPSBOT-test")
         await create_tables(db_url)
+        subscribe_to_emoji_changes(monkeypatch)
         port = _free_port()
         running = asyncio.create_task(run_socket_mode(settings, "127.0.0.1", port))
         try:
@@ -48,6 +71,7 @@ async def test_socket_mode_answers_commands_and_stores_events(db_url: str) -> No
         finally:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
+
         from bot.core.db import make_engine, make_sessionmaker
 
         engine = make_engine(db_url)

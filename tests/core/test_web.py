@@ -44,10 +44,10 @@ async def test_stale_timestamp_and_bad_signature_get_401(bot: BotUnderTest) -> N
 async def test_redelivered_event_has_one_effect(bot: BotUnderTest) -> None:
     seen: list[str] = []
 
-    # An event type no feature listens to: Bolt runs only the first matching listener.
-    @bot.rt.bolt.event("emoji_changed")
-    async def on_emoji(event: dict[str, Any]) -> None:
+    async def on_emoji(event: dict[str, Any], _body: dict[str, Any]) -> None:
         seen.append(event["name"])
+
+    bot.rt.events.on("emoji_changed", on_emoji)
 
     first = await bot.slack.event({"type": "emoji_changed", "subtype": "add", "name": "tada"})
     assert first.status_code == 200
@@ -67,7 +67,12 @@ async def test_event_is_stored_before_the_ack_and_handled_after(db_url: str) -> 
     from bot.sandbox.harness import running_bot
 
     seen: list[str] = []
+
+    async def on_emoji(event: dict[str, Any], _body: dict[str, Any]) -> None:
+        seen.append(event["name"])
+
     async with running_bot(db_url, start_workers=False) as stopped:
+        stopped.rt.events.on("emoji_changed", on_emoji)
         ack = await stopped.slack.event({"type": "emoji_changed", "subtype": "add", "name": "x"})
         assert ack.status_code == 200
         async with stopped.rt.sessions() as session:
@@ -76,10 +81,7 @@ async def test_event_is_stored_before_the_ack_and_handled_after(db_url: str) -> 
         sandbox = stopped.sandbox
         # The process dies here; a new one on the same database finishes the work.
         async with running_bot(db_url, sandbox=sandbox) as restarted:
-
-            @restarted.rt.bolt.event("emoji_changed")
-            async def on_emoji(event: dict[str, Any]) -> None:
-                seen.append(event["name"])
+            restarted.rt.events.on("emoji_changed", on_emoji)
 
             await restarted.settle()
     assert seen == ["x"]
@@ -148,3 +150,13 @@ async def test_every_subscriber_gets_the_event_and_a_failure_is_retried(
     await bot.settle()
     assert second == ["party"] and len(attempts) == 2
     assert first == ["party", "party"]  # subscribers are idempotent; a retry repeats them
+
+
+async def test_an_event_nobody_subscribes_to_is_acknowledged_and_not_stored(
+    bot: BotUnderTest,
+) -> None:
+    response = await bot.slack.event({"type": "emoji_changed", "subtype": "add", "name": "x"})
+    assert response.status_code == 200
+    async with bot.rt.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Task)) == 0
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
