@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +157,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
             metrics,
             lease_seconds=tuning.lease_seconds,
             sweep_seconds=tuning.task_sweep_seconds,
+            backoff_base=tuning.backoff_base,
         ),
         scheduler=Scheduler(sessions, replica_id, metrics),
         metrics=metrics,
@@ -202,6 +204,27 @@ def install_event_inbox(rt: Runtime) -> None:
 
     rt.bolt.use(inbox)
     rt.tasks.register(SLACK_EVENT_TASK, replay)
+    rt.bolt.error(answer_listener_failure)
+
+
+async def answer_listener_failure(
+    error: Exception, request: AsyncBoltRequest
+) -> BoltResponse | None:
+    """A listener crashed. Its transaction rolled back; tell the person instead of a bare 500.
+
+    Replayed events keep the 500 so the inbox retries them.
+    """
+    log.exception("listener failed: %r", error)
+    if request.context.get("from_inbox"):
+        return None
+    if request.body.get("command"):
+        text = "Sorry, that command failed on my side and changed nothing. Please try again."
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_type": "ephemeral", "text": text}),
+            headers={"content-type": ["application/json"]},
+        )
+    return BoltResponse(status=400, body=json.dumps({"error": f"could not handle: {error}"}))
 
 
 def register_core_jobs(rt: Runtime) -> None:

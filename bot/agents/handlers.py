@@ -151,25 +151,39 @@ def _register_shortcut(rt: Runtime, intake: Intake) -> None:
             await intake.react(channel, origin.message_ts)
 
 
+def _action_number(body: dict[str, Any]) -> int | None:
+    """The record id our buttons carry; None for anything a button of ours would not send."""
+    value = str((body.get("actions") or [{}])[0].get("value") or "")
+    return int(value) if value.isdigit() else None
+
+
 def _register_actions(rt: Runtime) -> None:
+    async def refuse(body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
+        if body.get("response_url"):
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        else:  # App Home has no channel to answer in: say it in a DM
+            await rt.client.chat_postMessage(channel=str(body["user"]["id"]), text=text)
+
     @rt.bolt.action(views.CANCEL)
     async def cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = str(body["user"]["id"])
-        task_id = int(body["actions"][0]["value"])
+        task_id = _action_number(body)
+        if task_id is None:
+            await refuse(body, respond, ":warning: That Cancel button is not a task of mine.")
+            return
         try:
             async with transaction(rt.sessions) as session:
                 await service.request_cancel(session, task_id, user, rt.settings.admins)
         except service.AgentError as refusal:
-            await respond(
-                text=f":no_entry: {refusal}", response_type="ephemeral", replace_original=False
-            )
+            await refuse(body, respond, f":no_entry: {refusal}")
 
     @rt.bolt.action(views.SHOW_CONTEXT)
     async def show_context(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        request_id = _action_number(body)
         async with rt.sessions() as session:
-            request = await session.get(AgentRequest, int(body["actions"][0]["value"]))
+            request = await session.get(AgentRequest, request_id) if request_id else None
         if request is None:
             return
         modal = modals.context_modal(request.sent_payload, request.sent_meta)

@@ -82,6 +82,7 @@ class TaskRunner:
         lease_seconds: float = 30.0,
         sweep_seconds: float = 2.0,
         max_attempts: int = 25,
+        backoff_base: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.owner = owner
@@ -91,6 +92,7 @@ class TaskRunner:
         self.lease_seconds = lease_seconds
         self.sweep_seconds = sweep_seconds
         self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
         self._wake = asyncio.Event()
         self._running: set[int] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -223,7 +225,8 @@ class TaskRunner:
                     attempts=attempts,
                     status="dead" if dead else "pending",
                     last_error=repr(error)[:2000],
-                    run_after=utcnow() + dt.timedelta(seconds=backoff_seconds(attempts)),
+                    run_after=utcnow()
+                    + dt.timedelta(seconds=backoff_seconds(attempts, base=self.backoff_base)),
                     lease_owner=None,
                     lease_expires=None,
                 )
