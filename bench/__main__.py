@@ -13,11 +13,30 @@ def main() -> int:
     ack.add_argument("--rates", default="50,200,500")
     ack.add_argument("--seconds", type=float, default=30.0)
     ack.add_argument("--db", default="sqlite,postgresql")
+    projector = commands.add_parser("projector", help="the projector against Slack's limits")
+    projector.add_argument("--tasks", type=int, default=100)
+    projector.add_argument("--rate", type=float, default=5.0)
+    projector.add_argument("--seconds", type=float, default=60.0)
+    projector.add_argument("--channels", type=int, default=10)
+    ingest = commands.add_parser("ingest", help="events and webhooks stored per second")
+    ingest.add_argument("--count", type=int, default=2000)
+    ingest.add_argument("--db", default="sqlite,postgresql")
     args = parser.parse_args()
     if args.name == "ack":
         from bench.ack import run
 
         run([int(r) for r in args.rates.split(",")], args.seconds, args.db.split(","))
+    elif args.name == "projector":
+        import asyncio
+
+        from bench.projector import run as run_projector
+
+        lines = asyncio.run(run_projector(args.tasks, args.rate, args.seconds, args.channels))
+        print("\n".join(lines))
+    elif args.name == "ingest":
+        from bench.ingest import run as run_ingest
+
+        run_ingest(args.count, args.db.split(","))
     return 0
 
 

@@ -60,7 +60,9 @@ def sandbox() -> Iterator[str]:
 
 
 @contextmanager
-def opsbot(database_url: str, api_url: str) -> Iterator[str]:
+def opsbot(
+    database_url: str, api_url: str, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     port = free_port()
     env = {
         "SLACK_BOT_TOKEN": "xoxb-bench",
@@ -68,6 +70,7 @@ def opsbot(database_url: str, api_url: str) -> Iterator[str]:
         "SLACK_API_URL": api_url,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with process(args, env, f"http://127.0.0.1:{port}/healthz"):
