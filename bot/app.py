@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,7 @@ class Runtime:
     identity: BotIdentity
     events: EventBus
     routers: list[APIRouter] = field(default_factory=list)
+    stop_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web: FastAPI | None = None
     started: bool = False
 
@@ -85,12 +87,18 @@ class Runtime:
         self.tasks.start()
         self.scheduler.start()
 
+    def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` first when the process stops (a feature's own loops end there)."""
+        self.stop_hooks.append(hook)
+
     async def stop(self) -> None:
         if self.started:
+            self.started = False
+            for hook in self.stop_hooks:
+                await hook()
             await self.scheduler.stop()
             await self.tasks.stop()
             await self.projector.stop()
-            self.started = False
         await self.engine.dispose()
 
     async def settle(self, timeout: float = 15.0) -> None:

@@ -93,6 +93,25 @@ async def empty_db_url(
 
 
 @pytest.fixture
+async def postgres_db_url(postgres_admin_url: str | None) -> AsyncIterator[str]:
+    """A new database on PostgreSQL only, for tests about the server itself."""
+    if postgres_admin_url is None:
+        message = "PostgreSQL is not available: " + "; ".join(_pg_problem)
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    url = await _create_database(postgres_admin_url)
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        await _drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture
 async def db_url(empty_db_url: str) -> str:
     """A database with every table created (the migration test proves this equals Alembic's)."""
     engine = make_engine(empty_db_url)

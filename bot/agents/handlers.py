@@ -36,6 +36,7 @@ def register(rt: Runtime) -> None:
     access = Access(rt.client, rt.settings)
     intake = Intake(rt, access)
     runner = AgentRunner(rt)
+    rt.on_stop(runner.stop)
     rt.commands.add(modals.USAGE)
     _register_views(rt)
     _register_work(rt, runner, access)

@@ -53,21 +53,14 @@ class AgentRunner:
 
     def ensure_started(self) -> None:
         if not self._loops:
-            self._loops = [
-                asyncio.create_task(self._renew_loop(), name="agents-renew"),
-                asyncio.create_task(self._watch_runtime(), name="agents-watch"),
-            ]
+            self._loops = [asyncio.create_task(self._renew_loop(), name="agents-renew")]
 
-    async def _watch_runtime(self) -> None:
-        # The runtime has no stop hook for features: follow its flag, and stop with it.
-        while self.rt.started:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
-        for drive in list(self.drives.values()):
-            drive.cancel()
-        await asyncio.gather(*self.drives.values(), return_exceptions=True)
-        for loop in self._loops:
-            if loop is not asyncio.current_task():
-                loop.cancel()
+    async def stop(self) -> None:
+        """Called by the runtime as it stops: drives end here; their leases lapse for others."""
+        for work in [*self.drives.values(), *self._loops]:
+            work.cancel()
+        await asyncio.gather(*self.drives.values(), *self._loops, return_exceptions=True)
+        self._loops = []
 
     async def _renew_loop(self) -> None:
         while True:
