@@ -13,6 +13,7 @@ def main() -> int:
     ack.add_argument("--rates", default="50,200,500")
     ack.add_argument("--seconds", type=float, default=30.0)
     ack.add_argument("--db", default="sqlite,postgresql")
+    ack.add_argument("--workers", type=int, default=1, help="opsbot serve --workers")
     projector = commands.add_parser("projector", help="the projector against Slack's limits")
     projector.add_argument("--tasks", type=int, default=100)
     projector.add_argument("--rate", type=float, default=5.0)
@@ -25,7 +26,7 @@ def main() -> int:
     if args.name == "ack":
         from bench.ack import run
 
-        run([int(r) for r in args.rates.split(",")], args.seconds, args.db.split(","))
+        run([int(r) for r in args.rates.split(",")], args.seconds, args.db.split(","), args.workers)
     elif args.name == "projector":
         import asyncio
 

@@ -27,7 +27,7 @@ def database_url(kind: str, stack: ExitStack) -> str:
     return url
 
 
-def run(rates: list[int], seconds: float, databases: list[str]) -> list[str]:
+def run(rates: list[int], seconds: float, databases: list[str], workers: int = 1) -> list[str]:
     lines: list[str] = []
     with ExitStack() as stack:
         api_url = stack.enter_context(sandbox())
@@ -35,7 +35,7 @@ def run(rates: list[int], seconds: float, databases: list[str]) -> list[str]:
         for kind in databases:
             url = database_url(kind, stack)
             upgrade(url)
-            with opsbot(url, api_url) as bot:
+            with opsbot(url, api_url, workers=workers) as bot:
                 for rate in rates:
                     ours = asyncio.run(
                         run_load(

@@ -34,8 +34,8 @@ async def ops(ack) -> None:  # type: ignore[no-untyped-def]
     await ack(text="ok")
 
 
-@bolt.event("emoji_changed")
-async def emoji(ack) -> None:  # type: ignore[no-untyped-def]
+@bolt.event("message")
+async def message(ack) -> None:  # type: ignore[no-untyped-def]
     await ack()
 
 

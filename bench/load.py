@@ -70,24 +70,18 @@ def slash_command(secret: str, n: int) -> tuple[bytes, dict[str, str]]:
 
 
 def event(secret: str, n: int) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {
-            "token": "bench",
-            "team_id": "T0SANDBOX",
-            "api_app_id": "A0OPSBOT",
-            "type": "event_callback",
-            "event_id": f"Ev{uuid.uuid4().hex[:16]}",
-            "event_time": int(time.time()),
-            "event": {
-                "type": "emoji_changed",
-                "subtype": "add",
-                "name": f"e{n}",
-                "event_ts": f"{time.time():.6f}",
-            },
-        }
-    ).encode()
+    """A channel message, as Slack sends it: opsbot stores it for digests (a real write)."""
+    now = time.time()
+    body = json.dumps({
+        "token": "bench", "team_id": "T0SANDBOX", "api_app_id": "A0OPSBOT",
+        "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:16]}",
+        "event_time": int(now),
+        "event": {"type": "message", "channel": "C0GENERAL", "channel_type": "channel",
+                  "user": "U0BOB", "text": f"message {n}", "ts": f"{now:.6f}",
+                  "event_ts": f"{now:.6f}"},
+    }).encode()  # fmt: skip
     headers = {"Content-Type": "application/json"}
-    return body, {**headers, **signed_headers(secret, int(time.time()), body)}
+    return body, {**headers, **signed_headers(secret, int(now), body)}
 
 
 async def run_load(url: str, secret: str, rate: int, seconds: float, target: str) -> LoadResult:

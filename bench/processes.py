@@ -61,7 +61,7 @@ def sandbox() -> Iterator[str]:
 
 @contextmanager
 def opsbot(
-    database_url: str, api_url: str, extra_env: dict[str, str] | None = None
+    database_url: str, api_url: str, extra_env: dict[str, str] | None = None, workers: int = 1
 ) -> Iterator[str]:
     port = free_port()
     env = {
@@ -72,7 +72,8 @@ def opsbot(
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
-    args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]  # fmt: skip
     with process(args, env, f"http://127.0.0.1:{port}/healthz"):
         yield f"http://127.0.0.1:{port}"
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot.config import ConfigError, Settings, enabled_features, load_settings, require_slack
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from bot.app import build_runtime
@@ -19,6 +19,11 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     require_slack(settings)
     upgrade(settings.database_url)
+    if workers > 1:
+        # Each worker process is a full replica: leases and claims keep the work single.
+        uvicorn.run("bot.web:app_from_environment", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning", access_log=False)  # fmt: skip
+        return
     rt = build_runtime(settings)
     uvicorn.run(rt.web, host=host, port=port, log_level="warning", access_log=False)
 
@@ -86,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--host", default="0.0.0.0")
         sub.add_argument("--port", type=int, default=3000)
+    commands.choices["serve"].add_argument(
+        "--workers", type=int, default=1, help="processes, each a full replica (default 1)"
+    )
     db = commands.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade"])
     jobs = commands.add_parser("jobs", help="scheduled jobs")
@@ -107,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         if args.command == "serve":
-            _serve(settings, args.host, args.port)
+            _serve(settings, args.host, args.port, args.workers)
         elif args.command == "socket":
             _socket(settings, args.host, args.port)
         elif args.command == "db":

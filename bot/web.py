@@ -77,3 +77,13 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     for router in rt.routers:
         api.include_router(router)
     return api
+
+
+def app_from_environment() -> FastAPI:
+    """The web app of one worker process of `opsbot serve --workers N`."""
+    from bot.app import build_runtime
+    from bot.config import load_settings
+
+    web = build_runtime(load_settings()).web
+    assert web is not None
+    return web

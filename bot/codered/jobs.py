@@ -16,21 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.codered import service
 from bot.codered.models import CodeRed
+from bot.core.channels import create_channel, invite_each, slack_error_code
 from bot.core.db import transaction
+from bot.core.projector import NotReady
 from bot.standups import service as standups
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 20
-INVITE_SKIPS = {"already_in_channel", "cant_invite_self", "user_not_found", "user_is_bot"}
-
-
-class NotYet(Exception):
-    """The war room is not there yet; the task runs again later."""
-
-
-def _error(error: SlackApiError) -> str:
-    data = error.response.data
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 def channel_name(slug: str, attempt: int) -> str:
@@ -68,37 +60,17 @@ class CodeRedJobs:
         if codered is None:
             return
         if codered.channel_id is None:
-            raise NotYet(f"code red {codered.id} has no war room yet")
+            raise NotReady(f"code red {codered.id} has no war room yet")
         await self._invite(codered.channel_id, [str(payload["user"])])
 
     async def _create(self, codered: CodeRed) -> tuple[str, str]:
-        for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
-            name = channel_name(codered.slug, attempt)
-            try:
-                response = await self.client.conversations_create(name=name)
-                return str(response["channel"]["id"]), name
-            except SlackApiError as error:
-                if _error(error) != "name_taken":
-                    raise
-            adopted = await self._orphan_named(name)
-            if adopted:
-                return adopted, name
-        raise RuntimeError(f"no free channel name for code red {codered.id}")
-
-    async def _orphan_named(self, name: str) -> str | None:
-        """A channel we created before a crash (or a lost answer) but never stored: reuse it."""
-        me = str((await self.client.auth_test())["user_id"])
-        cursor: str | None = None
-        while True:
-            page = await self.client.conversations_list(
-                types="public_channel", exclude_archived=True, limit=1000, cursor=cursor
-            )
-            for channel in page.get("channels", []):
-                if channel.get("name") == name and channel.get("creator") == me:
-                    return None if await self._taken(str(channel["id"])) else str(channel["id"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
+        return await create_channel(
+            self.client,
+            lambda attempt: channel_name(codered.slug, attempt),
+            is_private=False,
+            is_bound=self._taken,
+            max_attempts=MAX_NAME_ATTEMPTS,
+        )
 
     async def _taken(self, channel: str) -> bool:
         async with self.sessions() as session:
@@ -106,13 +78,7 @@ class CodeRedJobs:
         return found is not None
 
     async def _invite(self, channel: str, users: list[str]) -> None:
-        # One at a time: Slack refuses a whole batch when one of them is already in.
-        for user in users:
-            try:
-                await self.client.conversations_invite(channel=channel, users=user)
-            except SlackApiError as error:
-                if _error(error) not in INVITE_SKIPS:
-                    raise
+        await invite_each(self.client, channel, users)
 
     async def _describe(self, codered: CodeRed) -> None:
         assert codered.channel_id is not None
@@ -120,4 +86,4 @@ class CodeRedJobs:
         try:
             await self.client.conversations_setTopic(channel=codered.channel_id, topic=topic)
         except SlackApiError as error:
-            log.info("codered: topic not set: %s", _error(error))
+            log.info("codered: topic not set: %s", slack_error_code(error))

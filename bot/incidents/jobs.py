@@ -14,7 +14,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.channels import create_channel, invite_each, slack_error_code
 from bot.core.db import transaction, utcnow
+from bot.core.projector import NotReady
 from bot.incidents import postmortem, queries, reminders, service
 from bot.incidents.models import Incident
 from bot.incidents.state import IncidentState, Options
@@ -22,17 +24,6 @@ from bot.incidents.views import topic
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 30
-# Errors that mean the person cannot (or need not) be invited; retrying would not help.
-INVITE_SKIPS = {"already_in_channel", "cant_invite_self", "user_not_found", "user_is_bot"}
-
-
-class NotYet(Exception):
-    """A step depends on something still missing (e.g. the channel); the task runs again later."""
-
-
-def _error(error: SlackApiError) -> str:
-    data = error.response.data
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 class IncidentJobs:
@@ -71,56 +62,23 @@ class IncidentJobs:
         await self._set_topic(state)
 
     async def _create_channel(self, incident: Incident) -> tuple[str, str]:
-        for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
-            name = service.channel_name(
-                self.opts.channel_prefix,
-                incident.declared_at,
-                incident.title,
-                incident.id,
+        def name_for(attempt: int) -> str:
+            return service.channel_name(
+                self.opts.channel_prefix, incident.declared_at, incident.title, incident.id,
                 attempt,
-            )
-            try:
-                response = await self.client.conversations_create(
-                    name=name, is_private=incident.private
-                )
-                return str(response["channel"]["id"]), name
-            except SlackApiError as error:
-                if _error(error) != "name_taken":
-                    raise
-            adopted = await self._orphan_named(name)
-            if adopted:
-                return adopted, name
-        raise RuntimeError(f"no free channel name for incident {incident.id}")
+            )  # fmt: skip
 
-    async def _orphan_named(self, name: str) -> str | None:
-        """A channel we created before a crash (or a lost answer) but never stored: reuse it."""
-        me = str((await self.client.auth_test())["user_id"])
-        cursor: str | None = None
-        while True:
-            page = await self.client.conversations_list(
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=1000,
-                cursor=cursor,
-            )
-            for channel in page.get("channels", []):
-                if channel.get("name") == name and channel.get("creator") == me:
-                    async with self.sessions() as session:
-                        taken = await service.channel_taken(session, str(channel["id"]))
-                    return None if taken else str(channel["id"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
+        async def is_bound(channel: str) -> bool:
+            async with self.sessions() as session:
+                return await service.channel_taken(session, channel)
+
+        return await create_channel(
+            self.client, name_for, is_private=incident.private, is_bound=is_bound,
+            max_attempts=MAX_NAME_ATTEMPTS,
+        )  # fmt: skip
 
     async def _invite(self, channel_id: str, users: list[str]) -> None:
-        # One at a time: Slack refuses a whole batch when one of them is already in.
-        for user in users:
-            try:
-                await self.client.conversations_invite(channel=channel_id, users=user)
-            except SlackApiError as error:
-                if _error(error) not in INVITE_SKIPS:
-                    raise
-                log.debug("incidents: not inviting %s to %s: %s", user, channel_id, _error(error))
+        await invite_each(self.client, channel_id, users)
 
     async def invite(self, payload: dict[str, Any]) -> None:
         incident = await self._incident(int(payload["incident"]))
@@ -146,7 +104,7 @@ class IncidentJobs:
         try:
             return dict((await self.client.users_info(user=user))["user"])
         except SlackApiError as error:
-            log.warning("incidents: users.info %s failed: %s", user, _error(error))
+            log.warning("incidents: users.info %s failed: %s", user, slack_error_code(error))
             return {}
 
     async def _names(self, state: IncidentState) -> dict[str, str]:
@@ -168,7 +126,7 @@ class IncidentJobs:
         if incident is None or incident.postmortem_file_id:
             return
         if incident.channel_id is None:
-            raise NotYet(f"incident {incident_id} has no channel yet")
+            raise NotReady(f"incident {incident_id} has no channel yet")
         if incident.postmortem_md is None:
             state = await self._state(incident_id)
             assert state is not None

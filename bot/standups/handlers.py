@@ -11,11 +11,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.channels import slack_error_code
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
 from bot.core.scheduler import JobSpec
 from bot.standups import cards, commands, queries, schedule, service, views
-from bot.standups.jobs import StandupJobs, group_members, slack_error
+from bot.standups.jobs import StandupJobs, group_members
 from bot.standups.modals import (
     ANSWER_CALLBACK,
     CREATE_CALLBACK,
@@ -129,7 +130,7 @@ async def _members_or_problem(rt: Runtime, group: str) -> list[str]:
     try:
         return await group_members(rt.client, group)
     except SlackApiError as error:
-        raise UsageError(f"I could not read that user group ({slack_error(error)}).") from None
+        raise UsageError(f"I could not read that user group ({slack_error_code(error)}).") from None
 
 
 async def _groups(rt: Runtime) -> list[GroupChoice]:
@@ -137,7 +138,7 @@ async def _groups(rt: Runtime) -> list[GroupChoice]:
     try:
         response = await rt.client.usergroups_list(include_users=True)
     except SlackApiError as error:
-        log.info("standups: no user groups for the form: %s", slack_error(error))
+        log.info("standups: no user groups for the form: %s", slack_error_code(error))
         return []
     return [
         GroupChoice(str(g["id"]), str(g.get("handle") or g["id"]), len(g.get("users") or []))
@@ -172,7 +173,7 @@ async def _open_form(
     try:
         await rt.client.views_open(trigger_id=command.get("trigger_id"), view=modal)
     except SlackApiError as error:
-        log.warning("standups: views.open failed: %s", slack_error(error))
+        log.warning("standups: views.open failed: %s", slack_error_code(error))
         await ack(text="I could not open the form. " + commands.usage_text())
         return
     await ack()
@@ -188,7 +189,7 @@ def _register_modals(rt: Runtime) -> None:
             try:
                 form.spec.group_members = await group_members(rt.client, form.spec.usergroup)
             except SlackApiError as error:
-                errors["group"] = f"I could not read that group ({slack_error(error)})."
+                errors["group"] = f"I could not read that group ({slack_error_code(error)})."
         errors = {**service.spec_problems(form.spec), **errors}
         if errors:
             await ack(response_action="errors", errors=errors)

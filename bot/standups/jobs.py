@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.channels import slack_error_code
 from bot.core.db import transaction
 from bot.standups import service
 
@@ -26,11 +27,6 @@ GIVE_UP = {
     "missing_scope",
     "not_allowed_token_type",
 }
-
-
-def slack_error(error: SlackApiError) -> str:
-    data = error.response.data
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 async def group_members(client: AsyncWebClient, group: str) -> list[str]:
@@ -48,8 +44,8 @@ class StandupJobs:
         try:
             response = await self.client.users_info(user=user)
         except SlackApiError as error:
-            if slack_error(error) in GIVE_UP:
-                log.warning("standups: no time zone for %s: %s", user, slack_error(error))
+            if slack_error_code(error) in GIVE_UP:
+                log.warning("standups: no time zone for %s: %s", user, slack_error_code(error))
                 return
             raise
         tz = str((response.get("user") or {}).get("tz") or "UTC")
@@ -61,8 +57,8 @@ class StandupJobs:
         try:
             members = await group_members(self.client, group)
         except SlackApiError as error:
-            if slack_error(error) in GIVE_UP:
-                log.warning("standups: cannot read group %s: %s", group, slack_error(error))
+            if slack_error_code(error) in GIVE_UP:
+                log.warning("standups: cannot read group %s: %s", group, slack_error_code(error))
                 return
             raise
         async with transaction(self.sessions) as session:
@@ -73,6 +69,6 @@ class StandupJobs:
         try:
             await self.client.conversations_join(channel=str(payload["channel"]))
         except SlackApiError as error:
-            if slack_error(error) not in GIVE_UP:
+            if slack_error_code(error) not in GIVE_UP:
                 raise
-            log.info("standups: not joining %s: %s", payload["channel"], slack_error(error))
+            log.info("standups: not joining %s: %s", payload["channel"], slack_error_code(error))

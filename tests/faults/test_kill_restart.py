@@ -15,11 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from bot.agents.models import AgentTask
 from bot.ci.samples import github_headers, workflow_run
-from bot.core.db import utcnow
+from bot.core.db import make_engine, make_sessionmaker, utcnow
 from bot.migrate import upgrade
 from bot.sandbox import seed
+from bot.sandbox.agent_git import make_repo
+from bot.sandbox.agent_server import AgentServer
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import Sandbox
 from tests.faults.process import GITHUB_SECRET, SIGNING_SECRET, BotProcess, wait_until_settled
@@ -92,6 +96,32 @@ def standup_tick_step(bot: BotProcess, prompt_at: dt.datetime) -> Step:
     return tick
 
 
+def agent_step(slack: SlackDriver) -> Step:
+    async def mention_in_thread() -> httpx.Response:
+        root = await slack.user_message(seed.GENERAL, seed.BOB, "the login test is flaky")
+        text = f"<@{slack.state.bot_user_id}> fix the login test"
+        await slack.user_message(seed.GENERAL, seed.BOB, text, thread_ts=root)
+        assert slack.last_response is not None
+        return slack.last_response
+
+    return mention_in_thread
+
+
+async def wait_for_agents(database_url: str, timeout: float = 60.0) -> None:
+    """Agent drives run outside the task queue: wait until every task has finished."""
+    engine = make_engine(database_url)
+    try:
+        for _ in range(int(timeout * 10)):
+            async with make_sessionmaker(engine)() as session:
+                states = list(await session.scalars(select(AgentTask.state)))
+            if states and all(state in ("completed", "failed", "canceled") for state in states):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"agent tasks still running: {states}")
+    finally:
+        await engine.dispose()
+
+
 def scenario(bot: BotProcess, slack: SlackDriver, with_standup: bool) -> list[Step]:
     # A minute boundary after the standup is created: its prompt is due then.
     prompt_at = (utcnow() + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
@@ -100,6 +130,7 @@ def scenario(bot: BotProcess, slack: SlackDriver, with_standup: bool) -> list[St
         incident_step(slack),
         ci_step(bot, 102, "b", "failure", 10),
         ci_step(bot, 103, "c", "failure", 20),
+        agent_step(slack),
         ci_step(bot, 104, "d", "success", 30),
     ]
     if with_standup:
@@ -122,14 +153,19 @@ async def play_with_kills(bot: BotProcess, steps: list[Step], rng: random.Random
     return kills
 
 
-def assert_no_duplicate_views(state: Any) -> None:
-    tags: Counter[tuple[str, str]] = Counter()
+def view_tags(state: Any) -> list[tuple[str, str]]:
+    """(kind, record) of every message the projector posted, across the workspace."""
+    tags = []
     for channel in state.channels.values():
         for message in state.all_messages(channel.id):
             payload = (message.metadata or {}).get("event_payload")
             if payload:
-                tags[(payload["kind"], payload["record_id"])] += 1
-    doubled = {tag: n for tag, n in tags.items() if n > 1}
+                tags.append((payload["kind"], payload["record_id"]))
+    return tags
+
+
+def assert_no_duplicate_views(state: Any) -> None:
+    doubled = {tag: n for tag, n in Counter(view_tags(state)).items() if n > 1}
     assert doubled == {}
 
 
@@ -140,13 +176,20 @@ async def test_kill_and_restart_loses_nothing(
     db_url = empty_db_url
     upgrade(db_url)
     rng = random.Random(seed_value)
-    async with Sandbox() as sandbox:
-        bot = BotProcess(db_url, sandbox.url, CONFIG, tmp_path)
+    repo = make_repo(tmp_path / "octo-repo")
+    async with Sandbox() as sandbox, AgentServer(repo) as agent:
+        config = {**CONFIG, "agents": {
+            "backends": [{"name": "sandbox", "kind": "a2a", "url": agent.url}],
+            "repos": {seed.GENERAL: "octo-org/octo-repo"}, "allowed_users": [seed.BOB],
+            "retry_seconds": 0.2, "recover_seconds": 0.5,
+        }}  # fmt: skip
+        bot = BotProcess(db_url, sandbox.url, config, tmp_path)
         slack = SlackDriver(f"{bot.base}/slack/events", SIGNING_SECRET, sandbox.state, sandbox.base)
         await bot.start()
         try:
             steps = scenario(bot, slack, with_standup=seed_value == 1)
             kills = await play_with_kills(bot, steps, rng)
+            await wait_for_agents(db_url)
             await wait_until_settled(db_url)
         finally:
             bot.stop()
@@ -164,6 +207,10 @@ async def test_kill_and_restart_loses_nothing(
         assert len([m for m in cards if m.pinned]) == 1
         announcements = [m for m in state.messages(seed.INCIDENTS) if m.user == state.bot_user_id]
         assert len(announcements) == 1
+        agent_cards = [t for t in view_tags(state) if t[0] == "agents.card"]
+        results = [t for t in view_tags(state) if t[0] == "agents.result"]
+        assert (len(agent_cards), len(results)) == (1, 1)
+        assert len(agent.received) == 1, "the task was sent to the agent more than once"
         if seed_value == 1:
             for person in (seed.ALICE, seed.BOB):
                 dm = state.open_im(person)
