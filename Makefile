@@ -33,7 +33,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench ack
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info opsbot.db*

@@ -125,7 +125,8 @@ class Projector:
             rows = await session.execute(
                 select(Projection.id)
                 .where(*self._dirty_filter(now), lease_free(Projection, now))
-                .order_by(Projection.updated_at, Projection.id)
+                # New cards first: being seen at all matters more than the next refresh.
+                .order_by(Projection.ts.is_not(None), Projection.updated_at, Projection.id)
                 .limit(limit)
             )
             return [row[0] for row in rows]
