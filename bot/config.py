@@ -12,10 +12,13 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -174,6 +177,19 @@ class TuningConfig(Section):
     pacer_speedup: float = Field(default=1.0, gt=0)
 
 
+class EnvironmentSource(EnvSettingsSource):
+    """Environment variables, except that a bare variable only fills a section when it holds a
+    JSON object: `CI=true`, which every CI system sets, is not the `ci` section. Nested
+    variables (`CI__STILL_RED_HOURS=2`) work as usual."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        value, key, is_complex = super().get_field_value(field, field_name)
+        section = isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        if section and isinstance(value, str) and not value.lstrip().startswith("{"):
+            return None, key, is_complex
+        return value, key, is_complex
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="", case_sensitive=False, extra="forbid", env_nested_delimiter="__"
@@ -232,7 +248,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = os.environ.get("OPSBOT_CONFIG")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, EnvironmentSource(settings_cls)]
         if path:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
@@ -275,6 +291,9 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
+    except SettingsError as error:  # e.g. a section given as malformed JSON in the environment
+        field = str(error).split('"')[1] if '"' in str(error) else "environment"
+        raise ConfigError(f"setting {field.upper()}: must be a JSON object") from None
 
 
 def require_slack(settings: Settings, socket_mode: bool = False) -> None:

@@ -64,6 +64,14 @@ def test_each_bad_setting_is_named(tmp_path: Path, env: dict[str, str], named: s
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_ci_true_in_the_environment_is_not_the_ci_section(tmp_path: Path) -> None:
+    """Every CI system sets CI=true; it must not be read as the `ci` settings section."""
+    result = run("check", env={"CI": "true", "CI__STILL_RED_HOURS": "2"}, cwd=tmp_path)
+    assert result.returncode == 0 and "configuration is valid" in result.stdout, result.stderr
+    bad = run("check", env={"CI": "{not json"}, cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_unknown_key_in_the_config_file_is_named(tmp_path: Path) -> None:
     config = tmp_path / "opsbot.yml"
     config.write_text("incidnets:\n  channel_prefix: inc\n")
