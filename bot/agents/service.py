@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
 from bot.agents.backends.base import Update
-from bot.agents.models import AgentRequest, AgentTask
+from bot.agents.models import CANCELING, TERMINAL, AgentRequest, AgentTask
 from bot.agents.parsing import Spec
 from bot.agents.queries import (  # what digests and App Home read, through this module
     TaskBrief,
@@ -26,6 +26,8 @@ from bot.core.db import utcnow
 from bot.core.projector import mark_dirty
 
 __all__ = [
+    "CANCELING",
+    "TERMINAL",
     "TaskBrief",
     "active",
     "count_by_state",
@@ -42,6 +44,7 @@ COMPARISON = "agents.comparison"
 TASK_PREPARE = "agents.prepare"
 TASK_DRIVE = "agents.drive"
 TASK_CANCEL = "agents.cancel"
+CANCEL_ACTION = "agents.cancel"  # the card's Cancel button, also shown on App Home
 MAX_STEP = 500
 MAX_QUESTION = 3000
 

@@ -17,10 +17,11 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.agents import models as m
+from bot.agents.service import CANCEL_ACTION
 from bot.core.projector import Rendered
 from bot.core.security import inert
 
-CANCEL = "agents.cancel"
+CANCEL = CANCEL_ACTION
 SHOW_CONTEXT = "agents.show_context"
 LABELS = {
     m.QUEUED: "queued",

@@ -22,7 +22,6 @@ from bot.ci import service as ci
 from bot.codered import service as codered
 from bot.digests import activity
 from bot.incidents import service as incidents
-from bot.standups import queries as standup_list
 from bot.standups import service as standups
 
 log = logging.getLogger(__name__)
@@ -173,7 +172,7 @@ async def standups_section(session: AsyncSession, scope: Scope) -> Json | None:
     since = scope.start.astimezone(scope.zone).date()
     until = (scope.end - dt.timedelta(microseconds=1)).astimezone(scope.zone).date()
     rows = []
-    for standup in await standup_list.summaries(session):
+    for standup in await standups.summaries(session):
         stats = await standups.participation(session, standup.id, since, until)
         asked = sum(person.asked for person in stats)
         if asked:

@@ -14,17 +14,15 @@ from fnmatch import fnmatch
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.agents import models as agent_models
 from bot.agents import service as agents
-from bot.agents.views import CANCEL as AGENT_CANCEL_ACTION
 from bot.ci import service as ci
 from bot.codered import service as codered
 from bot.config import CiRoute
 from bot.incidents import service as incidents
 from bot.standups import service as standups
-from bot.standups.views import WRITE_ACTION as STANDUP_WRITE_ACTION
 
-__all__ = ["AGENT_CANCEL_ACTION", "STANDUP_WRITE_ACTION"]
+AGENT_CANCEL_ACTION = agents.CANCEL_ACTION  # the agent feature's handler checks the rights
+STANDUP_WRITE_ACTION = standups.WRITE_ACTION
 TASK_LIMIT = 8
 INCIDENT_LIMIT = 10
 PIPELINE_LIMIT = 25
@@ -110,7 +108,7 @@ async def my_incidents(session: AsyncSession, user: str) -> list[IncidentLine]:
 
 async def my_tasks(session: AsyncSession, user: str) -> list[TaskLine]:
     found = await agents.tasks_for_user(session, user, limit=TASK_LIMIT)
-    closed = set(agent_models.TERMINAL) | {agent_models.CANCELING}
+    closed = set(agents.TERMINAL) | {agents.CANCELING}
     return [
         TaskLine(
             task_id=task.task_id,

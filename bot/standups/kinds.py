@@ -8,6 +8,7 @@ DIGEST_VIEW = "standups.digest"
 TASK_FETCH_TZ = "standups.fetch_tz"
 TASK_SYNC_GROUP = "standups.sync_group"
 TASK_JOIN = "standups.join_channel"
+WRITE_ACTION = "standups.write"  # the "Write standup" button, also shown on App Home
 
 DEFAULT_QUESTIONS = (
     "What did you do since last time?",

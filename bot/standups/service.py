@@ -41,6 +41,7 @@ from bot.standups.kinds import (
     TASK_FETCH_TZ,
     TASK_JOIN,
     TASK_SYNC_GROUP,
+    WRITE_ACTION,
     StandupError,
 )
 from bot.standups.models import Standup, StandupParticipant, StandupRun
@@ -57,9 +58,19 @@ from bot.standups.people import (
     sync_group,
     user_timezone,
 )
-from bot.standups.queries import Blocker, BlockerCounts, DueStandup, PersonStats
+from bot.standups.queries import (
+    Blocker,
+    BlockerCounts,
+    DueStandup,
+    PersonStats,
+    StandupSummary,
+    summaries,
+)
 
 __all__ = [
+    "WRITE_ACTION",
+    "StandupSummary",
+    "summaries",
     "Blocker",
     "BlockerCounts",
     "DayStatus",

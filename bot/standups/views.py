@@ -20,9 +20,9 @@ from bot.core.projector import Rendered
 from bot.core.security import inert
 from bot.standups import schedule
 from bot.standups.cards import AwayNote, DigestState, PersonAnswer, PromptState
+from bot.standups.kinds import WRITE_ACTION
 from bot.standups.queries import PersonStats, StandupSummary
 
-WRITE_ACTION = "standups.write"
 MAX_PEOPLE_SHOWN = 40
 MAX_SECTION = 2900
 
