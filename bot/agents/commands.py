@@ -8,7 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.agents import queries, service
 from bot.agents.intake import Intake
-from bot.agents.modals import problem_text, usage_text
+from bot.agents.modals import USAGE
 from bot.agents.parsing import parse_run
 from bot.agents.views import LABELS, safe_url
 from bot.core.commands import UsageError, wants_help
@@ -30,13 +30,13 @@ class AgentCommand:
             text = str(command.get("text") or "").strip()
             user, channel = str(command.get("user_id")), str(command.get("channel_id"))
             if wants_help(text):
-                await ack(text=usage_text())
+                await ack(text=USAGE.text())
                 return
             word, _, rest = text.partition(" ")
             try:
                 answer = await self.dispatch(word.lower(), rest, user, channel)
             except UsageError as problem:
-                answer = problem_text(str(problem))
+                answer = USAGE.problem(str(problem))
             except service.AgentError as refusal:
                 answer = f":no_entry: {refusal}"
             await ack(text=answer)

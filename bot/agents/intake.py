@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
 from bot.agents import service
-from bot.agents.modals import problem_text
+from bot.agents.modals import USAGE
 from bot.agents.models import AgentRequest
 from bot.agents.parsing import Catalog, Spec, resolve, split_options, strip_mention
 from bot.agents.service import AgentError
@@ -82,7 +82,7 @@ class Intake:
         except AgentError as refusal:
             await self.tell(origin, f":no_entry: {refusal}")
         except UsageError as problem:
-            await self.tell(origin, problem_text(str(problem)))
+            await self.tell(origin, USAGE.problem(str(problem)))
 
     async def start(
         self, origin: Origin, text: str, spec: Spec | None = None

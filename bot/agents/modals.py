@@ -37,21 +37,11 @@ USAGE = Usage(
         ("backends", "the configured agent backends and repositories"),
         ("help", "this help"),
     ),
-)  # fmt: skip
-
-
-def usage_text(usage: Usage = USAGE) -> str:
-    lines = [f"*{usage.command}*: {usage.summary}"]
-    lines += [f"• `{usage.command} {syntax}`: {what}" for syntax, what in usage.lines]
-    lines.append(
+    note=(
         "In a thread, mention the bot instead: `@opsbot fix the flaky login test "
         "repo=owner/name attempts=2`, or use the message shortcut *Send to agent*."
-    )
-    return "\n".join(lines)
-
-
-def problem_text(problem: str) -> str:
-    return f":warning: {problem}\n\n{usage_text()}"
+    ),
+)  # fmt: skip
 
 
 def send_modal(catalog: Catalog, repo: str | None, metadata: dict[str, Any]) -> View:

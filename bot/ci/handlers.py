@@ -68,12 +68,12 @@ def register(rt: Runtime) -> None:
 async def answer(rt: Runtime, text: str, user: str | None) -> tuple[str, list[Any] | None]:
     """The ephemeral answer to `/ci <text>`; bad input writes nothing."""
     if wants_help(text):
-        return views.usage_text(commands.USAGE), None
+        return commands.USAGE.text(), None
     try:
         request = commands.parse(text)
         return await _run(rt, request, user)
     except UsageError as error:
-        return f"{error}\n\n{views.usage_text(commands.USAGE)}", None
+        return f"{error}\n\n{commands.USAGE.text()}", None
 
 
 async def _run(

@@ -10,7 +10,6 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot.ci.cards import BreakageState, RunInfo, RunLineState, SuspectInfo
 from bot.ci.format import duration, first_line, link, mention, run_label, short, when
 from bot.ci.queries import BreakageSummary, PipelineStatus
-from bot.core.commands import Usage
 from bot.core.projector import Rendered
 from bot.core.security import inert
 
@@ -173,12 +172,6 @@ def owners_line(state: BreakageState) -> Rendered | None:
 
 
 # --------------------------------------------------------------------------- /ci answers
-
-
-def usage_text(usage: Usage) -> str:
-    lines = [f"*{usage.command}*: {usage.summary}"]
-    lines += [f"• `{usage.command} {syntax}`: {what}" for syntax, what in usage.lines]
-    return "\n".join(lines)
 
 
 def _pipeline_line(item: PipelineStatus, now: dt.datetime) -> str:

@@ -33,16 +33,6 @@ USAGE = Usage(
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
-def usage_text() -> str:
-    lines = [f"*{USAGE.command}*: {USAGE.summary}"]
-    lines += [f"• `{USAGE.command} {syntax}`: {what}" for syntax, what in USAGE.lines]
-    return "\n".join(lines)
-
-
-def problem_text(problem: str) -> str:
-    return f":warning: {problem}\n{usage_text()}"
-
-
 @dataclass(frozen=True)
 class Parsed:
     verb: str  # declare | status | level | loan | return | pause | resolve
@@ -146,4 +136,4 @@ async def status_text(session: AsyncSession, codered: CodeRed) -> str:
     )
 
 
-__all__ = ["USAGE", "CodeRedError", "Parsed", "parse", "problem_text", "run", "usage_text"]
+__all__ = ["USAGE", "CodeRedError", "Parsed", "parse", "run"]

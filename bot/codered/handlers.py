@@ -95,7 +95,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
     async def codered_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, user = str(command.get("text") or ""), str(command.get("user_id"))
         if wants_help(text):
-            await ack(text=commands.usage_text())
+            await ack(text=commands.USAGE.text())
             return
         try:
             parsed = commands.parse(text)
@@ -105,7 +105,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
             async with transaction(rt.sessions) as session:
                 answer = await commands.run(session, opts, parsed, user)
         except UsageError as problem:
-            await ack(text=commands.problem_text(str(problem)))
+            await ack(text=commands.USAGE.problem(str(problem)))
             return
         except CodeRedError as refusal:
             await ack(text=f":no_entry: {refusal}")
@@ -116,7 +116,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
 async def _open_declare(rt: Runtime, opts: Options, ack: AsyncAck, command: dict[str, Any]) -> None:
     user = str(command.get("user_id"))
     if not opts.can_declare(user):
-        raise CodeRedError(f"{service.REFUSAL}\n{commands.usage_text()}")
+        raise CodeRedError(f"{service.REFUSAL}\n{commands.USAGE.text()}")
     async with rt.sessions() as session:
         if await service.active_row(session) is not None:
             raise CodeRedError(ALREADY)

@@ -11,6 +11,21 @@ class Usage:
     command: str
     summary: str
     lines: tuple[tuple[str, str], ...] = field(default=())  # (syntax, what it does)
+    note: str = ""  # a closing hint, e.g. where the command finds its context
+
+    def text(self) -> str:
+        """The usage as mrkdwn: the summary, then one line per form of the command."""
+        lines = [f"*{self.command}*: {self.summary}"]
+        lines += [
+            f"• `{f'{self.command} {syntax}'.strip()}`: {what}" for syntax, what in self.lines
+        ]
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+    def problem(self, message: str) -> str:
+        """A refusal: what was wrong, then how to write the command."""
+        return f":warning: {message}\n\n{self.text()}"
 
 
 class CommandRegistry:

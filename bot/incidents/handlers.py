@@ -21,9 +21,7 @@ from bot.incidents.modals import (
     USAGE,
     declare_modal,
     declared_view,
-    problem_text,
     read_declare_form,
-    usage_text,
 )
 from bot.incidents.models import Incident
 from bot.incidents.state import Options
@@ -101,13 +99,13 @@ def _register_command(rt: Runtime, opts: Options) -> None:
             await _open_declare_modal(rt, opts, ack, command)
             return
         if wants_help(text):
-            await ack(text=usage_text())
+            await ack(text=USAGE.text())
             return
         try:
             async with transaction(rt.sessions) as session:
                 answer = await commands.run(session, opts, text, user, channel)
         except UsageError as problem:
-            await ack(text=problem_text(str(problem)))
+            await ack(text=USAGE.problem(str(problem)))
             return
         except IncidentError as refusal:
             await ack(text=f":no_entry: {refusal}")
@@ -126,7 +124,7 @@ async def _open_declare_modal(
     except SlackApiError as error:
         log.warning("incidents: views.open failed: %s", error.response.get("error"))
         opened = "I could not open the declare form; use `/incident declare <title> [severity]`."
-    await ack(text=f"{opened}\n\n{usage_text()}")
+    await ack(text=f"{opened}\n\n{USAGE.text()}")
 
 
 def _register_modal(rt: Runtime, opts: Options) -> None:

@@ -44,22 +44,11 @@ USAGE = Usage(
         ("list", "open incidents"),
         ("help", "this help"),
     ),
-)
-
-
-def usage_text(usage: Usage = USAGE) -> str:
-    lines = [f"*{usage.command}*: {usage.summary}"]
-    lines += [f"• `{f'{usage.command} {syntax}'.strip()}`: {what}" for syntax, what in usage.lines]
-    lines.append(
+    note=(
         "Inside an incident channel the number is optional; elsewhere give it "
         "(`/incident status 42 mitigated`)."
-    )
-    return "\n".join(lines)
-
-
-def problem_text(problem: str) -> str:
-    """A bad command: what was wrong, then how to write it."""
-    return f":warning: {problem}\n\n{usage_text()}"
+    ),
+)
 
 
 def declare_modal(opts: Options, user: str) -> View:

@@ -8,7 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.core.commands import Usage, UsageError, split_args, wants_help
 from bot.digests.commands import USAGE_LINES, activity_command, digest_command
-from bot.ops.views import help_blocks, help_text, usage_text
+from bot.ops.views import help_blocks, help_text
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -28,7 +28,7 @@ async def answer(rt: Runtime, text: str, user: str, channel: str) -> str:
         return await digest_command(rt, rest, user, channel)
     if word == "activity":
         return await activity_command(rt, rest, user, channel, rt.settings.admins)
-    return f"Unknown /ops subcommand `{args[0]}`. Usage:\n{usage_text(OPS_USAGE)}"
+    return f"Unknown /ops subcommand `{args[0]}`. Usage:\n{OPS_USAGE.text()}"
 
 
 def register(rt: Runtime) -> None:
@@ -45,5 +45,5 @@ def register(rt: Runtime) -> None:
         try:
             reply = await answer(rt, text, user, channel)
         except UsageError as error:
-            reply = f"{error}\n{usage_text(OPS_USAGE)}"
+            reply = f"{error}\n{OPS_USAGE.text()}"
         await ack(text=reply, response_type="ephemeral")

@@ -8,20 +8,14 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot.core.commands import Usage
 
 
-def usage_text(usage: Usage) -> str:
-    lines = [f"*{usage.command}*: {usage.summary}"]
-    lines += [f"• `{usage.command} {syntax}`: {what}" for syntax, what in usage.lines]
-    return "\n".join(lines)
-
-
 def usage_blocks(usage: Usage) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=usage_text(usage)))]
+    return [SectionBlock(text=MarkdownTextObject(text=usage.text()))]
 
 
 def help_blocks(usages: list[Usage]) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="opsbot commands")]
     for usage in usages:
-        blocks += [SectionBlock(text=MarkdownTextObject(text=usage_text(usage))), DividerBlock()]
+        blocks += [SectionBlock(text=MarkdownTextObject(text=usage.text())), DividerBlock()]
     blocks.append(
         ContextBlock(
             elements=[
@@ -35,4 +29,4 @@ def help_blocks(usages: list[Usage]) -> list[Block]:
 
 
 def help_text(usages: list[Usage]) -> str:
-    return "\n\n".join(usage_text(usage) for usage in usages)
+    return "\n\n".join(usage.text() for usage in usages)

@@ -39,16 +39,6 @@ _GROUP = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>$")
 _TIME = re.compile(r"^\d{1,2}[:h.]\d{2}$")
 
 
-def usage_text() -> str:
-    lines = [f"*{USAGE.command}*: {USAGE.summary}"]
-    lines += [f"• `{USAGE.command} {syntax}`: {what}" for syntax, what in USAGE.lines]
-    return "\n".join(lines)
-
-
-def problem_text(problem: str) -> str:
-    return f":warning: {problem}\n{usage_text()}"
-
-
 @dataclass
 class CreateText:
     spec: StandupSpec

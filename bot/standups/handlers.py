@@ -106,7 +106,7 @@ def _register_command(rt: Runtime) -> None:
     async def standup_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, user = str(command.get("text") or ""), str(command.get("user_id"))
         if wants_help(text):
-            await ack(text=commands.usage_text())
+            await ack(text=commands.USAGE.text())
             return
         try:
             parsed = commands.parse(text, await _today_for(rt, user))
@@ -118,7 +118,7 @@ def _register_command(rt: Runtime) -> None:
             async with transaction(rt.sessions) as session:
                 answer = await commands.run(session, parsed, user, rt.settings.admins)
         except UsageError as problem:
-            await ack(text=commands.problem_text(str(problem)))
+            await ack(text=commands.USAGE.problem(str(problem)))
             return
         except service.StandupError as refusal:
             await ack(text=f":no_entry: {refusal}")
@@ -174,7 +174,7 @@ async def _open_form(
         await rt.client.views_open(trigger_id=command.get("trigger_id"), view=modal)
     except SlackApiError as error:
         log.warning("standups: views.open failed: %s", slack_error_code(error))
-        await ack(text="I could not open the form. " + commands.usage_text())
+        await ack(text="I could not open the form. " + commands.USAGE.text())
         return
     await ack()
 
