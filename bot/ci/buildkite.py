@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.payload_base import Payload, Person
 from bot.ci.timeparse import Time
 
 EVENT = "build.finished"
@@ -16,17 +15,7 @@ RED = {"failed"}
 _REPO = re.compile(r"[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Person(_Model):
-    name: str | None = None
-    email: str | None = None
-    username: str | None = None
-
-
-class Build(_Model):
+class Build(Payload):
     id: str
     number: int | None = None
     state: str
@@ -42,14 +31,14 @@ class Build(_Model):
     creator: Person | None = None
 
 
-class Pipeline(_Model):
+class Pipeline(Payload):
     name: str | None = None
     slug: str
     repository: str | None = None
     default_branch: str | None = None
 
 
-class BuildPayload(_Model):
+class BuildPayload(Payload):
     event: str
     build: Build
     pipeline: Pipeline

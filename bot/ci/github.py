@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
 from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.payload_base import Payload, Person
 from bot.ci.timeparse import Time
 
 log = logging.getLogger(__name__)
@@ -21,35 +21,25 @@ ACTIONS_APP_SLUG = "github-actions"
 COMPARE_LIMIT = 50
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Person(_Model):
-    name: str | None = None
-    email: str | None = None
-    username: str | None = None
-
-
-class HeadCommit(_Model):
+class HeadCommit(Payload):
     id: str
     message: str | None = None
     timestamp: Time | None = None
     author: Person | None = None
 
 
-class Repository(_Model):
+class Repository(Payload):
     full_name: str
     default_branch: str | None = None
     html_url: str | None = None
 
 
-class Workflow(_Model):
+class Workflow(Payload):
     name: str | None = None
     path: str | None = None
 
 
-class WorkflowRun(_Model):
+class WorkflowRun(Payload):
     id: int
     name: str | None = None
     head_branch: str | None = None
@@ -68,19 +58,19 @@ class WorkflowRun(_Model):
     head_repository: Repository | None = None
 
 
-class WorkflowRunPayload(_Model):
+class WorkflowRunPayload(Payload):
     action: str
     workflow_run: WorkflowRun
     workflow: Workflow | None = None
     repository: Repository
 
 
-class App(_Model):
+class App(Payload):
     name: str | None = None
     slug: str | None = None
 
 
-class CheckSuite(_Model):
+class CheckSuite(Payload):
     id: int
     head_branch: str | None = None
     head_sha: str
@@ -92,7 +82,7 @@ class CheckSuite(_Model):
     app: App | None = None
 
 
-class CheckSuitePayload(_Model):
+class CheckSuitePayload(Payload):
     action: str
     check_suite: CheckSuite
     repository: Repository

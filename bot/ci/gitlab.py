@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.payload_base import Payload
 from bot.ci.timeparse import Time
 
 EVENT = "Pipeline Hook"
@@ -17,11 +16,7 @@ TERMINAL = {"success", "failed", "canceled", "skipped"}
 IGNORED_SOURCES = {"merge_request_event", "external_pull_request_event", "parent_pipeline"}
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Attributes(_Model):
+class Attributes(Payload):
     id: int
     iid: int | None = None
     name: str | None = None
@@ -35,25 +30,25 @@ class Attributes(_Model):
     url: str | None = None
 
 
-class Project(_Model):
+class Project(Payload):
     path_with_namespace: str
     default_branch: str | None = None
     web_url: str | None = None
 
 
-class Author(_Model):
+class Author(Payload):
     name: str | None = None
     email: str | None = None
 
 
-class CommitInfo(_Model):
+class CommitInfo(Payload):
     id: str
     message: str | None = None
     url: str | None = None
     author: Author | None = None
 
 
-class PipelinePayload(_Model):
+class PipelinePayload(Payload):
     object_kind: str
     object_attributes: Attributes
     project: Project
