@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import logging
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.commands import CommandRegistry
-from bot.core.db import make_engine, make_sessionmaker, transaction
+from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.core.events import EventBus
 from bot.core.identity import BotIdentity
 from bot.core.leases import new_replica_id
@@ -237,10 +238,6 @@ async def answer_listener_failure(
 
 def register_core_jobs(rt: Runtime) -> None:
     async def prune_ledger() -> None:
-        import datetime as dt
-
-        from bot.core.db import utcnow
-
         async with transaction(rt.sessions) as session:
             await ledger.forget_before(session, utcnow() - dt.timedelta(days=7))
 

@@ -122,7 +122,6 @@ async def my_tasks(session: AsyncSession, user: str) -> list[TaskLine]:
             cancellable=task.state not in closed,
         )
         for task in found
-        if task.requester == user
     ]
 
 
