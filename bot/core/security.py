@@ -13,17 +13,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-ELLIPSIS = "\u2026"
-# A zero-width space after "@" keeps the text readable while Slack no longer sees a keyword.
-_ZWSP = "\u200b"
+from bot.core.text import ELLIPSIS as TEXT_ELLIPSIS
+from bot.core.text import Untrusted, mrkdwn, neutralise
 
-# Slack wraps all special syntax in <...>; these are the forms that notify many people at once.
-_BROADCAST_TOKEN = re.compile(
-    r"<!(?:channel|here|everyone|group)(?:\|[^<>]*)?>|<!subteam\^[^<>]*>",
-    re.IGNORECASE,
-)
-# Bare keywords become broadcasts when a message is posted with link_names / parse=full.
-_BARE_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+ELLIPSIS = TEXT_ELLIPSIS
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -37,38 +30,17 @@ def escape_mrkdwn(text: str) -> str:
 
 
 def strip_broadcasts(text: str) -> str:
-    """Remove ``<!channel>``-style tokens and defuse bare ``@channel``/``@here``/``@everyone``."""
-    # Removing one token can splice its neighbours into a new one ("<!<!here>here>"),
-    # so keep going until nothing changes.
-    previous = None
-    while previous != text:
-        previous = text
-        text = _BROADCAST_TOKEN.sub("", text)
-    return _BARE_BROADCAST.sub(lambda m: "@" + _ZWSP + m.group(1), text)
+    """Remove ``<!channel>``-style tokens and invisible characters; defuse bare ``@channel``."""
+    return neutralise(text)
 
 
 def inert(text: str, limit: int | None = None) -> str:
-    """Turn raw untrusted text into mrkdwn that renders literally and pings nobody.
+    """Raw text of unknown origin as mrkdwn that renders literally and mentions nobody.
 
-    ``limit`` caps the length of the returned string, ellipsis included.
+    The strictest renderer (as for CI and agent text); ``limit`` caps the returned length,
+    ellipsis included, without cutting an entity. Prefer ``bot.core.text`` with a source.
     """
-    safe = escape_mrkdwn(strip_broadcasts(text))
-    if limit is None or len(safe) <= limit:
-        return safe
-    return _truncate_escaped(safe, limit)
-
-
-def _truncate_escaped(safe: str, limit: int) -> str:
-    if limit < 0:
-        raise ValueError("limit must be >= 0")
-    if limit == 0:
-        return ""
-    cut = safe[: limit - 1]
-    # After escaping, every "&" starts an entity; a half entity would render as garbage.
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + ELLIPSIS
+    return mrkdwn(Untrusted(text, "ci"), limit)
 
 
 # --------------------------------------------------------------------------- secrets

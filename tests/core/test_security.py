@@ -16,7 +16,8 @@ from bot.core.security import (
     strip_broadcasts,
 )
 
-ZWSP = "\u200b"
+# A visible full-width "@" defuses bare keywords; zero-width characters are removed everywhere.
+FULLWIDTH_AT = "\uff20"
 
 # ------------------------------------------------------------------ escaping
 
@@ -87,7 +88,7 @@ def test_strip_broadcast_tokens(token: str) -> None:
 )
 def test_bare_broadcast_words_are_defused(word: str) -> None:
     out = strip_broadcasts(f"ping {word}!")
-    assert out == f"ping @{ZWSP}{word[1:]}!"
+    assert out == f"ping {FULLWIDTH_AT}{word[1:]}!"
     assert re.search(r"@(channel|here|everyone)\b", out, re.IGNORECASE) is None
 
 
@@ -135,9 +136,10 @@ def test_strip_broadcasts_leaves_no_broadcast(text: str) -> None:
     ("raw", "expected"),
     [
         ("<http://evil|click>", "&lt;http://evil|click&gt;"),
-        ("hi <@U123>", "hi &lt;@U123&gt;"),
+        ("hi <@U123>", "hi @U123"),
         ("<!channel> deploy", " deploy"),
-        ("@here deploy", f"@{ZWSP}here deploy"),
+        ("@here deploy", f"{FULLWIDTH_AT}here deploy"),
+        ("@\u200bhere \u202edeploy", f"{FULLWIDTH_AT}here deploy"),
         ("fish & chips", "fish &amp; chips"),
     ],
 )
