@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -28,17 +27,16 @@ from bot.codered.cards import (
 from bot.codered.options import EMOJI, zone
 from bot.core.projector import Rendered
 from bot.core.security import inert
+from bot.core.text import by_person, mrkdwn, plain
 
 KEEP_ACTION = "codered.keep_level"
 STEP_DOWN_ACTION = "codered.step_down"
-_MENTION = re.compile(r"(<@[UW][A-Z0-9]+>)")
 MAX_SECTION = 2900
 
 
 def keep_mentions(text: str, limit: int = 600) -> str:
-    """Inert text that keeps the <@U…> mentions the bot itself wrote into a timeline entry."""
-    parts = _MENTION.split(text[:limit])
-    return "".join(part if _MENTION.fullmatch(part) else inert(part) for part in parts)
+    """Inert text that keeps the <@U…> mentions of single people written into a timeline entry."""
+    return mrkdwn(by_person(text), limit)
 
 
 def _md(text: str) -> SectionBlock:
@@ -92,9 +90,9 @@ def header(state: HeaderState) -> Rendered | None:
         return None
     focus = inert(base.focus, 150)
     if base.resolved_at:
-        title = f"Resolved code red: {base.focus}"
+        title = f"Resolved code red: {plain(by_person(base.focus), 120)}"
     else:
-        title = f"CODE {base.level.upper()}: {base.focus}"
+        title = f"CODE {base.level.upper()}: {plain(by_person(base.focus), 120)}"
     fields = [
         MarkdownTextObject(text=f"*Level*\n{EMOJI[base.level]} {base.level}"),
         MarkdownTextObject(text=f"*Day*\n{state.day}"),
@@ -183,7 +181,7 @@ def retro(state: RetroState) -> Rendered | None:
         for item in state.loans
     )
     blocks: list[Block] = [
-        HeaderBlock(text=f"Retro: {base.focus}"[:150]),
+        HeaderBlock(text=f"Retro: {plain(by_person(base.focus), 140)}"),
         _md(f"*Duration*: {_span(state.duration)} · *Levels*: {levels}"),
         _md(f"*Check-in participation*: {rate}\n{people}".strip()),
         _md(f"*Blockers*: {state.blockers.raised} raised · {state.blockers.cleared} cleared"),

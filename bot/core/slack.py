@@ -1,6 +1,17 @@
-"""The Slack Web API client, pointed at SLACK_API_URL, with slack_sdk's retry handlers."""
+"""The Slack Web API client, pointed at SLACK_API_URL, with slack_sdk's retry handlers.
+
+Every client the app makes is a `GuardedClient`: the last line of defence for untrusted text.
+Whatever a view forgot, no outgoing call can broadcast (`<!channel>`, `<!here>`, `<!everyone>`,
+`<!subteam^...>`), carry bidi or zero-width characters, or ask Slack to turn bare `@here` into a
+ping (`link_names`, `parse=full`). The bot's own mentions (`<@U...>`) and links are left alone.
+"""
 
 from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -9,6 +20,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.core.text import BARE_BROADCAST, BROADCAST_TOKEN, INVISIBLE, neutralise
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -36,9 +50,132 @@ def make_client(
     `handlers=[]` and reconciles by itself, because a blind retry after a lost answer posts twice.
     """
     base_url = api_url if api_url.endswith("/") else api_url + "/"
-    return AsyncWebClient(
+    return GuardedClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
         retry_handlers=retry_handlers() if handlers is None else handlers,
     )
+
+
+# Arguments of Web API calls that carry text people read. Everything else (ids, timestamps,
+# cursors, action values Slack never shows) is passed through untouched.
+TEXT_ARGUMENTS = frozenset(
+    {
+        "text",
+        "blocks",
+        "attachments",
+        "topic",
+        "purpose",
+        "view",
+        "content",
+        "initial_comment",
+        "title",
+        "alt_txt",
+        "files",
+    }
+)
+# One cheap test decides whether an argument needs the full walk: most calls need none.
+_SUSPECT = re.compile(
+    "|".join(
+        [BROADCAST_TOKEN.pattern, BARE_BROADCAST.pattern, "[" + "".join(sorted(INVISIBLE)) + "]"]
+    ),
+    re.IGNORECASE,
+)
+
+
+def _clean(value: Any) -> Any:
+    """Strings neutralised wherever they sit in a JSON-like value; other values as they are."""
+    if isinstance(value, str):
+        return neutralise(value) if _SUSPECT.search(value) else value
+    if isinstance(value, Mapping):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    to_dict = getattr(value, "to_dict", None)  # Block Kit objects not yet serialised
+    return _clean(to_dict()) if callable(to_dict) else value
+
+
+def _clean_json_string(value: str) -> str:
+    """`blocks='[...]'` and `files='[...]'` arrive serialised; JSON may hide "\u202e" escapes."""
+    if value[:1] not in "[{":
+        return _clean(value)  # type: ignore[no-any-return]
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return _clean(value)  # type: ignore[no-any-return]
+    cleaned = _clean(parsed)
+    return value if cleaned == parsed else json.dumps(cleaned)
+
+
+def _needs_cleaning(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SUSPECT.search(value) is not None or (
+            value[:1] in "[{" and "\\u" in value  # an escaped character may be invisible
+        )
+    # Containers are walked; _clean keeps that cheap when nothing matches.
+    return not (isinstance(value, int | float | bool) or value is None)
+
+
+def sanitise_arguments(args: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of a call's arguments with text neutralised and ping-enabling options removed."""
+    if args is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        if key == "link_names" or (key == "parse" and value == "full"):
+            continue
+        if key in TEXT_ARGUMENTS and _needs_cleaning(value):
+            value = _clean_json_string(value) if isinstance(value, str) else _clean(value)
+        out[key] = value
+    return out
+
+
+def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
+    if isinstance(content, bytes):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            return content  # binary (a chart image): nothing Slack would parse
+        return neutralise(text).encode("utf-8")
+    return neutralise(content) if content is not None else None
+
+
+class GuardedClient(AsyncWebClient):
+    """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
+
+    async def api_call(  # type: ignore[override]
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> AsyncSlackResponse:
+        return await super().api_call(
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            data=sanitise_arguments(data) if isinstance(data, Mapping) else data,
+            params=sanitise_arguments(params),
+            json=sanitise_arguments(json),
+            headers=headers,
+            auth=auth,
+        )
+
+    async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        """File bytes go to an upload URL, not through `api_call`: clean text content first."""
+        if "content" in kwargs:
+            kwargs["content"] = _clean_upload_content(kwargs["content"])
+        if kwargs.get("file_uploads"):
+            kwargs["file_uploads"] = [
+                {**item, "content": _clean_upload_content(item.get("content"))}
+                if "content" in item
+                else item
+                for item in kwargs["file_uploads"]
+            ]
+        return await super().files_upload_v2(**kwargs)

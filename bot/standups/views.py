@@ -18,6 +18,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.projector import Rendered
 from bot.core.security import inert
+from bot.core.text import by_person, mrkdwn, plain
 from bot.standups import schedule
 from bot.standups.cards import AwayNote, DigestState, PersonAnswer, PromptState
 from bot.standups.kinds import WRITE_ACTION
@@ -61,17 +62,18 @@ def _answer_text(state: DigestState, answer: PersonAnswer) -> str:
             continue  # blockers are shown on their own, first
         text = answer.answers[index] if index < len(answer.answers) else ""
         if text:
-            lines.append(f"*{inert(question, 200)}*\n{inert(text, 900)}")
+            lines.append(f"*{inert(question, 200)}*\n{mrkdwn(by_person(text), 900)}")
     return "\n".join(lines)
 
 
 def digest(state: DigestState) -> Rendered | None:
     if not state.channel:
         return None
-    blocks: list[Block] = [HeaderBlock(text=f"{state.name} · {day_text(state.run_date)}"[:150])]
+    name = by_person(state.name)
+    blocks: list[Block] = [HeaderBlock(text=f"{plain(name, 120)} · {day_text(state.run_date)}")]
     blockers = [answer for answer in state.answered if answer.blocker]
     if blockers:
-        lines = [f"• <@{a.user}>: {inert(a.blocker or '', 400)}" for a in blockers]
+        lines = [f"• <@{a.user}>: {mrkdwn(by_person(a.blocker), 400)}" for a in blockers]
         blocks.append(_md(":construction: *Blockers*\n" + "\n".join(lines)))
         blocks.append(DividerBlock())
     for answer in state.answered[:MAX_PEOPLE_SHOWN]:
@@ -89,7 +91,7 @@ def digest(state: DigestState) -> Rendered | None:
     status.append(f"{len(state.answered)} of {state.prompted} answered")
     blocks.append(_context("\n".join(status)))
     text = (
-        f"{state.name} standup for {day_text(state.run_date)}: "
+        f"{plain(name, 120)} standup for {day_text(state.run_date)}: "
         + (f"{len(blockers)} blocker(s), " if blockers else "")
         + f"{len(state.answered)} of {state.prompted} answered"
     )

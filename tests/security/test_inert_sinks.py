@@ -1,0 +1,407 @@
+"""Injection strings through every text sink: views, the egress guard, and whole flows.
+
+Written as properties over what the app registers, so a new projector view, a new field in a
+view's state or a new Web API method is in scope without editing this file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bot.core.text import (
+    BARE_BROADCAST,
+    BROADCAST_TOKEN,
+    INVISIBLE,
+    Untrusted,
+    by_person,
+    from_agent,
+    from_ci,
+    markdown_file,
+    mrkdwn,
+    plain,
+    topic,
+)
+
+INJECTIONS = [
+    "<!channel>",
+    "<!here|here>",
+    "<!everyone>",
+    "<!group>",
+    "<!subteam^S123>",
+    "<!subteam^S0TEAM|@oncall>",
+    "<https://evil.example|bank>",
+    "<http://evil.example>",
+    "@everyone",
+    "@channel",
+    "@here",
+    "abc\u202edcba",
+    "\u2066isolated\u2069",
+    "a\u200bb\u200cc\u200dd\u2060e\ufefff",
+    "\u200e\u200f\u061c",
+    "<@U0ADMIN>",
+    "[x](http://evil.example)",
+    "![img](http://evil.example/i.png)",
+    "<script>alert(1)</script>",
+    "<img src=http://evil.example/x>",
+    "<!chan\u200bnel>",
+    "<!<!here>here>",
+]
+_FORGED_LINK = re.compile(r"<[^<>]*evil\.example[^<>]*>")
+_MARKDOWN_LINK = re.compile(r"(?<!\\)\]\(")
+_RAW_HTML = re.compile(r"<(script|img)\b", re.IGNORECASE)
+_ANY_INVISIBLE = re.compile("[" + "".join(sorted(INVISIBLE)) + "]")
+
+
+def problems(text: str) -> list[str]:
+    """What makes a string that reaches Slack not inert."""
+    found = []
+    if BROADCAST_TOKEN.search(text):
+        found.append("broadcast or group token")
+    if BARE_BROADCAST.search(text):
+        found.append("bare broadcast keyword")
+    if _ANY_INVISIBLE.search(text):
+        found.append("bidi or zero-width character")
+    if _FORGED_LINK.search(text):
+        found.append("forged link")
+    if _RAW_HTML.search(text):
+        found.append("raw HTML")
+    return found
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a rendered message, block objects included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings(item)
+    elif hasattr(value, "to_dict"):
+        yield from strings(value.to_dict())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from strings(getattr(value, item.name))
+
+
+# The egress guard cannot tell a forged link from one the bot built, so links and markup are
+# the renderers' job; the guard promises no broadcast and no invisible character, anywhere.
+_GUARD_PROMISES = (
+    "broadcast or group token",
+    "bare broadcast keyword",
+    "bidi or zero-width character",
+)
+
+
+def assert_inert(value: Any, where: str, promises: tuple[str, ...] | None = None) -> None:
+    def broken(text: str) -> list[str]:
+        found = problems(text)
+        return [item for item in found if item in promises] if promises else found
+
+    bad = {text: broken(text) for text in strings(value) if broken(text)}
+    assert not bad, f"{where}: {bad}"
+
+
+# ------------------------------------------------------------------ the renderers
+
+
+@pytest.mark.parametrize("injection", INJECTIONS)
+@pytest.mark.parametrize("make", [by_person, from_ci, from_agent])
+@pytest.mark.parametrize("render", [mrkdwn, plain, topic, markdown_file])
+def test_every_renderer_is_inert(
+    injection: str, make: Callable[[str], Untrusted], render: Callable[..., str]
+) -> None:
+    for limit in (None, 5, 12, 40):
+        out = (
+            render(make(f"Daily {injection} standup"), limit)
+            if limit
+            else render(make(f"Daily {injection} standup"))
+        )
+        assert not problems(out), (out, problems(out))
+        if limit:
+            assert len(out) <= limit
+
+
+def test_markdown_file_has_no_links_images_or_html() -> None:
+    out = markdown_file(by_person("[x](http://evil.example) ![i](y) <img src=x> <b>hi</b>"))
+    assert not _MARKDOWN_LINK.search(out) and "<" not in out
+    assert "\\[x\\](http://evil.example)" in out
+
+
+def test_only_a_persons_words_mention_people() -> None:
+    text = "ask <@U0ADMIN> and <@U0BOB|bob>"
+    assert "<@U0ADMIN>" in mrkdwn(by_person(text)) and "<@U0BOB>" in mrkdwn(by_person(text))
+    for make in (from_ci, from_agent):
+        for render in (mrkdwn, plain, topic):
+            out = render(make(text))
+            assert "<@" not in out and "@U0ADMIN" in out
+    assert "<@" not in topic(by_person(text))
+
+
+def test_untrusted_cannot_be_formatted_by_accident() -> None:
+    with pytest.raises(TypeError):
+        f"{by_person('x')}"  # noqa: B018
+    with pytest.raises(TypeError):
+        str(from_ci("x"))
+    with pytest.raises(TypeError):
+        mrkdwn("raw str")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", range(0, 30))
+def test_limits_never_cut_an_entity(limit: int) -> None:
+    text = by_person("a&b<c>d <@U0ALICE> & <x> [y] ``" * 3)
+    for render in (mrkdwn, markdown_file):
+        out = render(text, limit)
+        assert len(out) <= limit
+        assert not re.search(r"&(?!amp;|lt;|gt;)", out), out
+        assert not re.search(r"<@[A-Z0-9]*$", out.rstrip("\u2026"))
+        assert not out.rstrip("\u2026").endswith("\\") or out.rstrip("\u2026").endswith("\\\\")
+
+
+# ------------------------------------------------------------------ every projector view
+
+NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+# Fields that hold Slack ids, timestamps or names from the bot's own configuration: stored
+# and validated at the edge, so they get well-formed values. Everything else a person, a CI
+# provider or an agent controls gets the injection.
+_USER_FIELD = re.compile(
+    r"(^|_)(user|users|owner|owners|actor|requester|reporter|commander|answered_by|"
+    r"assigned_by|resolved_by|snoozed_by|slack_user|waiting|missed|target|author_id|"
+    r"user_id|owner_id|reporter_id|commander_id)$"
+)
+_CHANNEL_FIELD = re.compile(r"(^|_)(channel|channel_id|channels)$")
+_TS_FIELD = re.compile(r"(^|_)ts$")
+# Values chosen by the bot itself (states, levels, severities from the configuration).
+_FIXED: dict[str, Any] = {
+    "state": "working",
+    "status": "investigating",
+    "severity": "sev1",
+    "level": "red",
+    "lower_level": "yellow",
+    "kind": "loan",
+    "role": "commander",
+    "conclusion": "failure",
+    "provider": "github",
+    "backend": "default",
+    "period": "day",
+    "roles": (("commander", "U0ALICE"), ("comms", None)),  # IncidentState.roles
+    "levels": (("red", dt.timedelta(hours=2)), ("yellow", dt.timedelta(hours=1))),
+    "tz": "Europe/Paris",
+    "timezone": "Europe/Paris",
+    "sha": "0123456789abcdef0123456789abcdef01234567",
+    "last_green_sha": "fedcba9876543210fedcba9876543210fedcba98",
+}
+
+
+def _is_trusted_field(name: str) -> Any:
+    if name in _FIXED:
+        return _FIXED[name]
+    if _USER_FIELD.search(name):
+        return "U0ALICE"
+    if _CHANNEL_FIELD.search(name):
+        return "C0ENG"
+    if _TS_FIELD.search(name):
+        return "1772443800.000100"
+    return None
+
+
+class Factory:
+    """Builds any view state from its type hints, every free-text field holding `injection`."""
+
+    def __init__(self, injection: str, overrides: dict[type, Callable[[Factory], Any]]) -> None:
+        self.injection = injection
+        self.overrides = overrides
+
+    def text(self) -> str:
+        return f"T {self.injection} T"
+
+    def build(self, tp: Any, name: str = "") -> Any:  # noqa: PLR0911, PLR0912
+        if tp in self.overrides:
+            return self.overrides[tp](self)
+        if name in _FIXED:
+            return _FIXED[name]
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            real = [arg for arg in args if arg is not type(None)]
+            return self.build(real[0], name)
+        if origin is typing.Literal:
+            return args[0]
+        if tp is str:
+            return _is_trusted_field(name) or self.text()
+        if tp is bool:
+            return True
+        if tp is int:
+            return 3
+        if tp is float:
+            return 2.5
+        if tp is dt.datetime:
+            return NOW
+        if tp is dt.date:
+            return NOW.date()
+        if tp is dt.timedelta:
+            return dt.timedelta(hours=5, minutes=3)
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return next(iter(tp))
+        if origin in (list, tuple, typing.Sequence, set, frozenset):
+            if origin is tuple and args and args[-1] is not Ellipsis:
+                return tuple(self.build(arg, name) for arg in args)
+            items = [self.build(args[0], name), self.build(args[0], name)] if args else []
+            return tuple(items) if origin is tuple else items
+        if origin is dict:
+            return {self.text(): self.build(args[1], name)} if args else {}
+        if dataclasses.is_dataclass(tp):
+            return self.dataclass(tp)
+        if tp is Any or tp is object:
+            return self.text()
+        raise TypeError(f"no factory for {tp!r} (field {name!r}); add an override")
+
+    def dataclass(self, cls: type) -> Any:
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for item in dataclasses.fields(cls):
+            if item.init:
+                values[item.name] = self.build(hints[item.name], item.name)
+        return cls(**values)
+
+
+def _settings() -> Any:
+    from bot.config import Settings
+
+    return Settings(
+        slack_bot_token="xoxb-inert",
+        slack_signing_secret="inert-secret",
+        database_url="sqlite+aiosqlite:///:memory:",
+    )
+
+
+def _overrides() -> dict[type, Callable[[Factory], Any]]:
+    """Types a factory cannot derive from hints alone: configuration and stored snapshots."""
+    from bot.incidents.state import Options
+
+    options = Options.from_settings(_settings())
+    return {Options: lambda _factory: options}
+
+
+def _registered_views() -> list[tuple[str, Callable[[Any], Any], Any]]:
+    from bot.app import build_runtime
+
+    rt = build_runtime(_settings())
+    found = []
+    for kind, registration in sorted(rt.projector.views.items()):
+        hints = typing.get_type_hints(registration.view)
+        (state_type,) = [hint for key, hint in hints.items() if key != "return"]
+        found.append((kind, registration.view, state_type))
+    return found
+
+
+REGISTERED = _registered_views()
+
+
+@pytest.mark.parametrize(("kind", "view", "state_type"), REGISTERED, ids=[r[0] for r in REGISTERED])
+def test_every_projector_view_renders_injections_inert(
+    kind: str, view: Callable[[Any], Any], state_type: Any
+) -> None:
+    overrides = _overrides()
+    for injection in INJECTIONS:
+        state = Factory(injection, overrides).build(state_type)
+        assert_inert(view(state), f"{kind} with {injection!r}")
+
+
+# ------------------------------------------------------------------ the egress guard
+
+HOSTILE = " ".join(INJECTIONS)
+# What the bot itself writes must survive the guard untouched.
+OWN_MARKUP = "<@U0ALICE> see <https://ci.example/run/1|run 1> at <!date^1772443800^{time}|09:30>"
+
+
+@pytest.fixture
+async def sandbox() -> Any:
+    from bot.sandbox import Sandbox
+
+    async with Sandbox() as running:
+        yield running
+
+
+def _guarded(sandbox: Any) -> Any:
+    from bot.core.slack import make_client
+
+    return make_client("xoxb-test", sandbox.url, handlers=[])
+
+
+def _hostile_blocks() -> list[dict[str, Any]]:
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Daily {INJECTIONS[0]}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{OWN_MARKUP} {HOSTILE}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": HOSTILE}]},
+    ]
+
+
+def _modal(kind: str) -> dict[str, Any]:
+    view: dict[str, Any] = {"type": kind, "blocks": _hostile_blocks()}
+    if kind == "modal":
+        view["title"] = {"type": "plain_text", "text": "Hi \u202e@here"}
+    return view
+
+
+async def test_egress_guard_strips_every_text_argument(sandbox: Any) -> None:
+    client = _guarded(sandbox)
+    state = sandbox.state
+    posted = await client.chat_postMessage(
+        channel="C0GENERAL",
+        text=f"Daily <!channel> {HOSTILE}",
+        blocks=_hostile_blocks(),
+        attachments=[{"fallback": HOSTILE, "text": HOSTILE}],
+        link_names=True,
+        parse="full",
+    )
+    await client.chat_update(
+        channel="C0GENERAL", ts=posted["ts"], text=HOSTILE, blocks=_hostile_blocks()
+    )
+    await client.conversations_setTopic(channel="C0GENERAL", topic=f"Code red: {HOSTILE}")
+    await client.conversations_setPurpose(channel="C0GENERAL", purpose=HOSTILE)
+    await client.views_open(trigger_id=state.new_trigger("U0ALICE"), view=_modal("modal"))
+    await client.views_publish(user_id="U0ALICE", view=_modal("home"))
+    upload = await client.files_upload_v2(
+        channel="C0GENERAL",
+        content=f"# Postmortem\n{HOSTILE}",
+        filename="postmortem.md",
+        title=f"Postmortem {HOSTILE}",
+        initial_comment=f"Postmortem {HOSTILE}",
+    )
+    for call in state.calls:
+        assert_inert(call.args, call.method, _GUARD_PROMISES)
+        assert "link_names" not in call.args and call.args.get("parse") != "full"
+    content = state.files[upload["file"]["id"]].content
+    assert_inert(content.decode(), "uploaded file", _GUARD_PROMISES)
+    message = state.message("C0GENERAL", posted["ts"])
+    assert message is not None
+    assert_inert([message.text, message.blocks], "stored message", _GUARD_PROMISES)
+    assert OWN_MARKUP in json.dumps(message.blocks, ensure_ascii=False)
+
+
+async def test_egress_guard_leaves_the_bots_own_markup_alone(sandbox: Any) -> None:
+    client = _guarded(sandbox)
+    posted = await client.chat_postMessage(channel="C0GENERAL", text=OWN_MARKUP)
+    message = sandbox.state.message("C0GENERAL", posted["ts"])
+    assert message is not None and message.text == OWN_MARKUP
+
+
+def test_egress_guard_cleans_serialised_json_arguments() -> None:
+    from bot.core.slack import sanitise_arguments
+
+    blocks = json.dumps([{"type": "section", "text": {"type": "mrkdwn", "text": HOSTILE}}])
+    cleaned = sanitise_arguments({"blocks": blocks, "channel": "C1", "link_names": 1})
+    assert cleaned is not None and "link_names" not in cleaned
+    assert_inert(json.loads(cleaned["blocks"]), "blocks as a JSON string", _GUARD_PROMISES)
