@@ -19,6 +19,8 @@ from bot.codered.models import CodeRed
 from bot.core.channels import create_channel, invite_each, slack_error_code
 from bot.core.db import transaction
 from bot.core.projector import NotReady
+from bot.core.text import TOPIC_LIMIT, by_person
+from bot.core.text import topic as text_topic
 from bot.standups import service as standups
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,8 @@ class CodeRedJobs:
 
     async def _describe(self, codered: CodeRed) -> None:
         assert codered.channel_id is not None
-        topic = f"Code {codered.level}: {codered.focus}"[:250]
+        prefix = f"Code {codered.level}: "
+        topic = prefix + text_topic(by_person(codered.focus), TOPIC_LIMIT - len(prefix))
         try:
             await self.client.conversations_setTopic(channel=codered.channel_id, topic=topic)
         except SlackApiError as error:

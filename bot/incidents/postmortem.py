@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.text import by_person, markdown_file
 from bot.incidents.state import IncidentState
 from bot.incidents.text import duration
 
@@ -28,7 +29,8 @@ def filename(incident_id: int) -> str:
 def _name(user: str | None, names: Mapping[str, str]) -> str:
     if not user:
         return "unassigned"
-    return names.get(user, user)
+    # Display names are chosen by their owners: as untrusted as any other text.
+    return markdown_file(by_person(" ".join(names.get(user, user).split())), 80)
 
 
 def mentioned(text: str) -> set[str]:
@@ -36,8 +38,18 @@ def mentioned(text: str) -> set[str]:
 
 
 def _readable(text: str, names: Mapping[str, str]) -> str:
-    """One line, with Slack mentions (meaningless in a file) turned into names."""
-    return " ".join(MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text).split())
+    """One line of escaped Markdown, Slack mentions (meaningless in a file) turned into names.
+
+    Escaping keeps what people typed as text: no links, images, HTML or headings of their own.
+    """
+    pieces: list[str] = []
+    last = 0
+    for match in MENTION.finditer(text):
+        pieces.append(markdown_file(by_person(text[last : match.start()])))
+        pieces.append("@" + _name(match.group(1), names))
+        last = match.end()
+    pieces.append(markdown_file(by_person(text[last:])))
+    return " ".join("".join(pieces).split())
 
 
 def _time(at: dt.datetime | None, tz: ZoneInfo) -> str:
@@ -59,7 +71,7 @@ def _durations(state: IncidentState, tz: ZoneInfo) -> list[str]:
 def _timeline(state: IncidentState, tz: ZoneInfo, names: Mapping[str, str]) -> list[str]:
     lines = [f"| Time ({tz.key}) | Who | What |", "| --- | --- | --- |"]
     for entry in state.timeline:
-        what = KIND_LABELS.get(entry.kind, "") + _readable(entry.text, names).replace("|", "\\|")
+        what = KIND_LABELS.get(entry.kind, "") + _readable(entry.text, names)
         who = _name(entry.author_id, names) if entry.author_id else ""
         lines.append(f"| {_time(entry.occurred_at, tz)} | {who} | {what} |")
     return lines

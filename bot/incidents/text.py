@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from bot.core.security import inert
-
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+from bot.core.text import by_person, mrkdwn
 
 
 def safe(text: str, limit: int | None = None) -> str:
-    """Untrusted text made inert, except that mentions of single people stay mentions.
+    """A person's words made inert, except that mentions of single people stay mentions.
 
-    Broadcasts (`<!channel>`) are removed and links or other `<...>` controls are escaped, so a
-    title can neither ping a channel nor forge a link; `<@U123>` still names the person.
+    Broadcasts (`<!channel>`) and invisible characters are removed and links or other `<...>`
+    controls are escaped, so a title can neither ping a channel nor forge a link; `<@U123>`
+    still names the person.
     """
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 0)] + "\u2026"
-    pieces: list[str] = []
-    last = 0
-    for match in _MENTION.finditer(text):
-        pieces.append(inert(text[last : match.start()]))
-        pieces.append(f"<@{match.group(1)}>")
-        last = match.end()
-    pieces.append(inert(text[last:]))
-    return "".join(pieces)
+    return mrkdwn(by_person(text), limit)
 
 
 def person(user_id: str | None, empty: str = "_unassigned_") -> str:

@@ -15,6 +15,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.projector import Rendered
+from bot.core.text import TOPIC_LIMIT, by_person
+from bot.core.text import topic as text_topic
 from bot.incidents.kinds import SNOOZE_MINUTES
 from bot.incidents.state import EntryState, IncidentState, ReminderState, RoleDmState, UpdateState
 from bot.incidents.text import channel_link, duration, local_time, minutes_text, person, safe
@@ -288,7 +290,8 @@ def _reminder_note(state: ReminderState) -> str | None:
 def topic(state: IncidentState) -> str:
     """The channel topic: a courtesy for people reading the channel list, never read back."""
     head = (
-        f"#{state.id} · {safe(state.severity)} · {safe(state.status)} · "
-        f"{safe(state.options.lead_role)} {person(state.commander)}"
+        f"#{state.id} · {text_topic(by_person(state.severity))} · "
+        f"{text_topic(by_person(state.status))} · "
+        f"{text_topic(by_person(state.options.lead_role))} {person(state.commander)}"
     )
-    return f"{head} · {safe(state.title, 250 - len(head) - 20)}"[:250]
+    return f"{head} · {text_topic(by_person(state.title), TOPIC_LIMIT - len(head) - 3)}"

@@ -405,3 +405,48 @@ def test_egress_guard_cleans_serialised_json_arguments() -> None:
     cleaned = sanitise_arguments({"blocks": blocks, "channel": "C1", "link_names": 1})
     assert cleaned is not None and "link_names" not in cleaned
     assert_inert(json.loads(cleaned["blocks"]), "blocks as a JSON string", _GUARD_PROMISES)
+
+
+# ------------------------------------------------------------------ whole flows
+
+
+async def test_a_standup_named_daily_channel_pings_nobody(db_url: str) -> None:
+    from bot.sandbox.seed import ALICE, STANDUP
+    from tests.standups.helpers import at, channel_messages, clock_at, quiet_bot, tick_at
+    from tests.standups.test_commands_e2e import form_values
+
+    name = "Daily <!channel> @here \u202egnp.exe <https://evil.example|bank>"
+    async with quiet_bot(db_url) as bot, clock_at(at("2026-03-09 12:00")) as clock:
+        values = form_values(name={"type": "plain_text_input", "value": name})
+        response = await bot.slack.view_submission(ALICE, "standups.create", values)
+        assert response.status_code == 200
+        await bot.settle()
+        await tick_at(bot, clock, at("2026-03-10 09:30"))
+        [digest] = channel_messages(bot, STANDUP)
+        assert "Daily" in digest.text
+        assert_inert([digest.text, digest.blocks], "standup digest")
+        for call in bot.state.calls:
+            assert_inert(call.args, call.method, _GUARD_PROMISES)
+
+
+# ------------------------------------------------------------------ the PR link
+
+
+@pytest.mark.parametrize(
+    ("api_url", "url", "shown"),
+    [
+        (None, "https://github.com/o/r/pull/7", True),
+        (None, "https://evil.example/o/r/pull/7", False),
+        ("https://api.github.com", "https://github.com.evil.example/o/r/pull/7", False),
+        ("https://ghe.example/api/v3", "https://ghe.example/o/r/pull/7", True),
+        ("https://ghe.example/api/v3", "https://github.com/o/r/pull/7", False),
+    ],
+)
+def test_only_a_link_on_the_configured_forge_is_the_pr(
+    api_url: str | None, url: str, shown: bool
+) -> None:
+    from bot.agents.backends.a2a_events import forge_host, outcome_from_artifacts
+
+    forge = forge_host(api_url)
+    outcome = outcome_from_artifacts([], f"Done, see {url}", forge)
+    assert (outcome.pr_url == url) is shown

@@ -37,7 +37,7 @@ from a2a.utils.errors import (
 )
 
 from bot.agents import models as m
-from bot.agents.backends.a2a_events import RESTING, Tracker
+from bot.agents.backends.a2a_events import RESTING, Tracker, forge_host
 from bot.agents.backends.base import (
     BackendEnv,
     BackendRejected,
@@ -107,6 +107,7 @@ class A2ABackend:
         self.url = str(config.url)
         self.token = config.token
         self.public_url = env.public_url
+        self.forge = forge_host(env.agents.github_api_url)
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[Agent]:
@@ -142,7 +143,7 @@ class A2ABackend:
                 elif job.pending_input is not None:
                     await self._send(agent, job, answer_message(job, job.pending_input), emit)
                 else:
-                    await self._follow(agent, job.backend_task_id, emit, Tracker())
+                    await self._follow(agent, job.backend_task_id, emit, Tracker(forge=self.forge))
         except (A2AClientError, InternalError) as error:
             # Network trouble and the agent's own internal errors are worth another try.
             raise BackendUnavailable(self._describe(error)) from error
@@ -159,7 +160,7 @@ class A2ABackend:
         if push is not None:
             configuration.task_push_notification_config.CopyFrom(push)
         request = SendMessageRequest(message=message, configuration=configuration)
-        tracker = Tracker(task_id=job.backend_task_id)
+        tracker = Tracker(task_id=job.backend_task_id, forge=self.forge)
         answering = job.pending_input is not None
         async for event in agent.client.send_message(request):
             update = tracker.read(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from a2a.helpers import get_message_text
 from a2a.types import Artifact, Message, StreamResponse, Task, TaskState
@@ -30,7 +31,16 @@ STATES = {
     TaskState.TASK_STATE_CANCELED: m.CANCELED,
 }
 RESTING = frozenset({m.INPUT_REQUIRED, *m.TERMINAL})
-_PR_URL = re.compile(r"https://[\w.-]+/[\w.-]+/[\w.-]+/pull/\d+")
+_PR_URL = re.compile(r"https://([\w.-]+)/[\w.-]+/[\w.-]+/pull/\d+")
+DEFAULT_FORGE_HOST = "github.com"
+
+
+def forge_host(api_url: str | None) -> str:
+    """The web host of the configured forge: api.github.com -> github.com; GHE keeps its host."""
+    host = (urlsplit(api_url or "").hostname or "").lower()
+    if not host or host == "api.github.com":
+        return DEFAULT_FORGE_HOST
+    return host.removeprefix("api.") if host.startswith("api.") else host
 
 
 @dataclass
@@ -40,6 +50,8 @@ class Tracker:
     task_id: str | None = None
     state: str | None = None
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    # An agent can write any address; only one on the configured forge is shown as "the PR".
+    forge: str = DEFAULT_FORGE_HOST
 
     def add_artifact(self, artifact: Artifact, append: bool = False) -> None:
         known = self.artifacts.get(artifact.artifact_id)
@@ -51,7 +63,7 @@ class Tracker:
         self.artifacts[artifact.artifact_id or str(len(self.artifacts))] = copy
 
     def outcome(self, summary: str | None) -> Outcome:
-        return outcome_from_artifacts(list(self.artifacts.values()), summary)
+        return outcome_from_artifacts(list(self.artifacts.values()), summary, self.forge)
 
     def read(self, event: StreamResponse) -> Update | None:
         """Fold one event in; the update to record, or None when there is nothing to say."""
@@ -134,19 +146,30 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _pr_url(data: dict[str, Any], artifacts: list[Artifact], summary: str | None) -> str | None:
+def _on_forge(url: str, forge: str) -> str | None:
+    found = _PR_URL.fullmatch(url.strip())
+    return found.group(0) if found and found.group(1).lower() == forge else None
+
+
+def _pr_url(
+    data: dict[str, Any], artifacts: list[Artifact], summary: str | None, forge: str
+) -> str | None:
     for key in ("pr_url", "pull_request_url", "pull_request", "pr"):
         if isinstance(data.get(key), str):
-            return str(data[key])
+            found = _on_forge(str(data[key]), forge)
+            if found:
+                return found
     texts = [summary or ""] + [p.url or p.text for a in artifacts for p in a.parts]
     for text in texts:
-        found = _PR_URL.search(text or "")
-        if found:
-            return found.group(0)
+        for match in _PR_URL.finditer(text or ""):
+            if match.group(1).lower() == forge:
+                return match.group(0)
     return None
 
 
-def outcome_from_artifacts(artifacts: list[Artifact], summary: str | None) -> Outcome:
+def outcome_from_artifacts(
+    artifacts: list[Artifact], summary: str | None, forge: str = DEFAULT_FORGE_HOST
+) -> Outcome:
     """Counts come from the agent's data when given, else from its diff."""
     data = _data(artifacts)
     diff = _diff(artifacts)
@@ -159,7 +182,7 @@ def outcome_from_artifacts(artifacts: list[Artifact], summary: str | None) -> Ou
         summary=summary,
         branch=str(branch) if branch else None,
         tests=str(tests) if tests else None,
-        pr_url=_pr_url(data, artifacts, summary),
+        pr_url=_pr_url(data, artifacts, summary, forge),
     )
     files = _int(data.get("files_changed"))
     added = _int(data.get("lines_added", data.get("additions")))
