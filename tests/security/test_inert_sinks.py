@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import inspect
 import json
 import re
 import types
@@ -450,3 +451,32 @@ def test_only_a_link_on_the_configured_forge_is_the_pr(
     forge = forge_host(api_url)
     outcome = outcome_from_artifacts([], f"Done, see {url}", forge)
     assert (outcome.pr_url == url) is shown
+
+
+# ------------------------------------------------------------------ topics and files
+
+
+@pytest.mark.parametrize("injection", INJECTIONS)
+def test_incident_topic_and_postmortem_are_inert(injection: str) -> None:
+    from bot.incidents import postmortem
+    from bot.incidents.views import topic as incident_topic
+    from tests.incidents.factories import incident
+
+    hostile = f"Payments {injection} down"
+    state = incident(title=hostile, summary=hostile, description=hostile)
+    out = incident_topic(state)
+    assert len(out) <= 250 and not problems(out) and "<@" not in out.replace("<@U0BOB>", "")
+    names = {"U0BOB": f"Bob {injection}\n# Forged heading"}
+    draft = postmortem.render(state, "UTC", names)
+    assert not problems(draft), problems(draft)
+    assert not _MARKDOWN_LINK.search(draft) and "<" not in draft
+    assert "\n# Forged" not in draft
+
+
+def test_code_red_focus_reaches_the_topic_inert() -> None:
+    from bot.core.text import TOPIC_LIMIT
+
+    source = inspect.getsource(__import__("bot.codered.jobs", fromlist=["x"]))
+    assert "text_topic(by_person(codered.focus)" in source  # the one place a topic is set
+    assert topic(by_person("War <!here> room \u202e" + "x" * 400)).startswith("War  room")
+    assert len(topic(by_person("y" * 400))) == TOPIC_LIMIT
