@@ -411,3 +411,54 @@ def test_long_unbroken_line_is_fast() -> None:
     start = time.perf_counter()
     redact_secrets(blob)
     assert time.perf_counter() - start < 2.0
+
+
+# ------------------------------------------------------------------ the gitleaks rule set
+
+
+def test_gitleaks_rules_load() -> None:
+    from bot.core import redaction
+
+    text = (redaction.resources.files("bot.core") / redaction.GITLEAKS_RULES).read_text()
+    declared = text.count("\n[[rules]]\n")
+    loaded, skipped = len(redaction.GITLEAKS.rules), redaction.GITLEAKS.skipped
+    assert loaded + len(skipped) == declared
+    # Only the rules tied to file paths are left out; every regex translates.
+    assert loaded >= 210, skipped
+    assert not [why for why in skipped.values() if "translate" in why]
+
+
+@pytest.mark.parametrize(
+    ("re2", "python"),
+    [
+        (r"\b(p8e-(?i)[a-z0-9]{32})", r"\b(p8e-(?i:[a-z0-9]{32}))"),
+        (r"(a(?i)b|c)d", r"(a(?i:b)|(?i:c))d"),
+        (r"x(?-i:acc)y\z", r"x(?-i:acc)y\Z"),
+        (r"(?i)a|b", r"(?i:a)|(?i:b)"),
+        (r"[[:alnum:]]{3}", r"[a-zA-Z0-9]{3}"),
+        (r"[[a-z]]", r"[\[a-z]]"),
+    ],
+)
+def test_translate_re2(re2: str, python: str) -> None:
+    from bot.core.redaction import translate_re2
+
+    assert translate_re2(re2) == python
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["api_key", "auth", " = ", ":", "=", "Token", "secret", "x" * 30, "a1B2c3D4e5F6g7H8"]
+        )
+        | st.text(alphabet="aZ9_.-= :'\"\n", max_size=12),
+        max_size=12,
+    ).map("".join)
+)
+def test_anchored_rules_find_what_a_full_scan_finds(text: str) -> None:
+    from bot.core.redaction import GITLEAKS
+
+    lowered = text.lower()
+    for rule in GITLEAKS.rules:
+        if rule.anchor is not None:
+            fast = [m.span() for m in rule.finditer(text, lowered)]
+            assert fast == [m.span() for m in rule.pattern.finditer(text)], rule.name
