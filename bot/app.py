@@ -28,7 +28,7 @@ from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
 from bot.core.ratelimits import Pacer
-from bot.core.scheduler import JobSpec, Scheduler
+from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
 
 log = logging.getLogger(__name__)
@@ -237,15 +237,28 @@ async def answer_listener_failure(
 
 
 def register_core_jobs(rt: Runtime) -> None:
-    async def prune_ledger() -> None:
-        async with transaction(rt.sessions) as session:
-            await ledger.forget_before(session, utcnow() - dt.timedelta(days=7))
+    async def retention() -> None:
+        """Forget bookkeeping rows past their retention window (settings.retention)."""
+        keep, now = rt.settings.retention, utcnow()
+        pruned = {
+            "done tasks": await tasks.prune(rt.sessions, "done", now - _days(keep.tasks_days)),
+            "dead tasks": await tasks.prune(rt.sessions, "dead", now - _days(keep.dead_tasks_days)),
+            "job firings": await prune_firings(rt.sessions, now - _days(keep.job_firings_days)),
+            "ledger rows": await ledger.prune(rt.sessions, now - _days(keep.ledger_days)),
+        }
+        log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in pruned.items()))
 
     rt.scheduler.register(
         JobSpec(
+            # The name predates the other tables; operators and scripts already call it.
             name="core.prune_ledger",
-            func=prune_ledger,
-            description="forget deliveries older than a week (Slack retries within minutes)",
+            func=retention,
+            description="retention: delete done/dead tasks, job firings and delivery ids "
+            "past the retention settings",
             cron="17 3 * * *",
         )
     )
+
+
+def _days(days: float) -> dt.timedelta:
+    return dt.timedelta(days=days)

@@ -167,6 +167,32 @@ class DigestConfig(Section):
         return value
 
 
+class RetentionSettings(Section):
+    """How long the bot keeps rows it only needs for its own bookkeeping, in days.
+
+    A task's raw payload (e.g. the Slack event it replays) is dropped as soon as the task is
+    done; the row itself, and everything below, is deleted by the daily retention job.
+    """
+
+    tasks_days: float = Field(
+        default=7, gt=0, description="days a done task (already without payload) is kept"
+    )
+    dead_tasks_days: float = Field(
+        default=30,
+        gt=0,
+        description="days a dead task is kept, payload included, for `opsbot tasks list --dead`",
+    )
+    job_firings_days: float = Field(
+        default=7, gt=0, description="days a scheduled job's once-per-firing claim row is kept"
+    )
+    ledger_days: float = Field(
+        default=7,
+        gt=0,
+        description="days a delivery id is remembered to drop redeliveries (Slack retries "
+        "within minutes)",
+    )
+
+
 class TuningConfig(Section):
     """Worker timings. The defaults suit production; tests and drills shorten them."""
 
@@ -215,6 +241,7 @@ class Settings(BaseSettings):
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     digests: list[DigestConfig] = Field(default_factory=list)
     activity_retention_days: float = Field(default=30, gt=0)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
 
     @field_validator("database_url")

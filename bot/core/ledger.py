@@ -8,12 +8,17 @@ commit leaves no claim behind to block the retry.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import String, UniqueConstraint, delete
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, String, UniqueConstraint, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, insert_ignore, utcnow
+from bot.core.db import Base, UTCDateTime, insert_ignore, transaction, utcnow
+
+# Rows deleted per transaction by retention sweeps: small enough that no lock is held for
+# long on a big table, large enough that a day's rows go in a few round trips.
+PRUNE_BATCH = 1000
 
 
 class ProcessedEvent(Base):
@@ -43,3 +48,38 @@ async def forget_before(session: AsyncSession, cutoff: dt.datetime) -> int:
         delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
     )
     return result.rowcount or 0
+
+
+async def prune_in_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    model: Any,
+    condition: ColumnElement[bool],
+    batch: int = PRUNE_BATCH,
+) -> int:
+    """Delete the rows of ``model`` matching ``condition``, ``batch`` rows per transaction.
+
+    Shared by every retention sweep. Selecting ids first keeps each DELETE small on both
+    SQLite and PostgreSQL (neither has a portable DELETE ... LIMIT).
+    """
+    total = 0
+    while True:
+        async with transaction(sessions) as session:
+            ids = (
+                await session.scalars(
+                    select(model.id).where(condition).order_by(model.id).limit(batch)
+                )
+            ).all()
+            if ids:
+                await session.execute(delete(model).where(model.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch:
+            return total
+
+
+async def prune(
+    sessions: async_sessionmaker[AsyncSession], cutoff: dt.datetime, batch: int = PRUNE_BATCH
+) -> int:
+    """Forget deliveries received before ``cutoff``, in batches."""
+    return await prune_in_batches(
+        sessions, ProcessedEvent, ProcessedEvent.received_at < cutoff, batch
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, insert_ignore, transaction, utcnow
+from bot.core.ledger import PRUNE_BATCH, prune_in_batches
 from bot.core.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,14 @@ class JobSpec:
         # A cron firing is at most a few seconds late; look back 30 s for the one that fired.
         fired = trigger.get_next_fire_time(None, now - dt.timedelta(seconds=30))
         return (fired or now).astimezone(dt.UTC).replace(microsecond=0)
+
+
+async def prune_firings(
+    sessions: async_sessionmaker[AsyncSession], cutoff: dt.datetime, batch: int = PRUNE_BATCH
+) -> int:
+    """Forget claims of firings before ``cutoff``; a firing that old can no longer be claimed
+    (triggers look back at most 30 s), so its row only takes space."""
+    return await prune_in_batches(sessions, JobFiring, JobFiring.fire_time < cutoff, batch)
 
 
 async def claim_firing(session: AsyncSession, job: str, fire_time: dt.datetime, owner: str) -> bool:

@@ -13,12 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.core.db import Base, UTCDateTime, insert_ignore, on_commit, transaction, utcnow
 from bot.core.leases import backoff_seconds, lease_free, renew_leases, try_lease, wait_for_wake
+from bot.core.ledger import PRUNE_BATCH, prune_in_batches
 from bot.core.metrics import Metrics
 from bot.core.projector import NotReady
 
@@ -69,6 +70,22 @@ async def enqueue(
     result = await session.execute(statement)
     session.info["wake_tasks"] = True
     return result.rowcount == 1
+
+
+async def prune(
+    sessions: async_sessionmaker[AsyncSession],
+    status: str,
+    cutoff: dt.datetime,
+    batch: int = PRUNE_BATCH,
+) -> int:
+    """Delete tasks in ``status`` ("done" or "dead") that finished before ``cutoff``.
+
+    Rows from before ``finished_at`` was set on dead tasks count from their creation.
+    """
+    finished = func.coalesce(Task.finished_at, Task.created_at)
+    return await prune_in_batches(
+        sessions, Task, and_(Task.status == status, finished < cutoff), batch
+    )
 
 
 class TaskRunner:
@@ -198,7 +215,15 @@ class TaskRunner:
             await session.execute(
                 update(Task)
                 .where(Task.id == task.id)
-                .values(status="done", finished_at=utcnow(), lease_owner=None, lease_expires=None)
+                # The payload (often a whole Slack event) is dropped with the same statement:
+                # once the work is done nothing needs it, and it may hold personal data.
+                .values(
+                    status="done",
+                    payload={},
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires=None,
+                )
             )
         self.metrics.tasks.labels(task.kind, "done").inc()
 
@@ -224,6 +249,8 @@ class TaskRunner:
                 .values(
                     attempts=attempts,
                     status="dead" if dead else "pending",
+                    # A dead task's age, for retention, counts from when it died.
+                    finished_at=utcnow() if dead else None,
                     last_error=repr(error)[:2000],
                     run_after=utcnow()
                     + dt.timedelta(seconds=backoff_seconds(attempts, base=self.backoff_base)),
