@@ -6,6 +6,7 @@ import datetime as dt
 import importlib
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.core import ledger, tasks
+from bot.core.access import Policy, channel_policy
 from bot.core.commands import CommandRegistry
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
+from bot.core.directory import Directory
 from bot.core.events import EventBus
+from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
@@ -73,6 +77,8 @@ class Runtime:
     replica_id: str
     identity: BotIdentity
     events: EventBus
+    policy: Policy
+    gate: Gate
     routers: list[APIRouter] = field(default_factory=list)
     stop_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web: FastAPI | None = None
@@ -120,8 +126,11 @@ def build_bolt(settings: Settings, identity: BotIdentity) -> AsyncApp:
     return AsyncApp(
         client=make_client(None, settings.slack_api_url),
         authorize=authorize,
-        signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=bool(settings.slack_signing_secret),
+        # Verification is always on. Socket Mode requests skip it in Bolt (the websocket is
+        # authenticated by the app token); without a signing secret no HTTP route reaches Bolt,
+        # and a random one means a request signed with an empty key could never pass anyway.
+        signing_secret=settings.slack_signing_secret or secrets.token_hex(32),
+        request_verification_enabled=True,
         # Listeners only write rows; answering after they finish keeps acknowledged work durable.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
@@ -142,6 +151,9 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         make_client(token, settings.slack_api_url, timeout=5, handlers=[]), token
     )
     bolt = build_bolt(settings, identity)
+    directory = Directory(client, ttl=settings.membership_ttl_seconds)
+    policy = Policy(directory, admins=lambda: settings.admins)
+    usages = CommandRegistry()
     rt = Runtime(
         settings=settings,
         engine=engine,
@@ -150,6 +162,8 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         bolt=bolt,
         identity=identity,
         events=EventBus(bolt),
+        policy=policy,
+        gate=Gate(bolt, policy, sessions, client, usages),
         projector=Projector(
             sessions,
             projector_client,
@@ -170,10 +184,11 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         ),
         scheduler=Scheduler(sessions, replica_id, metrics),
         metrics=metrics,
-        commands=CommandRegistry(),
+        commands=usages,
         replica_id=replica_id,
     )
     install_event_inbox(rt)
+    policy.register(channel_policy())
     register_core_jobs(rt)
     for package in FEATURES:
         importlib.import_module(f"{package}.handlers").register(rt)

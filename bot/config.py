@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     digests: list[DigestConfig] = Field(default_factory=list)
     activity_retention_days: float = Field(default=30, gt=0)
+    membership_ttl_seconds: float = Field(
+        default=60, gt=0, description="how long Slack's answer on channel membership is trusted"
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
 

@@ -5,18 +5,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import queries, service
 from bot.agents.intake import Intake
 from bot.agents.modals import USAGE
 from bot.agents.parsing import parse_run
 from bot.agents.views import LABELS, safe_url
+from bot.core.access import CHANNEL, SEE
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction
+from bot.core.gate import Incoming, Target
 from bot.core.security import inert
 
 if TYPE_CHECKING:
     from bot.app import Runtime
+
+
+async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    """`run` reads and posts in the channel it is typed in: its reader must read it."""
+    word = incoming.text.strip().partition(" ")[0].lower()
+    return [Target(CHANNEL, incoming.channel or "", SEE)] if word == "run" else []
 
 
 class AgentCommand:
@@ -25,7 +34,7 @@ class AgentCommand:
         self.intake = intake
 
     def register(self) -> None:
-        @self.rt.bolt.command("/agent")
+        @self.rt.gate.command("/agent", command_targets)
         async def agent_command(ack: AsyncAck, command: dict[str, Any]) -> None:
             text = str(command.get("text") or "").strip()
             user, channel = str(command.get("user_id")), str(command.get("channel_id"))

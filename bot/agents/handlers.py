@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import loaders, modals, service, views
 from bot.agents.backends import create_backend
@@ -21,7 +22,9 @@ from bot.agents.push import push_router
 from bot.agents.runner import AgentRunner
 from bot.agents.slack_reads import Access
 from bot.config import ConfigError
+from bot.core.access import CHANNEL, SEE
 from bot.core.db import transaction
+from bot.core.gate import Incoming, Target, one
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _check_backends(rt)
+    rt.policy.register(service.record_policy())
     access = Access(rt.client, rt.settings)
     intake = Intake(rt, access)
     runner = AgentRunner(rt)
@@ -102,7 +106,7 @@ def _register_events(rt: Runtime, intake: Intake) -> None:
 
 
 def _register_shortcut(rt: Runtime, intake: Intake) -> None:
-    @rt.bolt.shortcut(modals.SHORTCUT)
+    @rt.gate.shortcut(modals.SHORTCUT, one(CHANNEL, SEE, lambda i: i.channel))
     async def send_to_agent(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = str(body["user"]["id"])
@@ -127,7 +131,9 @@ def _register_shortcut(rt: Runtime, intake: Intake) -> None:
             log.warning("agents: views.open failed: %s", error.response.get("error"))
             await respond(text="I could not open the form; mention me in the thread instead.")
 
-    @rt.bolt.view(modals.SEND_CALLBACK)
+    @rt.gate.view(
+        modals.SEND_CALLBACK, one(CHANNEL, SEE, lambda i: str(i.metadata().get("channel") or ""))
+    )
     async def send_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         metadata = json.loads(view.get("private_metadata") or "{}")
         channel = str(metadata.get("channel") or "")
@@ -158,6 +164,13 @@ def _action_number(body: dict[str, Any]) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+async def cancel_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    """Cancel carries the task id; the policy is the request's."""
+    value = str(incoming.action.get("value") or "")
+    request = await service.request_of_task(session, int(value)) if value.isdigit() else None
+    return [Target(service.AGENT_REQUEST, str(request or ""), service.CONTROL)]
+
+
 def _register_actions(rt: Runtime) -> None:
     async def refuse(body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
         if body.get("response_url"):
@@ -165,7 +178,7 @@ def _register_actions(rt: Runtime) -> None:
         else:  # App Home has no channel to answer in: say it in a DM
             await rt.client.chat_postMessage(channel=str(body["user"]["id"]), text=text)
 
-    @rt.bolt.action(views.CANCEL)
+    @rt.gate.action(views.CANCEL, cancel_targets)
     async def cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = str(body["user"]["id"])
@@ -179,7 +192,10 @@ def _register_actions(rt: Runtime) -> None:
         except service.AgentError as refusal:
             await refuse(body, respond, f":no_entry: {refusal}")
 
-    @rt.bolt.action(views.SHOW_CONTEXT)
+    @rt.gate.action(
+        views.SHOW_CONTEXT,
+        one(service.AGENT_REQUEST, SEE, lambda i: str(i.action.get("value") or "")),
+    )
     async def show_context(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         request_id = _action_number(body)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci import cards, commands, github, suspects, upkeep, views, webhooks
 from bot.ci.kinds import (
@@ -21,8 +22,10 @@ from bot.ci.kinds import (
 from bot.ci.models import CiSuspect
 from bot.ci.routing import route_for
 from bot.ci.service import history, known_branch, status
+from bot.core.access import CHANNEL, CONFIGURE
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
+from bot.core.gate import Incoming, Target, Targets
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -59,10 +62,28 @@ def register(rt: Runtime) -> None:
         )
     )
 
-    @rt.bolt.command("/ci")
+    @rt.gate.command("/ci", command_targets(rt))
     async def ci_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, blocks = await answer(rt, command.get("text") or "", command.get("user_id"))
         await ack(text=text, blocks=blocks)
+
+
+def command_targets(rt: Runtime) -> Targets:
+    """Muting a branch silences its channel: for that channel's members and admins."""
+
+    async def targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+        try:
+            request = commands.parse(incoming.text)
+        except UsageError:
+            return []
+        if not isinstance(request, commands.Mute | commands.Unmute):
+            return []
+        seen = await known_branch(session, request.repo, request.branch)
+        default = request.branch if seen else None
+        route = route_for(rt.settings.ci.routes, request.repo, request.branch, default)
+        return [Target(CHANNEL, route.channel, CONFIGURE)] if route else []
+
+    return targets
 
 
 async def answer(rt: Runtime, text: str, user: str | None) -> tuple[str, list[Any] | None]:

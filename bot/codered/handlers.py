@@ -32,6 +32,7 @@ from bot.codered.tick import tick
 from bot.codered.timeline import CodeRedError
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
+from bot.core.gate import Incoming, Target, one
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ ALREADY = "A code red is already in progress; see `/codered status`."
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     opts = Options.from_settings(rt.settings)
+    rt.policy.register(service.record_policy(opts))
     rt.commands.add(commands.USAGE)
     _register_views(rt, opts)
     _register_work(rt, opts)
@@ -90,8 +92,27 @@ def _register_work(rt: Runtime, opts: Options) -> None:
     )
 
 
+async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    """`declare` needs a declarer; every change needs the lead of the code red in progress."""
+    try:
+        parsed = commands.parse(incoming.text)
+    except UsageError:
+        return []
+    if parsed.verb == "declare":
+        return [Target(service.CODERED, service.NEW, service.DECLARE)]
+    if parsed.verb == "status":
+        return []
+    return [Target(service.CODERED, service.ACTIVE, service.CHANGE)]
+
+
+async def reconfirm_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    value = str(incoming.action.get("value") or "")
+    codered = await service.notice_codered(session, int(value)) if value.isdigit() else None
+    return [Target(service.CODERED, str(codered or ""), service.CHANGE)]
+
+
 def _register_command(rt: Runtime, opts: Options) -> None:
-    @rt.bolt.command("/codered")
+    @rt.gate.command("/codered", command_targets)
     async def codered_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, user = str(command.get("text") or ""), str(command.get("user_id"))
         if wants_help(text):
@@ -130,7 +151,7 @@ async def _open_declare(rt: Runtime, opts: Options, ack: AsyncAck, command: dict
 
 
 def _register_interactions(rt: Runtime, opts: Options) -> None:
-    @rt.bolt.view(DECLARE_CALLBACK)
+    @rt.gate.view(DECLARE_CALLBACK, one(service.CODERED, service.DECLARE, service.NEW))
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
         form, errors = read_declare_form(view)
@@ -162,5 +183,5 @@ def _register_interactions(rt: Runtime, opts: Options) -> None:
         except (CodeRedError, ValueError) as refusal:
             await respond(text=f":no_entry: {refusal}", response_type="ephemeral")
 
-    rt.bolt.action(views.KEEP_ACTION)(reconfirm)
-    rt.bolt.action(views.STEP_DOWN_ACTION)(reconfirm)
+    rt.gate.action(views.KEEP_ACTION, reconfirm_targets)(reconfirm)
+    rt.gate.action(views.STEP_DOWN_ACTION, reconfirm_targets)(reconfirm)

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.core.access import Policy
 from bot.core.db import transaction, utcnow
 from bot.core.projector import posted_ts
 from bot.digests import chart, sections, service
@@ -38,12 +39,13 @@ def routed_repos(settings: Settings, channel: str) -> frozenset[str] | None:
     return None if not repos or "*" in repos else frozenset(repos)
 
 
-def scope_of(settings: Settings, run: DigestRun) -> sections.Scope:
+def scope_of(settings: Settings, run: DigestRun, policy: Policy) -> sections.Scope:
     return sections.Scope(
         channel=run.channel,
         start=run.window_start,
         end=run.fire_time,
         timezone=run.timezone,
+        policy=policy,
         unanswered_hours=run.unanswered_hours,
         ci_repos=routed_repos(settings, run.channel),
     )
@@ -76,7 +78,7 @@ async def build(rt: Runtime, payload: dict[str, Any]) -> None:
         run = await session.get(DigestRun, run_id)
     if run is None or run.status != "pending":
         return
-    snapshot = await sections.compose(rt.sessions, scope_of(rt.settings, run))
+    snapshot = await sections.compose(rt.sessions, scope_of(rt.settings, run, rt.policy))
     snapshot["links"] = await _permalinks(rt, run.channel, snapshot)
     async with transaction(rt.sessions) as session:
         status = await service.store_snapshot(session, run_id, snapshot)
@@ -91,7 +93,7 @@ async def upload_chart(rt: Runtime, payload: dict[str, Any]) -> None:
             return
         # The chart follows its digest in the channel; until the digest is out, try again.
         await posted_ts(session, service.VIEW, run_id)
-        series = await sections.chart_series(session, scope_of(rt.settings, run))
+        series = await sections.chart_series(session, scope_of(rt.settings, run, rt.policy))
     name = title(state_of(run))
     png = await asyncio.to_thread(
         chart.render_png, series.days, series.incidents, series.red_minutes, name

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,12 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.agents import service as agents
 from bot.ci import service as ci
 from bot.codered import service as codered
+from bot.core.access import Audience, Policy, Subject
 from bot.digests import activity
 from bot.incidents import service as incidents
 from bot.standups import service as standups
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Json = dict[str, Any]
 LIST_LIMIT = 5
 
@@ -38,6 +40,7 @@ class Scope:
     start: dt.datetime
     end: dt.datetime
     timezone: str
+    policy: Policy  # everyone who reads the channel reads the digest: what may they see
     unanswered_hours: float = 4.0
     # Repositories routed to the channel; None means every tracked repository.
     ci_repos: frozenset[str] | None = None
@@ -45,6 +48,17 @@ class Scope:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    async def visible(
+        self, session: AsyncSession, kind: str, items: list[T], ref: Callable[[T], object]
+    ) -> list[T]:
+        """The items of `kind` that every reader of the digest's channel may see."""
+
+        async def subject_of(item: T) -> Subject | None:
+            return await self.policy.subject(session, kind, str(ref(item)))
+
+        audience = Audience.channel_readers(self.channel)
+        return await self.policy.visible(audience, items, subject_of)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -69,14 +83,16 @@ def _incident(item: Any) -> Json:
     }
 
 
-def _public(items: list[Any]) -> list[Any]:
-    return [item for item in items if not item.private]
+async def _incidents(session: AsyncSession, scope: Scope, items: list[Any]) -> list[Any]:
+    return await scope.visible(session, incidents.INCIDENT, items, lambda item: item.id)
 
 
 async def incidents_section(session: AsyncSession, scope: Scope) -> Json | None:
-    opened = _public(await incidents.opened_between(session, scope.start, scope.end))
-    resolved = _public(await incidents.resolved_between(session, scope.start, scope.end))
-    ongoing = _public(await incidents.open_incidents(session))
+    found = incidents.opened_between(session, scope.start, scope.end)
+    opened = await _incidents(session, scope, await found)
+    found = incidents.resolved_between(session, scope.start, scope.end)
+    resolved = await _incidents(session, scope, await found)
+    ongoing = await _incidents(session, scope, await incidents.open_incidents(session))
     spans = [i.resolved_at - i.declared_at for i in resolved if i.resolved_at]
     if not (opened or resolved or ongoing):
         return None
@@ -152,10 +168,18 @@ def _task(task: Any) -> Json:
     }
 
 
+async def _tasks(session: AsyncSession, scope: Scope, items: Sequence[Any]) -> list[Any]:
+    return await scope.visible(session, agents.AGENT_REQUEST, list(items), _request_id)
+
+
+def _request_id(task: Any) -> int:
+    return int(task.request_id)
+
+
 async def agents_section(session: AsyncSession, scope: Scope) -> Json | None:
-    prs = await agents.prs_opened(session, scope.start, scope.end)
-    failed = await agents.failures(session, scope.start, scope.end)
-    running = await agents.active(session)
+    prs = await _tasks(session, scope, await agents.prs_opened(session, scope.start, scope.end))
+    failed = await _tasks(session, scope, await agents.failures(session, scope.start, scope.end))
+    running = await _tasks(session, scope, await agents.active(session))
     if not (prs or failed or running):
         return None
     return {
@@ -172,7 +196,7 @@ async def standups_section(session: AsyncSession, scope: Scope) -> Json | None:
     since = scope.start.astimezone(scope.zone).date()
     until = (scope.end - dt.timedelta(microseconds=1)).astimezone(scope.zone).date()
     rows = []
-    for standup in await standups.summaries(session):
+    for standup in await _standups(session, scope, await standups.summaries(session)):
         stats = await standups.participation(session, standup.id, since, until)
         asked = sum(person.asked for person in stats)
         if asked:
@@ -180,12 +204,23 @@ async def standups_section(session: AsyncSession, scope: Scope) -> Json | None:
             rows.append({"name": standup.name, "asked": asked, "answered": answered})
     blockers = [
         {"standup": b.standup, "user": b.user, "text": b.text, "since": b.since.isoformat()}
-        for b in await standups.open_blockers(session)
+        for b in await _standups(
+            session, scope, await standups.open_blockers(session), "standup_id"
+        )
     ]
     level = await codered_level(session)
     if not (rows or blockers or level):
         return None
     return {"standups": rows, "blockers": blockers, "codered": level}
+
+
+async def _standups(
+    session: AsyncSession, scope: Scope, items: list[Any], id_field: str = "id"
+) -> list[Any]:
+    def ref(item: Any) -> str:
+        return standups.standup_ref(int(getattr(item, id_field)))
+
+    return await scope.visible(session, standups.STANDUP, items, ref)
 
 
 async def codered_level(session: AsyncSession) -> Json | None:

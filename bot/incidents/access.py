@@ -5,14 +5,63 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.access import (
+    ADMINS,
+    CHANNEL_MEMBERS,
+    NOT_PRIVATE,
+    OWNERS,
+    PARTICIPANTS,
+    RecordPolicy,
+    Subject,
+)
 from bot.core.commands import UsageError
 from bot.incidents.models import Incident, RoleAssignment
 from bot.incidents.parsing import FREE_TEXT, Request
 from bot.incidents.state import Options
 
+INCIDENT = "incident"
+ACT, LEAD = "change", "resolve"
+
 
 class IncidentError(Exception):
     """A refusal the user reads as it is (no usage appended)."""
+
+
+# ------------------------------------------------------------------ the access policy
+
+
+def record_policy(opts: Options) -> RecordPolicy:
+    """A private incident is for its participants, its channel's members and admins."""
+
+    async def load(session: AsyncSession, ref: str) -> Subject | None:
+        incident = await session.get(Incident, int(ref)) if ref.isdigit() else None
+        return await subject(session, opts, incident) if incident else None
+
+    viewers = NOT_PRIVATE | PARTICIPANTS | CHANNEL_MEMBERS | ADMINS
+    return RecordPolicy(
+        INCIDENT,
+        load,
+        see=viewers,
+        verbs={
+            ACT: viewers,
+            LEAD: (OWNERS | ADMINS).named("the commander, the reporter or an admin"),
+        },
+        missing="There is no incident #{ref}.",
+    )
+
+
+async def subject(session: AsyncSession, opts: Options, incident: Incident) -> Subject:
+    held = await holders(session, incident.id)
+    lead = held.get(opts.lead_role)
+    return Subject(
+        INCIDENT,
+        str(incident.id),
+        f"incident #{incident.id}",
+        channel=incident.channel_id,
+        private=incident.private,
+        owners=frozenset({incident.reporter_id, *([lead] if lead else [])}),
+        participants=frozenset(await participants(session, incident)),
+    )
 
 
 # ------------------------------------------------------------------ lookups and rights
@@ -35,19 +84,11 @@ async def for_channel(session: AsyncSession, channel_id: str | None) -> Incident
 
 
 async def participants(session: AsyncSession, incident: Incident) -> set[str]:
-    """The reporter and everyone who ever held a role: who may see a private incident."""
+    """The reporter and everyone who ever held a role."""
     rows = await session.scalars(
         select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id)
     )
     return {incident.reporter_id, *rows}
-
-
-async def can_see(
-    session: AsyncSession, opts: Options, incident: Incident, user: str, channel_id: str | None
-) -> bool:
-    if not incident.private or user in opts.admins or channel_id == incident.channel_id:
-        return True
-    return user in await participants(session, incident)
 
 
 async def is_lead(session: AsyncSession, opts: Options, incident: Incident, user: str) -> bool:
@@ -57,15 +98,24 @@ async def is_lead(session: AsyncSession, opts: Options, incident: Incident, user
     return (await holders(session, incident.id)).get(opts.lead_role) == user
 
 
-async def target(
-    session: AsyncSession, opts: Options, request: Request, user: str, channel_id: str | None
-) -> tuple[Incident, str]:
-    """The incident a subcommand acts on, and its free text once the number is taken off."""
-    here = await for_channel(session, channel_id)
+def command_number(request: Request, here: Incident | None) -> int | None:
+    """The incident number a subcommand names, or None to mean the channel's own incident."""
     number = request.explicit_number
     takes_bare = here is None or request.sub not in FREE_TEXT
     if number is None and request.bare_number is not None and takes_bare:
         number = request.bare_number
+    return number
+
+
+async def target(
+    session: AsyncSession, request: Request, channel_id: str | None
+) -> tuple[Incident, str]:
+    """The incident a subcommand acts on, and its free text once the number is taken off.
+
+    Whether the person may see and change it was decided by the access policy at the gate.
+    """
+    here = await for_channel(session, channel_id)
+    number = command_number(request, here)
     if number is None:
         if here is None:
             raise UsageError(
@@ -74,7 +124,7 @@ async def target(
             )
         return here, request.text_with_number
     incident = await session.get(Incident, number)
-    if incident is None or not await can_see(session, opts, incident, user, channel_id):
+    if incident is None:
         raise UsageError(f"There is no incident #{number}.")
     return incident, request.text
 

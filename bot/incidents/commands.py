@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.access import Policy
 from bot.core.commands import UsageError
 from bot.incidents import reports, service
 from bot.incidents.access import target
@@ -27,7 +28,12 @@ class Answer:
 
 
 async def run(
-    session: AsyncSession, opts: Options, text: str, user: str, channel: str | None
+    session: AsyncSession,
+    opts: Options,
+    policy: Policy,
+    text: str,
+    user: str,
+    channel: str | None,
 ) -> Answer:
     request = parse(text, opts.severities)
     if request.sub == "declare":
@@ -37,10 +43,10 @@ async def run(
         )
         return Answer(declared_text(incident.id, incident.title, incident.private))
     if request.sub == "list":
-        visible = await reports.open_incidents_visible_to(session, opts, user, channel)
+        visible = await reports.open_incidents_visible_to(session, opts, policy, user)
         list_text, blocks = list_blocks(visible)
         return Answer(list_text, blocks)
-    incident, free_text = await target(session, opts, request, user, channel)
+    incident, free_text = await target(session, request, channel)
     return await _act(session, opts, request, incident, plain_mentions(free_text), user)
 
 

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction
+from bot.core.gate import Incoming, Target, no_record, one
 from bot.core.scheduler import JobSpec
-from bot.incidents import commands, kinds, queries, reminders, service, views
-from bot.incidents.access import IncidentError
+from bot.incidents import access, commands, kinds, queries, reminders, service, views
+from bot.incidents.access import ACT, INCIDENT, LEAD, IncidentError
 from bot.incidents.events import register_events
 from bot.incidents.jobs import IncidentJobs
 from bot.incidents.modals import (
@@ -24,6 +26,7 @@ from bot.incidents.modals import (
     read_declare_form,
 )
 from bot.incidents.models import Incident
+from bot.incidents.parsing import parse
 from bot.incidents.state import Options
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     opts = Options.from_settings(rt.settings)
+    rt.policy.register(access.record_policy(opts))
     rt.commands.add(USAGE)
     _register_views(rt, opts)
     _register_jobs(rt, opts)
@@ -90,8 +94,28 @@ def _register_jobs(rt: Runtime, opts: Options) -> None:
     )
 
 
+def command_targets(opts: Options) -> Any:
+    """The incident a `/incident` subcommand touches, found exactly as the command finds it."""
+
+    async def targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+        try:
+            request = parse(incoming.text, opts.severities)
+        except UsageError:
+            return []  # the command answers with its usage and writes nothing
+        if request.sub in ("declare", "list"):
+            return []
+        here = await access.for_channel(session, incoming.channel)
+        number = access.command_number(request, here)
+        ref = str(number) if number is not None else (str(here.id) if here else None)
+        if ref is None:
+            return []  # outside an incident channel with no number: a usage answer
+        return [Target(INCIDENT, ref, LEAD if request.sub == "resolve" else ACT)]
+
+    return targets
+
+
 def _register_command(rt: Runtime, opts: Options) -> None:
-    @rt.bolt.command("/incident")
+    @rt.gate.command("/incident", command_targets(opts))
     async def incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
         user, channel = str(command.get("user_id")), command.get("channel_id")
@@ -103,7 +127,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
             return
         try:
             async with transaction(rt.sessions) as session:
-                answer = await commands.run(session, opts, text, user, channel)
+                answer = await commands.run(session, opts, rt.policy, text, user, channel)
         except UsageError as problem:
             await ack(text=USAGE.problem(str(problem)))
             return
@@ -128,7 +152,7 @@ async def _open_declare_modal(
 
 
 def _register_modal(rt: Runtime, opts: Options) -> None:
-    @rt.bolt.view(DECLARE_CALLBACK)
+    @rt.gate.view(DECLARE_CALLBACK, no_record)
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, errors = read_declare_form(opts, view)
         if form is None:
@@ -170,7 +194,10 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
             raise IncidentError(f"There is no incident #{number}.")
         return found
 
-    @rt.bolt.action(re.compile(rf"^{re.escape(views.TAKE_ROLE)}\."))
+    @rt.gate.action(
+        re.compile(rf"^{re.escape(views.TAKE_ROLE)}\."),
+        one(INCIDENT, ACT, lambda incoming: str(incoming.action.get("value") or "")),
+    )
     async def take_role(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         role = str(action["action_id"]).split(".", 2)[2]
@@ -181,8 +208,10 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
 
         await act(body, str(action["value"]), change)
 
-    @rt.bolt.action(views.SET_SEVERITY)
-    @rt.bolt.action(views.SET_STATUS)
+    menu_target = one(INCIDENT, ACT, _menu_number)
+
+    @rt.gate.action(views.SET_SEVERITY, menu_target)
+    @rt.gate.action(views.SET_STATUS, menu_target)
     async def set_menu(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         number, _, value = str(action["selected_option"]["value"]).partition(":")
@@ -194,7 +223,7 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
 
         await act(body, number, change)
 
-    @rt.bolt.action(views.SNOOZE)
+    @rt.gate.action(views.SNOOZE, one(INCIDENT, ACT, _snooze_number))
     async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         number, _, reminder_id = str(action["value"]).partition(":")
@@ -207,6 +236,15 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
             await reminders.snooze(session, found, int(reminder_id), user, minutes)
 
         await act(body, number, change)
+
+
+def _menu_number(incoming: Incoming) -> str:
+    option = incoming.action.get("selected_option") or {}
+    return str(option.get("value") or "").partition(":")[0]
+
+
+def _snooze_number(incoming: Incoming) -> str:
+    return str(incoming.action.get("value") or "").partition(":")[0]
 
 
 async def _tell(rt: Runtime, channel: str, user: str, text: str) -> None:

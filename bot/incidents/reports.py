@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.incidents.access import can_see, holders
+from bot.core.access import Audience, Policy, Subject
+from bot.incidents.access import holders, subject
 from bot.incidents.models import Incident, RoleAssignment
 from bot.incidents.state import IncidentSummary, Options
 
@@ -48,13 +49,17 @@ async def open_incidents(session: AsyncSession) -> list[IncidentSummary]:
 
 
 async def open_incidents_visible_to(
-    session: AsyncSession, opts: Options, user_id: str, channel_id: str | None
+    session: AsyncSession, opts: Options, policy: Policy, user_id: str
 ) -> list[IncidentSummary]:
     """Open incidents for `/incident list`: private ones only for the people involved."""
     rows = await session.scalars(
         select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id)
     )
-    visible = [row for row in list(rows) if await can_see(session, opts, row, user_id, channel_id)]
+
+    async def subject_of(incident: Incident) -> Subject:
+        return await subject(session, opts, incident)
+
+    visible = await policy.visible(Audience.person(user_id), list(rows), subject_of)
     return await _summaries(session, visible)
 
 

@@ -20,7 +20,7 @@ from bot.core import tasks
 from bot.core.commands import UsageError
 from bot.core.db import utcnow
 from bot.core.projector import mark_dirty
-from bot.incidents.access import IncidentError, holders, is_lead, require_open
+from bot.incidents.access import INCIDENT, IncidentError, holders, is_lead, require_open
 from bot.incidents.kinds import (
     ANNOUNCEMENT,
     CARD,
@@ -45,6 +45,7 @@ from bot.incidents.reports import (
 from bot.incidents.state import IncidentSummary, Options
 
 __all__ = [
+    "INCIDENT",
     "IncidentError",
     "IncidentSummary",
     "mean_time_to_resolve",

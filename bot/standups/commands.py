@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.access import Audience, Policy, Subject
 from bot.core.commands import Usage, UsageError, split_args
 from bot.core.db import utcnow
 from bot.standups import queries, schedule, service, views
@@ -132,6 +134,15 @@ def _minutes(text: str, what: str) -> int:
     return int(text)
 
 
+async def _visible(session: AsyncSession, policy: Policy, user: str) -> list[Any]:
+    """The standups `user` may see: private channels' ones only for their members."""
+
+    async def subject_of(item: Any) -> Subject | None:
+        return await policy.subject(session, service.STANDUP, service.standup_ref(item.id))
+
+    return await policy.visible(Audience.person(user), await queries.summaries(session), subject_of)
+
+
 def check_spec(spec: StandupSpec) -> None:
     problems = service.spec_problems(spec)
     if problems:
@@ -148,6 +159,7 @@ async def run(
     parsed: Parsed,
     user: str,
     admins: list[str],
+    policy: Policy,
     now: dt.datetime | None = None,
 ) -> Answer:
     """Carry out a parsed subcommand (all but `form` and `edit`, which open modals)."""
@@ -163,7 +175,7 @@ async def run(
         more = f" and {len(parsed.days) - 10} more" if len(parsed.days) > 10 else ""
         return Answer(f":palm_tree: No standup prompts for you on {shown}{more}.")
     if parsed.verb == "list":
-        return Answer(views.list_text(await queries.summaries(session)))
+        return Answer(views.list_text(await _visible(session, policy, user)))
     standup = await service.require(session, parsed.name)
     if parsed.verb == "stats":
         until = now.date()

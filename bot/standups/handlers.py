@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -11,9 +12,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.access import CHANNEL, POST, SEE
 from bot.core.channels import slack_error_code
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
+from bot.core.gate import Incoming, Target, Targets
 from bot.core.scheduler import JobSpec
 from bot.standups import cards, commands, queries, schedule, service, views
 from bot.standups.jobs import StandupJobs, group_members
@@ -40,13 +43,14 @@ TICK_JOB = "standups.tick"
 
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    rt.policy.register(service.record_policy())
     rt.commands.add(commands.USAGE)
     _register_views(rt)
     _register_work(rt)
     _register_command(rt)
     _register_modals(rt)
 
-    @rt.bolt.action(views.WRITE_ACTION)
+    @rt.gate.action(views.WRITE_ACTION, _run_targets(lambda i: i.action.get("value")))
     async def write_clicked(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
@@ -59,6 +63,48 @@ def register(rt: Runtime) -> None:
             await respond(text=f":no_entry: {refusal}", response_type="ephemeral")
             return
         await rt.client.views_open(trigger_id=body["trigger_id"], view=answer_modal(form))
+
+
+def _run_targets(run_of: Callable[[Incoming], Any]) -> Targets:
+    """Answering a day's prompt is for the people the standup asks."""
+
+    async def targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+        run = str(run_of(incoming) or "")
+        standup = await service.standup_of_run(session, int(run)) if run.isdigit() else None
+        ref = service.standup_ref(standup) if standup else ""
+        return [Target(service.STANDUP, ref, service.ANSWER)]
+
+    return targets
+
+
+def _answer_run(incoming: Incoming) -> Any:
+    return incoming.metadata().get("run")
+
+
+async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    """The standup a subcommand changes, and the channel a new one would post to."""
+    try:
+        parsed = commands.parse(incoming.text, utcnow().date())
+    except UsageError:
+        return []
+    if isinstance(parsed, commands.CreateText) and parsed.spec.channel:
+        return [Target(CHANNEL, parsed.spec.channel, POST)]
+    if isinstance(parsed, commands.Simple) and parsed.verb in ("edit", "pause", "resume"):
+        return [Target(service.STANDUP, parsed.name, service.MANAGE)]
+    if isinstance(parsed, commands.Simple) and parsed.verb == "stats":
+        return [Target(service.STANDUP, parsed.name, SEE)]
+    return []
+
+
+async def form_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    form = read_standup_form(incoming.view)
+    found = []
+    if form.standup_id is not None:
+        ref = service.standup_ref(int(form.standup_id))
+        found.append(Target(service.STANDUP, ref, service.MANAGE))
+    if form.spec.channel:
+        found.append(Target(CHANNEL, form.spec.channel, POST))
+    return found
 
 
 def _register_views(rt: Runtime) -> None:
@@ -102,7 +148,7 @@ async def _today_for(rt: Runtime, user: str) -> dt.date:
 
 
 def _register_command(rt: Runtime) -> None:
-    @rt.bolt.command("/standup")
+    @rt.gate.command("/standup", command_targets)
     async def standup_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, user = str(command.get("text") or ""), str(command.get("user_id"))
         if wants_help(text):
@@ -116,7 +162,7 @@ def _register_command(rt: Runtime) -> None:
             if isinstance(parsed, commands.CreateText) and parsed.group:
                 parsed.spec.group_members = await _members_or_problem(rt, parsed.group)
             async with transaction(rt.sessions) as session:
-                answer = await commands.run(session, parsed, user, rt.settings.admins)
+                answer = await commands.run(session, parsed, user, rt.settings.admins, rt.policy)
         except UsageError as problem:
             await ack(text=commands.USAGE.problem(str(problem)))
             return
@@ -180,7 +226,7 @@ async def _open_form(
 
 
 def _register_modals(rt: Runtime) -> None:
-    @rt.bolt.view(CREATE_CALLBACK)
+    @rt.gate.view(CREATE_CALLBACK, form_targets)
     async def standup_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
         form = read_standup_form(view)
@@ -212,7 +258,7 @@ def _register_modals(rt: Runtime) -> None:
         title = "Standup saved" if form.standup_id else "Standup created"
         await ack(response_action="update", view=done_view(title, line))
 
-    @rt.bolt.view(ANSWER_CALLBACK)
+    @rt.gate.view(ANSWER_CALLBACK, _run_targets(_answer_run))
     async def answers_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         run_id, answers = read_answers(view)
         if run_id is None or not any(answer.strip() for answer in answers):

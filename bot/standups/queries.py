@@ -142,6 +142,7 @@ class Blocker:
     user: str
     text: str
     since: dt.date
+    standup_id: int = 0
 
 
 async def open_blockers(session: AsyncSession, standup_id: int | None = None) -> list[Blocker]:
@@ -165,7 +166,7 @@ async def open_blockers(session: AsyncSession, standup_id: int | None = None) ->
                 if earlier.blocker != answer.blocker:
                     break
                 since = earlier.run_date
-            found.append(Blocker(name, answer.user_id, answer.blocker, since))
+            found.append(Blocker(name, answer.user_id, answer.blocker, since, answer.standup_id))
     return sorted(found, key=lambda blocker: (blocker.since, blocker.user))
 
 

@@ -17,6 +17,7 @@ from bot.codered.options import Options as CodeRedOptions
 from bot.config import Settings
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.digests.sections import Scope, compose
+from tests.directory import fixed_policy
 
 ALICE = "U0ALICE"
 
@@ -54,7 +55,7 @@ async def test_agents_and_code_red_sections(sessions: async_sessionmaker[AsyncSe
             level="orange", focus="Latency", owner=ALICE, exit_criteria="p99"
         )
         await codered.declare(session, opts, form, ALICE)
-    scope = Scope("C0ENG", start, utcnow() + dt.timedelta(seconds=1), "UTC")
+    scope = Scope("C0ENG", start, utcnow() + dt.timedelta(seconds=1), "UTC", fixed_policy())
     snapshot = await compose(sessions, scope)
     agents_seen = snapshot["agents"]
     assert [t["pr_url"] for t in agents_seen["prs"]] == ["https://gh.test/pr/9"]
@@ -68,5 +69,24 @@ async def test_agents_and_code_red_sections(sessions: async_sessionmaker[AsyncSe
 async def test_an_empty_workspace_has_nothing_to_say(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    scope = Scope("C0ENG", utcnow() - dt.timedelta(days=1), utcnow(), "Europe/Paris")
+    scope = Scope(
+        "C0ENG", utcnow() - dt.timedelta(days=1), utcnow(), "Europe/Paris", fixed_policy()
+    )
     assert await compose(sessions, scope) == {}
+
+
+async def test_a_private_channels_tasks_stay_out_of_other_channels_digests(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    start = utcnow() - dt.timedelta(hours=1)
+    async with transaction(sessions) as session:
+        done = Outcome(summary="ok", pr_url="https://gh.test/pr/9")
+        await finished_task(
+            session, "Rotate the HR keys", Update(state=agent_models.COMPLETED, outcome=done)
+        )
+    end = utcnow() + dt.timedelta(seconds=1)
+    private = fixed_policy(private={"C0DEV": {ALICE}})
+    elsewhere = await compose(sessions, Scope("C0ENG", start, end, "UTC", private))
+    assert "agents" not in elsewhere
+    inside = await compose(sessions, Scope("C0DEV", start, end, "UTC", private))
+    assert [t["instruction"] for t in inside["agents"]["prs"]] == ["Rotate the HR keys"]

@@ -1,0 +1,39 @@
+"""A channel directory with fixed answers, for tests that exercise readers without Slack."""
+
+from __future__ import annotations
+
+from bot.core.access import Policy
+from bot.core.directory import ChannelFacts, Directory
+
+
+class FixedDirectory(Directory):
+    """Channels are public unless listed in `private` (channel -> members)."""
+
+    def __init__(self, private: dict[str, set[str]] | None = None) -> None:
+        super().__init__(client=None, ttl=60)  # type: ignore[arg-type]
+        self.private = private or {}
+
+    async def facts(self, channel: str) -> ChannelFacts:
+        members = self.private.get(channel)
+        return ChannelFacts(private=members is not None, members=frozenset(members or ()))
+
+
+def fixed_policy(
+    private: dict[str, set[str]] | None = None, admins: tuple[str, ...] = ()
+) -> Policy:
+    """The real record policies of every feature, on a directory with fixed answers."""
+    from bot.agents.service import record_policy as agents_policy
+    from bot.codered.options import Options as CodeRedOptions
+    from bot.codered.service import record_policy as codered_policy
+    from bot.config import Settings
+    from bot.incidents.access import record_policy as incidents_policy
+    from bot.incidents.state import Options as IncidentOptions
+    from bot.standups.service import record_policy as standups_policy
+
+    settings = Settings(admins=list(admins))
+    policy = Policy(FixedDirectory(private), admins=lambda: admins)
+    policy.register(incidents_policy(IncidentOptions.from_settings(settings)))
+    policy.register(agents_policy())
+    policy.register(standups_policy())
+    policy.register(codered_policy(CodeRedOptions.from_settings(settings)))
+    return policy
