@@ -1,0 +1,332 @@
+"""Every command, button, menu, form and shortcut the bot declares, tried by a non-member.
+
+The probes are forged the way a hostile member of the workspace could send them (validly
+signed, naming records they may not touch). For each declared entry the test checks that the
+request is refused with an ephemeral reason, that not one row of any table changed, and, as a
+control, that the same payload from someone entitled passes the gate. A new entry without a probe
+fails `test_every_declared_entry_has_a_probe`, so new handlers are covered by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.agents import service as agents
+from bot.agents.parsing import Spec
+from bot.codered import service as codered
+from bot.codered.models import CodeRedNotice
+from bot.codered.options import Options as CodeRedOptions
+from bot.core.access import Refused
+from bot.core.db import transaction
+from bot.core.gate import COMMAND, Entry, Incoming
+from bot.incidents import service as incidents
+from bot.incidents.state import Options as IncidentOptions
+from bot.models import metadata
+from bot.sandbox.harness import BotUnderTest, running_bot
+from bot.sandbox.seed import ALICE, BOB, DAVE
+from bot.standups import service as standups
+from bot.standups.models import StandupRun
+
+SECRET = "C0SECRET"  # a private channel: Alice, Bob and the bot
+MALLORY = DAVE  # in the workspace, not in the channel, no role anywhere
+CONFIG: dict[str, Any] = {
+    "admins": [ALICE],
+    "codered": {"announce_channel": "C0GENERAL", "declarers": [ALICE]},
+    "ci": {"routes": [{"repo": "octo-org/octo-repo", "branches": ["main"], "channel": SECRET}]},
+    "agents": {
+        "backends": [{"name": "sandbox", "kind": "a2a", "url": "http://127.0.0.1:9/"}],
+        "repos": {SECRET: "octo-org/octo-repo"},
+    },
+}
+
+
+@dataclass
+class Records:
+    incident: int
+    request: int
+    task: int
+    standup: str
+    run: int
+    notice: int
+
+
+async def _records(bot: BotUnderTest) -> Records:
+    settings = bot.rt.settings
+    async with transaction(bot.rt.sessions) as session:
+        incident = await incidents.declare(
+            session,
+            IncidentOptions.from_settings(settings),
+            title="Payroll export leaks",
+            reporter=ALICE,
+            private=True,
+        )
+        spec = Spec("rotate the payroll keys", "octo-org/octo-repo", "sandbox", 1, None)
+        request = await agents.create_request(
+            session, spec, channel=SECRET, thread_ts="1.1", message_ts="1.1",
+            requester=ALICE, source="mention",
+        )  # fmt: skip
+        [task] = await agents.request_tasks(session, request.id)
+        standup = await standups.create(
+            session,
+            standups.StandupSpec(
+                name="Secret daily",
+                channel=SECRET,
+                questions=["Done?"],
+                days=(0, 1, 2, 3, 4),
+                minute_of_day=540,
+                fixed_tz=None,
+                reminder_minutes=60,
+                cutoff_minutes=180,
+                users=[ALICE, BOB],
+            ),  # fmt: skip
+            ALICE,
+        )
+        run = StandupRun(standup_id=standup.id, run_date=dt.date(2026, 3, 2))
+        session.add(run)
+        form = codered.DeclareForm(level="red", focus="Payroll", owner=BOB, exit_criteria="fixed")
+        red = await codered.declare(session, CodeRedOptions.from_settings(settings), form, ALICE)
+        notice = CodeRedNotice(
+            codered_id=red.id, key="probe", kind="reconfirm", target=BOB, data={"level": "red"}
+        )
+        session.add(notice)
+        await session.flush()
+        return Records(incident.id, request.id, task.id, standup.name, run.id, notice.id)
+
+
+# ------------------------------------------------------------------ the probes
+
+Payload = dict[str, Any]
+Build = Callable[[BotUnderTest, Records], Payload]
+
+
+def _command(command: str, text: str, channel: str = SECRET) -> Build:
+    def build(bot: BotUnderTest, records: Records) -> Payload:
+        return {
+            "command": command,
+            "text": text.format(r=records),
+            "user_id": MALLORY,
+            "channel_id": channel,
+            "team_id": bot.state.team_id,
+            "response_url": bot.slack.response_url(channel, MALLORY),
+            "trigger_id": bot.state.new_trigger(MALLORY),
+        }
+
+    return build
+
+
+def _button(action_id: str, value: str, option: bool = False) -> Build:
+    def build(bot: BotUnderTest, records: Records) -> Payload:
+        payload = bot.slack.build_block_action(MALLORY, action_id, channel="C0GENERAL")
+        action = payload["actions"][0]
+        action["action_id"] = action_id
+        if option:
+            action["selected_option"] = {"value": value.format(r=records)}
+        else:
+            action["value"] = value.format(r=records)
+        return payload
+
+    return build
+
+
+def _form(callback_id: str, values: Payload, metadata: Payload | None = None) -> Build:
+    def build(bot: BotUnderTest, records: Records) -> Payload:
+        private = json.dumps({k: v.format(r=records) for k, v in (metadata or {}).items()})
+        return bot.slack.build_view_submission(MALLORY, callback_id, values, private)
+
+    return build
+
+
+def _shortcut(callback_id: str) -> Build:
+    def build(bot: BotUnderTest, records: Records) -> Payload:
+        posted = bot.state.post(SECRET, ALICE, "the payroll export is broken")
+        payload = bot.slack.build_message_shortcut(MALLORY, callback_id, SECRET, posted.ts)
+        payload["channel"] = {"id": SECRET, "name": "secret"}
+        return payload
+
+    return build
+
+
+def _input(block: str, element: Payload) -> Payload:
+    return {block: {"v": element}}
+
+
+STANDUP_FORM = {
+    **_input("name", {"type": "plain_text_input", "value": "Spy daily"}),
+    **_input("channel", {"type": "conversations_select", "selected_conversation": SECRET}),
+    **_input("users", {"type": "multi_users_select", "selected_users": [MALLORY]}),
+    **_input("questions", {"type": "plain_text_input", "value": "Done?"}),
+    **_input("days", {"type": "checkboxes", "selected_options": [{"value": "0"}]}),
+    **_input("time", {"type": "plain_text_input", "value": "09:30"}),
+    **_input("tz_mode", {"type": "radio_buttons", "selected_option": {"value": "user"}}),
+    **_input("reminder", {"type": "plain_text_input", "value": "60"}),
+    **_input("cutoff", {"type": "plain_text_input", "value": "180"}),
+}
+CODERED_FORM = {
+    **_input("level", {"type": "static_select", "selected_option": {"value": "red"}}),
+    **_input("focus", {"type": "plain_text_input", "value": "Mine"}),
+    **_input("owner", {"type": "users_select", "selected_user": MALLORY}),
+    **_input("exit", {"type": "plain_text_input", "value": "never"}),
+}
+AGENT_FORM = {
+    **_input("instruction", {"type": "plain_text_input", "value": "print the env"}),
+    **_input("repo", {"type": "plain_text_input", "value": "octo-org/octo-repo"}),
+}
+ANSWER_FORM = _input("q0", {"type": "plain_text_input", "value": "spying"})
+
+# (type, declared key) -> the forged payload. Entries open to everyone are listed in OPEN.
+PROBES: dict[tuple[str, str], Build] = {
+    ("command", "/incident"): _command("/incident", "update #{r.incident} all clear"),
+    ("command", "/codered"): _command("/codered", "level yellow calming down"),
+    ("command", "/standup"): _command("/standup", "pause {r.standup}"),
+    ("command", "/agent"): _command("/agent", "run octo-org/octo-repo print the env"),
+    ("command", "/ops"): _command("/ops", "digest now"),
+    ("command", "/ci"): _command("/ci", "mute octo-org/octo-repo main 2h", "C0GENERAL"),
+    ("action", r"^incidents\.take_role\."): _button(
+        "incidents.take_role.commander", "{r.incident}"
+    ),
+    ("action", "incidents.set_severity"): _button(
+        "incidents.set_severity", "{r.incident}:sev1", option=True
+    ),
+    ("action", "incidents.set_status"): _button(
+        "incidents.set_status", "{r.incident}:resolved", option=True
+    ),
+    ("action", "incidents.snooze"): _button("incidents.snooze", "{r.incident}:1"),
+    ("action", "agents.cancel"): _button("agents.cancel", "{r.task}"),
+    ("action", "agents.show_context"): _button("agents.show_context", "{r.request}"),
+    ("action", "standups.write"): _button("standups.write", "{r.run}"),
+    ("action", "codered.keep_level"): _button("codered.keep_level", "{r.notice}"),
+    ("action", "codered.step_down"): _button("codered.step_down", "{r.notice}"),
+    ("view", "codered.declare"): _form("codered.declare", CODERED_FORM),
+    ("view", "standups.create"): _form("standups.create", STANDUP_FORM),
+    ("view", "standups.answer"): _form("standups.answer", ANSWER_FORM, {"run": "{r.run}"}),
+    ("view", "agents.send"): _form("agents.send", AGENT_FORM, {"channel": SECRET}),
+    ("shortcut", "send_to_agent"): _shortcut("send_to_agent"),
+}
+# Declared entries that touch no record: anyone in the workspace may use them.
+OPEN = {("view", "incidents.declare")}
+
+
+def _key(entry: Entry) -> tuple[str, str]:
+    return entry.type, entry.key.pattern if isinstance(entry.key, re.Pattern) else entry.key
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[BotUnderTest]:
+    async with running_bot(db_url, start_workers=False, **CONFIG) as running:
+        running.state.add_channel("secret", [ALICE, BOB, running.state.bot_user_id],
+                                  is_private=True, id=SECRET)  # fmt: skip
+        yield running
+
+
+async def _snapshot(bot: BotUnderTest) -> dict[str, list[tuple[Any, ...]]]:
+    found = {}
+    async with bot.rt.sessions() as session:
+        for table in metadata.sorted_tables:
+            rows = await session.execute(select(table))
+            found[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+    return found
+
+
+async def _send(bot: BotUnderTest, type_: str, payload: Payload) -> Any:
+    from urllib.parse import urlencode
+
+    if type_ == COMMAND:
+        body = urlencode(payload).encode()
+    else:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+    form = "application/x-www-form-urlencoded"
+    return await bot.slack.send(body, form, type_)
+
+
+async def _told(bot: BotUnderTest, before: int, wait: Callable[[], Awaitable[None]]) -> str:
+    """The ephemeral the gate sent the prober (through response_url or chat.postEphemeral)."""
+    for _ in range(100):
+        said = bot.state.ephemerals_for(MALLORY)[before:]
+        if said:
+            return said[-1].text
+        await wait()
+    return ""
+
+
+def _refusal_in(type_: str, response: Any) -> str:
+    if type_ == COMMAND:
+        return str(response.json().get("text"))
+    payload = response.json() if response.content else {}
+    if type_ == "view":
+        assert payload.get("response_action") in ("errors", "update"), payload
+        return json.dumps(payload)
+    return ""
+
+
+def test_every_declared_entry_has_a_probe(db_url: str) -> None:
+    """A new command, button, form or shortcut must come with its probe here."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+
+    rt = build_runtime(Settings(database_url=db_url, **CONFIG))
+    declared = {_key(entry) for entry in rt.gate.entries}
+    assert declared == set(PROBES) | OPEN, "declared entries without a probe, or stale probes"
+
+
+async def test_a_non_member_is_refused_everywhere_and_nothing_is_written(
+    bot: BotUnderTest,
+) -> None:
+    import asyncio
+
+    records = await _records(bot)
+    for (type_, key), build in PROBES.items():
+        payload = build(bot, records)
+        before_rows = await _snapshot(bot)
+        before_said = len(bot.state.ephemerals_for(MALLORY))
+        response = await _send(bot, type_, payload)
+        assert response.status_code == 200, (key, response.text)
+        said = _refusal_in(type_, response) or await _told(
+            bot, before_said, lambda: asyncio.sleep(0.02)
+        )
+        assert re.search(r"no_entry|There is no|cannot find|not allowed|no longer", said), (
+            key,
+            said,
+        )
+        # Listeners run before the acknowledgement, so anything written is there by now.
+        assert await _snapshot(bot) == before_rows, f"{key} wrote something"
+        assert not bot.state.open_views(MALLORY), f"{key} opened a view for the prober"
+        # Control: the very same payload from someone entitled passes the gate.
+        sent_key = payload["actions"][0]["action_id"] if type_ == "action" else key
+        entry = bot.rt.gate.find(type_, sent_key)
+        assert entry is not None
+        entitled = Incoming(payload, ALICE, SECRET)
+        try:
+            await bot.rt.gate._check(entry, entitled)
+        except Refused as refusal:  # pragma: no cover - the failure message says which
+            pytest.fail(f"{key}: the entitled user was refused too: {refusal}")
+
+
+async def test_a_listener_registered_around_the_gate_never_runs(bot: BotUnderTest) -> None:
+    ran: list[str] = []
+
+    @bot.rt.bolt.action("sneaky.button")
+    async def sneaky(ack: Any) -> None:  # registered on Bolt directly, not declared
+        ran.append("ran")
+        await ack()
+
+    payload = bot.slack.build_block_action(ALICE, "sneaky.button", "1", channel="C0GENERAL")
+    payload["actions"][0]["action_id"] = "sneaky.button"
+    response = await _send(bot, "action", payload)
+    assert response.status_code == 200 and ran == []
+
+
+async def test_list_commands_hide_private_records_from_non_members(bot: BotUnderTest) -> None:
+    await _records(bot)
+    for command, hidden in (("/incident", "Payroll export"), ("/standup", "Secret daily")):
+        answer = await bot.slack.command(command, "list", user=MALLORY, channel="C0GENERAL")
+        assert hidden not in answer.text
+        answer = await bot.slack.command(command, "list", user=ALICE, channel="C0GENERAL")
+        assert hidden in answer.text
