@@ -32,6 +32,7 @@ from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
 from bot.core.ratelimits import Pacer
+from bot.core.redaction import redact_payload
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
 
@@ -217,7 +218,8 @@ def install_event_inbox(rt: Runtime) -> None:
             return BoltResponse(status=200, body="")  # nobody listens: nothing to keep
         async with transaction(rt.sessions) as session:
             if await ledger.claim(session, "slack", event_id):
-                await tasks.enqueue(session, SLACK_EVENT_TASK, body)
+                # Redacted before it is stored: the raw event never reaches the database.
+                await tasks.enqueue(session, SLACK_EVENT_TASK, redact_payload(body))
         return BoltResponse(status=200, body="")
 
     async def replay(payload: dict[str, Any]) -> None:
@@ -226,6 +228,15 @@ def install_event_inbox(rt: Runtime) -> None:
         if response.status >= 500:
             raise RuntimeError(f"listener failed for event {payload.get('event_id')}")
 
+    async def redact_interactions(
+        req: AsyncBoltRequest, resp: BoltResponse, next: Any
+    ) -> BoltResponse | None:
+        # Commands, buttons and forms write what people typed: listeners only see it redacted.
+        if req.body.get("type") != "event_callback" and not req.context.get("from_inbox"):
+            req.body = redact_payload(req.body)
+        return await next()
+
+    rt.bolt.use(redact_interactions)
     rt.bolt.use(inbox)
     rt.tasks.register(SLACK_EVENT_TASK, replay)
     rt.bolt.error(answer_listener_failure)
