@@ -33,6 +33,12 @@ def _socket(settings: Settings, host: str, port: int) -> None:
     from bot.socket_mode import run_socket_mode
 
     require_slack(settings, socket_mode=True)
+    if not settings.slack_signing_secret:
+        # Unsigned HTTP requests could claim to be anyone; Slack's traffic uses the websocket.
+        logging.getLogger("opsbot").warning(
+            "no SLACK_SIGNING_SECRET: POST /slack/events is not served over HTTP; "
+            "Slack traffic arrives over Socket Mode, webhooks over HTTP"
+        )
     upgrade(settings.database_url)
     asyncio.run(run_socket_mode(settings, host, port))
 

@@ -1,11 +1,18 @@
-"""HTTP routes: /slack/events, /healthz, /metrics, plus the routers features add."""
+"""HTTP routes: /slack/events, /healthz, /metrics, plus the routers features add.
+
+Every route sits behind the front door (`bot.core.frontdoor`): body caps, no compressed
+bodies, a JSON depth limit, and a 4xx with a JSON reason for anything malformed.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -14,8 +21,25 @@ from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.core.frontdoor import (
+    MB,
+    BadRequest,
+    FrontDoor,
+    body_cap,
+    caps_of,
+    loads_object,
+)
+from bot.core.signatures import SignatureError, verify_slack_signature
+
 if TYPE_CHECKING:
     from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+# Slack documents no maximum for request bodies. Its largest are view submissions (at most
+# 100 blocks, inputs of at most 3,000 characters) and message events (40,000 characters of
+# text, 50 blocks): a few hundred KB at worst, so 1 MB leaves room and refuses the rest.
+SLACK_MAX_BODY = 1 * MB
 
 
 class MetricsMiddleware:
@@ -54,12 +78,7 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         await rt.stop()
 
     api = FastAPI(title="opsbot", lifespan=lifespan, docs_url=None, redoc_url=None)
-    api.add_middleware(MetricsMiddleware, rt=rt)
-    slack_handler = AsyncSlackRequestHandler(rt.bolt)
-
-    @api.post("/slack/events")
-    async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
+    add_slack_route(api, rt)
 
     @api.get("/healthz")
     async def healthz() -> Response:
@@ -76,7 +95,108 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
 
     for router in rt.routers:
         api.include_router(router)
+    add_parse_error_handlers(api)
+    # Added last so it sees every route's declared cap; metrics wrap it to count refusals too.
+    api.add_middleware(FrontDoor, caps=caps_of(api.routes))
+    api.add_middleware(MetricsMiddleware, rt=rt)
     return api
+
+
+def refusal(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": reason}, status_code=status)
+
+
+def add_slack_route(api: FastAPI, rt: Runtime) -> None:
+    """`POST /slack/events`, served only when requests to it can be verified.
+
+    Without a signing secret (Socket Mode, where Slack traffic comes over the app-token
+    websocket) the route answers 503 and never reaches Bolt, so nothing unsigned is obeyed.
+    """
+    secret = rt.settings.slack_signing_secret
+    cap = body_cap(SLACK_MAX_BODY)
+    if not secret:
+
+        @api.post("/slack/events", openapi_extra=cap)
+        async def slack_events_not_served() -> Response:
+            reason = "Slack requests are not served over HTTP: SLACK_SIGNING_SECRET is not set"
+            return refusal(503, reason)
+
+        return
+
+    slack_handler = AsyncSlackRequestHandler(rt.bolt)
+
+    @api.post("/slack/events", openapi_extra=cap)
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()  # Starlette keeps it for Bolt's own read
+        headers = request.headers
+        try:
+            # Bolt verifies too; checking first means nothing unsigned is even parsed.
+            verify_slack_signature(
+                secret,
+                headers.get("x-slack-request-timestamp"),
+                body,
+                headers.get("x-slack-signature"),
+            )
+        except SignatureError as error:
+            return refusal(401, f"invalid signature: {error.reason}")
+        check_slack_body(body, headers.get("content-type"))
+        try:
+            response = await slack_handler.handle(request)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            # Bolt catches listener and middleware failures itself; what escapes is its
+            # reading of a payload whose fields have the wrong shape.
+            log.warning("malformed Slack payload: %r", error)
+            return refusal(400, "malformed Slack payload")
+        return json_refusal(response)
+
+
+def json_refusal(response: Response) -> Response:
+    """Bolt's own refusals (unhandled request, a listener's 400) as `{"ok": false, "error"}`."""
+    if not 400 <= response.status_code < 500:
+        return response
+    text = bytes(response.body).decode("utf-8", "replace")
+    try:
+        reason = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        reason = None
+    return refusal(response.status_code, str(reason or text or "refused")[:300])
+
+
+def check_slack_body(body: bytes, content_type: str | None) -> None:
+    """Refuse what Bolt's own parser would choke on: the same rules, as a 400 with a reason.
+
+    Bolt reads a JSON body (events) or a form, whose `payload` field is JSON (interactivity)
+    and which is otherwise flat (slash commands); each must come out as an object.
+    """
+    if not body:
+        raise BadRequest(400, "empty body")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(400, "body is not UTF-8") from None
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type == "application/json" or text.startswith("{"):
+        loads_object(body)
+    elif "payload" in text:
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        if payload is not None:
+            loads_object(payload)
+
+
+def add_parse_error_handlers(api: FastAPI) -> None:
+    """Malformed input is the caller's error: a 400 with a reason, never a 500."""
+
+    async def bad_request(_request: Request, error: Exception) -> Response:
+        if isinstance(error, BadRequest):
+            return refusal(error.status, error.reason)
+        if isinstance(error, RecursionError):
+            return refusal(400, "input nested too deeply")
+        if isinstance(error, UnicodeDecodeError):
+            return refusal(400, "body is not UTF-8")
+        return refusal(400, f"malformed input: {str(error)[:120]}")
+
+    for kind in (BadRequest, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        api.add_exception_handler(kind, bad_request)
 
 
 def app_from_environment() -> FastAPI:

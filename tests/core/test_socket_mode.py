@@ -80,3 +80,36 @@ async def test_socket_mode_answers_commands_and_stores_events(
         await engine.dispose()
         assert stored == 1  # the event went through the same durable inbox as over HTTP
         assert len(sandbox.socket_mode.tickets) == 1  # one apps.connections.open, app token
+
+
+async def test_socket_mode_without_a_signing_secret_serves_slack_only_over_the_socket(
+    db_url: str,
+) -> None:
+    async with Sandbox() as sandbox:
+        settings = sandbox_settings(sandbox, db_url, slack_app_token="xapp-1-A0OPSBOT-test")
+        settings = settings.model_copy(update={"slack_signing_secret": None})
+        await create_tables(db_url)
+        port = _free_port()
+        running = asyncio.create_task(run_socket_mode(settings, "127.0.0.1", port))
+        try:
+            await asyncio.wait_for(sandbox.socket_mode.connected.wait(), 10)
+            answer = await command_over_socket(
+                sandbox.socket_mode, sandbox.state, "/ops", "help", seed.ALICE, seed.GENERAL
+            )
+            assert answer.get("text")  # the websocket path needs no signature
+            async with httpx.AsyncClient() as http:
+                for _ in range(100):
+                    try:
+                        forged = await http.post(
+                            f"http://127.0.0.1:{port}/slack/events",
+                            content=b"command=%2Fincident&text=declare+sev1+x&user_id=U0ADMIN",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        )
+                        break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.05)
+            assert forged.status_code == 503
+            assert "SLACK_SIGNING_SECRET" in forged.json()["error"]
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
