@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.agents import service as agents
@@ -330,3 +332,53 @@ async def test_list_commands_hide_private_records_from_non_members(bot: BotUnder
         assert hidden not in answer.text
         answer = await bot.slack.command(command, "list", user=ALICE, channel="C0GENERAL")
         assert hidden in answer.text
+
+
+PRIVATE_TABLES = (
+    "incidents", "incident_role_assignments", "incident_timeline", "agent_requests",
+    "agent_tasks", "standups", "standup_participants", "codereds", "codered_loans",
+)  # fmt: skip
+PRIVATE_WORDS = ("Payroll export leaks", "rotate the payroll keys", "Secret daily")
+ARGUMENTS = st.sampled_from(
+    ["#1", "1", "2", "Secret daily", "<@U0ALICE>", "<@U0DAVE>", "commander", "red", "sev1",
+     "mitigated", "now", "off", "daily", "09:00", "octo-org/octo-repo", "main", "2h", "fix it",
+     "<!channel>", "\u202e"]
+)  # fmt: skip
+
+
+def _subcommands(bot: BotUnderTest) -> list[tuple[str, str]]:
+    """Every command and subcommand the bot documents: new ones are drawn without edits here."""
+    found = []
+    for usage in bot.rt.commands.all():
+        for syntax, _ in usage.lines:
+            found.append((usage.command, syntax.split(" ")[0] if syntax else ""))
+    return found
+
+
+@given(data=st.data())
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_no_command_text_reveals_or_changes_a_private_record(
+    prober: tuple[BotUnderTest, dict[str, list[tuple[Any, ...]]]], data: st.DataObject
+) -> None:
+    """Whatever a non-member types, the answer names nothing private and no row changes."""
+    bot, before = prober
+    command, sub = data.draw(st.sampled_from(_subcommands(bot)))
+    words = data.draw(st.lists(ARGUMENTS | st.text(max_size=8), max_size=4))
+    text = " ".join([sub, *words])
+    response = await bot.slack.command(command, text, user=MALLORY, channel="C0GENERAL")
+    assert response.status_code == 200
+    leaked = [word for word in PRIVATE_WORDS if word in response.text and word not in text]
+    assert not leaked, (command, text, leaked)
+    after = await _snapshot(bot)
+    for table in PRIVATE_TABLES:
+        assert after[table] == before[table], f"{command} {text!r} changed {table}"
+
+
+@pytest.fixture
+async def prober(
+    bot: BotUnderTest,
+) -> AsyncIterator[tuple[BotUnderTest, dict[str, list[tuple[Any, ...]]]]]:
+    await _records(bot)
+    yield bot, await _snapshot(bot)
