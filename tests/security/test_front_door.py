@@ -167,11 +167,13 @@ def deep_bodies(depth: int) -> dict[str, bytes]:
     arrays = b"[" * depth + b"]" * depth
     objects = b'{"a":' * depth + b"1" + b"}" * depth
     inside = b'{"type": "block_actions", "x": ' + arrays + b"}"
+    form = urlencode({"payload": inside.decode()}).encode()
     return {
         "arrays": arrays,
         "objects": objects,
         "nested in an event": inside,
-        "form payload": urlencode({"payload": inside.decode()}).encode(),
+        "form payload": form,
+        "form payload, lower-case escapes": form.lower(),
     }
 
 
@@ -423,3 +425,12 @@ def test_the_depth_check_accepts_any_bytes(body: bytes) -> None:
     from bot.core.frontdoor import depth_problem
 
     assert depth_problem(body) is None or "nested deeper" in str(depth_problem(body))
+
+
+async def test_a_path_without_a_declared_cap_gets_the_small_default(db_url: str) -> None:
+    async with door(db_url) as bot:
+        body = Counted(DEFAULT_MAX_BODY + 1)
+        response = await bot.http.post("/no/such/route", content=body,
+                                       headers={"Content-Length": str(body.total)})  # fmt: skip
+        assert_refused(response, "undeclared path", 413)
+        assert body.pulled == 0
