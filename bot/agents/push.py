@@ -19,6 +19,7 @@ from bot.agents.backends.base import Update
 from bot.agents.models import AgentTask
 from bot.core.db import transaction
 from bot.core.frontdoor import KB, BadRequest, body_cap, loads_object
+from bot.core.redaction import redact_payload
 from bot.core.signatures import SignatureError, verify_bearer_token
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ def parse_event(body: bytes) -> StreamResponse:
         data = loads_object(body)
     except BadRequest as error:
         raise ValueError(error.reason) from None
-    return ParseDict(data, StreamResponse(), ignore_unknown_fields=True)
+    # What an agent reports is stored and posted: it is redacted before either.
+    return ParseDict(redact_payload(data), StreamResponse(), ignore_unknown_fields=True)
 
 
 def task_id_of(event: StreamResponse) -> str | None:

@@ -21,6 +21,7 @@ from bot.ci.service import record_run
 from bot.core.db import transaction
 from bot.core.frontdoor import MB, BadRequest, body_cap, loads_object
 from bot.core.ledger import claim
+from bot.core.redaction import redact_payload
 from bot.core.signatures import (
     SignatureError,
     verify_buildkite,
@@ -56,9 +57,12 @@ def _answer(status: int, **body: Any) -> JSONResponse:
 
 def _object(body: bytes) -> dict[str, Any]:
     try:
-        return loads_object(body)
+        payload = loads_object(body)
     except BadRequest as error:
         raise Rejected(error.status, error.reason) from None
+    # Commit messages and logs carry pasted credentials: nothing unredacted is stored.
+    redacted: dict[str, Any] = redact_payload(payload)
+    return redacted
 
 
 def _not_configured(provider: str, setting: str) -> JSONResponse:

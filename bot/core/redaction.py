@@ -649,11 +649,32 @@ class Redactor:
     def redact(self, text: str) -> str:
         return self.redact_counted(text)[0]
 
-    def _one_pass(self, text: str) -> tuple[str, Counter[str]]:
+    def redact_many(self, texts: Sequence[str]) -> list[str]:
+        """Each text redacted alone, with the keyword lookup done once for all of them.
+
+        A payload holds hundreds of short strings; looking up every keyword in each costs more
+        than the rules. A keyword absent from all of them together is absent from each.
+        """
+        together = "\n".join(texts).lower()
+        candidates = tuple(word for word in self.keywords if word in together)
+        redacted = []
+        for text in texts:
+            for _ in range(_MAX_PASSES):
+                text, found = self._one_pass(text, candidates)
+                if not found:
+                    break
+            redacted.append(text)
+        return redacted
+
+    def _one_pass(
+        self, text: str, keywords: Sequence[str] | None = None
+    ) -> tuple[str, Counter[str]]:
         lowered = text.lower()
         earlier = PLACEHOLDER.finditer(text) if "[redacted:" in lowered else ()
         claimed = _Spans(m.span() for m in earlier)
-        present = {word for word in self.keywords if word in lowered}
+        present = {
+            word for word in (self.keywords if keywords is None else keywords) if word in lowered
+        }
         hits: list[tuple[int, int, str]] = []
         for rule in self.rules:
             if not rule.wanted(present):
@@ -723,21 +744,46 @@ SLACK_STRUCTURAL_KEYS = frozenset(
 
 
 def redact_payload(obj: Any, keep: Collection[str] = SLACK_STRUCTURAL_KEYS) -> Any:
-    """A copy of a JSON-like structure with every string value redacted.
+    """A JSON-like structure with every string value redacted (itself when nothing was).
 
     Keys are structure and stay as they are; so do scalar values under a key named in
     ``keep`` (identifiers, timestamps, the verification token, ``response_url``), which the
     work needs verbatim. Containers under such a key are still walked.
     """
+    texts: list[str] = []
+    _collect(obj, keep, texts)
+    # One scan of all the strings together finds whether any holds a secret: every rule's
+    # boundaries (start, end, whitespace) hold at a newline as they do at a string's ends.
+    # Most payloads hold none and are returned as they are, at the cost of one scan.
+    if not PIPELINE.redact_counted("\n".join(texts))[1]:
+        return obj
+    redacted = iter(PIPELINE.redact_many(texts))
+    return _rebuild(obj, keep, redacted)
+
+
+def _collect(obj: Any, keep: Collection[str], texts: list[str]) -> None:
     if isinstance(obj, str):
-        return redact_text(obj)
+        texts.append(obj)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            if not (key in keep and not isinstance(value, dict | list | tuple)):
+                _collect(value, keep, texts)
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            _collect(item, keep, texts)
+
+
+def _rebuild(obj: Any, keep: Collection[str], redacted: Iterator[str]) -> Any:
+    """The same walk as `_collect`, taking each string's redacted form in order."""
+    if isinstance(obj, str):
+        return next(redacted)
     if isinstance(obj, dict):
         return {
             key: value
             if key in keep and not isinstance(value, dict | list | tuple)
-            else redact_payload(value, keep)
+            else _rebuild(value, keep, redacted)
             for key, value in obj.items()
         }
     if isinstance(obj, list | tuple):
-        return [redact_payload(item, keep) for item in obj]
+        return [_rebuild(item, keep, redacted) for item in obj]
     return obj

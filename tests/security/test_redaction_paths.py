@@ -14,6 +14,7 @@ from bot.core.tasks import Task
 from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, GENERAL
+from tests.ci.conftest import ci_bot
 
 
 def _token(prefix: str, length: int, seed: int) -> str:
@@ -62,3 +63,17 @@ async def test_command_text_is_redacted_before_any_row_is_written(bot: BotUnderT
     everything = [m for c in bot.state.channels for m in bot.state.all_messages(c)]
     posted = repr([(m.text, m.blocks) for m in everything])
     assert STRIPE not in posted and GITHUB not in posted
+
+
+async def test_a_ci_webhook_is_stored_and_posted_redacted(db_url: str) -> None:
+    from tests.ci.test_github_e2e import run, send
+
+    async with ci_bot(db_url) as bot:
+        payload = run("failure", "b1" * 20, 301, 10)
+        payload["workflow_run"]["head_commit"]["message"] = f"hotfix: use {STRIPE} for now"
+        assert (await send(bot, payload)).status_code == 202
+        await bot.settle()
+        stored = await _everything_stored(bot)
+        assert STRIPE not in stored
+        posted = repr([(m.text, m.blocks) for m in bot.state.all_messages("C0CI")])
+        assert STRIPE not in posted
