@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.core.redaction import redact_payload, redact_text
 from bot.core.text import BARE_BROADCAST, BROADCAST_TOKEN, INVISIBLE, neutralise
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -132,8 +133,27 @@ def sanitise_arguments(args: Mapping[str, Any] | None) -> dict[str, Any] | None:
             continue
         if key in TEXT_ARGUMENTS and _needs_cleaning(value):
             value = _clean_json_string(value) if isinstance(value, str) else _clean(value)
-        out[key] = value
+        out[key] = _redacted(value) if key in TEXT_ARGUMENTS else value
     return out
+
+
+def _redacted(value: Any) -> Any:
+    """Secrets out of what leaves, whichever view or feature wrote it (JSON stays valid)."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return redact_text(value)
+        cleaned = redact_payload(parsed, keep=())
+        return value if cleaned is parsed else json.dumps(cleaned)
+    if isinstance(value, str):
+        return redact_text(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        value = to_dict()
+    if isinstance(value, Mapping | list | tuple):
+        return redact_payload(value, keep=())
+    return value
 
 
 def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
@@ -142,8 +162,8 @@ def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
             return content  # binary (a chart image): nothing Slack would parse
-        return neutralise(text).encode("utf-8")
-    return neutralise(content) if content is not None else None
+        return redact_text(neutralise(text)).encode("utf-8")
+    return redact_text(neutralise(content)) if content is not None else None
 
 
 class GuardedClient(AsyncWebClient):

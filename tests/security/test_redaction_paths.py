@@ -77,3 +77,18 @@ async def test_a_ci_webhook_is_stored_and_posted_redacted(db_url: str) -> None:
         assert STRIPE not in stored
         posted = repr([(m.text, m.blocks) for m in bot.state.all_messages("C0CI")])
         assert STRIPE not in posted
+
+
+async def test_whatever_a_feature_posts_leaves_redacted(bot: BotUnderTest) -> None:
+    """The last line: a view or job that forgot to redact still cannot post a secret."""
+    client = bot.rt.client
+    await client.chat_postMessage(channel=GENERAL, text=f"leaked {GITHUB}")
+    await client.chat_postMessage(
+        channel=GENERAL,
+        text="blocks",
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": f"key {STRIPE}"}}],
+    )
+    await client.files_upload_v2(channel=GENERAL, content=f"notes: {GITHUB}", filename="x.md")
+    sent = repr([call.args for call in bot.state.calls])
+    assert GITHUB not in sent and STRIPE not in sent
+    assert "[REDACTED:" in sent
