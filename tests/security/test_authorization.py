@@ -382,3 +382,29 @@ async def prober(
 ) -> AsyncIterator[tuple[BotUnderTest, dict[str, list[tuple[Any, ...]]]]]:
     await _records(bot)
     yield bot, await _snapshot(bot)
+
+
+@given(data=st.data())
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_no_button_value_lets_a_non_member_change_a_private_record(
+    prober: tuple[BotUnderTest, dict[str, list[tuple[Any, ...]]]], data: st.DataObject
+) -> None:
+    """Every declared button and menu, any value a forger can put in it: refused, unchanged."""
+    bot, before = prober
+    actions = [e for e in bot.rt.gate.entries if e.type == "action"]
+    entry = data.draw(st.sampled_from(actions))
+    key = entry.key if isinstance(entry.key, str) else "incidents.take_role.commander"
+    value = data.draw(
+        st.sampled_from(["1", "2", "1:sev1", "1:resolved", "1:1", "0", "-1", "1.5", ""])
+        | st.text(max_size=12)
+    )
+    payload = bot.slack.build_block_action(MALLORY, key, channel="C0GENERAL")
+    payload["actions"][0].update(action_id=key, value=value, selected_option={"value": value})
+    response = await _send(bot, "action", payload)
+    assert response.status_code == 200, response.text
+    after = await _snapshot(bot)
+    for table in PRIVATE_TABLES:
+        assert after[table] == before[table], f"{key} {value!r} changed {table}"
+    assert not bot.state.open_views(MALLORY), f"{key} {value!r} opened a view"
