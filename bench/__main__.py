@@ -22,6 +22,10 @@ def main() -> int:
     ingest = commands.add_parser("ingest", help="events and webhooks stored per second")
     ingest.add_argument("--count", type=int, default=2000)
     ingest.add_argument("--db", default="sqlite,postgresql")
+    due = commands.add_parser("due", help="the projector's due query with many cards")
+    due.add_argument("--cards", type=int, default=100_000)
+    due.add_argument("--dirty", type=int, default=1_000)
+    due.add_argument("--db", default="sqlite,postgresql")
     args = parser.parse_args()
     if args.name == "ack":
         from bench.ack import run
@@ -34,6 +38,10 @@ def main() -> int:
 
         lines = asyncio.run(run_projector(args.tasks, args.rate, args.seconds, args.channels))
         print("\n".join(lines))
+    elif args.name == "due":
+        from bench.due_query import run as run_due
+
+        print("\n".join(run_due(args.cards, args.dirty, args.db.split(","))))
     elif args.name == "ingest":
         from bench.ingest import run as run_ingest
 

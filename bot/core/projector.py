@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import Block
-from sqlalchemy import Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,9 +65,23 @@ class Registration:
     view: View
 
 
+DIRTY = "status = 'active' AND version > synced_version"
+
+
 class Projection(Base):
     __tablename__ = "slack_projections"
-    __table_args__ = (UniqueConstraint("kind", "record_id"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "record_id"),
+        # Only dirty views are indexed: the due query reads O(dirty) rows, not every card ever made.
+        Index(
+            "ix_projections_dirty",
+            text("(ts IS NOT NULL)"),  # the due query's order: never-posted views first
+            "updated_at",
+            "id",
+            postgresql_where=text(DIRTY),
+            sqlite_where=text(DIRTY),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from bot.core.db import on_commit, transaction, utcnow
 from bot.core.leases import backoff_seconds, lease_free, try_lease, wait_for_wake
 from bot.core.metrics import Metrics
 from bot.core.projector import (
+    DIRTY,
     METADATA_EVENT,
     PERMANENT_ERRORS,
     Loader,
@@ -134,8 +135,8 @@ class Projector:
     @staticmethod
     def _dirty_filter(now: dt.datetime) -> list[Any]:
         return [
-            Projection.status == "active",
-            Projection.version > Projection.synced_version,
+            # The partial index's own predicate, word for word, so both stores use the index.
+            text(DIRTY),
             (Projection.next_attempt_at.is_(None)) | (Projection.next_attempt_at <= now),
         ]
 
@@ -143,10 +144,7 @@ class Projector:
         async with self.sessions() as session:
             return int(
                 await session.scalar(
-                    select(func.count(Projection.id)).where(
-                        Projection.status == "active",
-                        Projection.version > Projection.synced_version,
-                    )
+                    select(func.count(Projection.id)).where(text(DIRTY))
                 )
                 or 0
             )
