@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,39 @@ class Usage:
         return f":warning: {message}\n\n{self.text()}"
 
 
+# (args after the word, user, channel) -> the ephemeral answer
+SubcommandRun = Callable[[list[str], str, str], Awaitable[str]]
+# (session, incoming) -> the records it touches: a `bot.core.gate.Targets`
+SubcommandTargets = Callable[[Any, Any], Awaitable[Sequence[Any]]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A word of a shared command (`/ops digest ...`) that another feature answers."""
+
+    word: str
+    run: SubcommandRun
+    targets: SubcommandTargets
+    lines: tuple[tuple[str, str], ...] = ()
+
+
 class CommandRegistry:
     def __init__(self) -> None:
         self._usages: dict[str, Usage] = {}
+        self._subcommands: dict[tuple[str, str], Subcommand] = {}
 
     def add(self, usage: Usage) -> None:
         self._usages[usage.command] = usage
+
+    def add_subcommand(self, command: str, sub: Subcommand) -> None:
+        """Let `command <word> ...` reach another feature; its usage lines join the command's."""
+        self._subcommands[(command, sub.word)] = sub
+        usage = self._usages.get(command)
+        if usage is not None:
+            self._usages[command] = replace(usage, lines=usage.lines + sub.lines)
+
+    def subcommand(self, command: str, word: str) -> Subcommand | None:
+        return self._subcommands.get((command, word.lower()))
 
     def get(self, command: str) -> Usage | None:
         return self._usages.get(command)

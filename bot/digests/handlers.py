@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.access import CHANNEL, CONFIGURE, SEE
+from bot.core.commands import Subcommand, UsageError, split_args
 from bot.core.db import transaction, utcnow
+from bot.core.gate import Incoming, Target
 from bot.core.scheduler import JobSpec
-from bot.digests import activity, runner, service
+from bot.digests import activity, commands, runner, service
 from bot.digests.views import digest_view
 
 if TYPE_CHECKING:
@@ -140,10 +145,38 @@ def _register_jobs(rt: Runtime) -> None:
     )
 
 
+async def channel_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    """A channel's digests and activity belong to it: its members and admins change them, its
+    readers may ask what they are."""
+    try:
+        args = split_args(incoming.text)
+    except UsageError:
+        return []
+    if not incoming.channel or not args:
+        return []
+    asks = len(args) == 1 or (args[0].lower() == "activity" and args[1].lower() == "status")
+    return [Target(CHANNEL, incoming.channel, SEE if asks else CONFIGURE)]
+
+
+def _register_subcommands(rt: Runtime) -> None:
+    async def digest(args: list[str], user: str, channel: str) -> str:
+        return await commands.digest_command(rt, args, user, channel)
+
+    async def activity_(args: list[str], user: str, channel: str) -> str:
+        return await commands.activity_command(rt, args, user, channel, rt.settings.admins)
+
+    lines = commands.USAGE_LINES
+    rt.commands.add_subcommand("/ops", Subcommand("digest", digest, channel_targets, lines[:-1]))
+    rt.commands.add_subcommand(
+        "/ops", Subcommand("activity", activity_, channel_targets, lines[-1:])
+    )
+
+
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _register_events(rt)
     _register_jobs(rt)
+    _register_subcommands(rt)
     rt.projector.register(service.VIEW, runner.load, digest_view)
 
     async def build(payload: dict[str, Any]) -> None:

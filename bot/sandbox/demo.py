@@ -50,7 +50,7 @@ async def _play(bot: BotUnderTest) -> list[str]:
     await _opening_act(bot, out)
     for package in FEATURES:
         try:
-            module = importlib.import_module(f"{package}.demo")
+            module = importlib.import_module(f"bot.sandbox.acts.{package.removeprefix('bot.')}")
         except ModuleNotFoundError:
             continue
         started = time.perf_counter()

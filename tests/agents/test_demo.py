@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.agents import demo, service
+from bot.agents import service
 from bot.sandbox import seed
+from bot.sandbox.acts import agents as demo
 from bot.sandbox.harness import running_bot
 from tests.agents.e2e import posts_of
 

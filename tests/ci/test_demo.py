@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.ci import demo
 from bot.sandbox import seed
+from bot.sandbox.acts import ci as demo
 from bot.sandbox.harness import running_bot
 
 DEMO_CONFIG = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.codered import demo
 from bot.sandbox import seed
+from bot.sandbox.acts import codered as demo
 from bot.sandbox.demo import demo_config
 from tests.codered.helpers import blocks_text, bot_posts, header, war_room
 from tests.standups.helpers import dm_messages, quiet_bot

@@ -338,6 +338,8 @@ PRIVATE_TABLES = (
     "incidents", "incident_role_assignments", "incident_timeline", "agent_requests",
     "agent_tasks", "standups", "standup_participants", "codereds", "codered_loans",
 )  # fmt: skip
+# Words that make the prober's own new records (legitimately): the tables then change.
+CREATING = {"", "declare", "create", "run"}
 PRIVATE_WORDS = ("Payroll export leaks", "rotate the payroll keys", "Secret daily")
 ARGUMENTS = st.sampled_from(
     ["#1", "1", "2", "Secret daily", "<@U0ALICE>", "<@U0DAVE>", "commander", "red", "sev1",
@@ -351,7 +353,9 @@ def _subcommands(bot: BotUnderTest) -> list[tuple[str, str]]:
     found = []
     for usage in bot.rt.commands.all():
         for syntax, _ in usage.lines:
-            found.append((usage.command, syntax.split(" ")[0] if syntax else ""))
+            word = syntax.split(" ")[0] if syntax else ""
+            if word not in CREATING:
+                found.append((usage.command, word))
     return found
 
 

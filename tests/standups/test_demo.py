@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.sandbox import seed
+from bot.sandbox.acts import standups as demo
 from bot.sandbox.demo import demo_config
-from bot.standups import demo
 from tests.standups.helpers import channel_messages, dm_messages, quiet_bot
 
 

@@ -9,8 +9,8 @@ from bot.codered.options import Options, zone
 from bot.codered.tick import tick
 from bot.core.db import transaction, utcnow
 from bot.sandbox import seed
+from bot.sandbox.acts.standups import run_tick, write_standup
 from bot.sandbox.harness import BotUnderTest
-from bot.standups.demo import run_tick, write_standup
 
 FORM: dict[str, Any] = {
     "level": {"type": "static_select", "selected_option": {"value": "red"}},
