@@ -175,7 +175,7 @@ def render_payload(
         f"Repository: {repo}" + (f" (base branch: {base_branch})" if base_branch else ""),
         f"Requested by: Slack user {requester}, shown as {name}",
         "",
-        f"## Instruction from Slack user {requester}",
+        f"## Instruction from Slack user {requester}, shown as {name}",
         instruction,
         "",
         "## Thread context",

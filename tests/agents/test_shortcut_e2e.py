@@ -70,7 +70,10 @@ async def test_shortcut_opens_a_modal_and_starts_a_task_in_the_thread(
         # The shortcut's message is the context, not skipped like a mention would be.
         [received] = agent.received
         assert "checkout times out when the cart is empty" in received.text
-        assert "## Instruction from alice\nhandle the empty cart" in received.text
+        assert (
+            '## Instruction from Slack user U0ALICE, shown as "alice"\nhandle the empty cart'
+            in received.text
+        )
         assert bot.state.message(GENERAL, root).reactions == {"eyes": ["U0OPSBOT"]}
 
 

@@ -53,7 +53,7 @@ def test_working_card_shows_progress_and_a_cancel_button() -> None:
     text = _all(card)
     assert card.thread_ts == "1.0" and card.channel == "C0DEV"
     assert "*working*" in text and "3m 05s" in text and "backend `codex`" in text
-    assert "Running `pytest` &lt;@U0ALL&gt;" in text  # agent text is inert
+    assert "Running `pytest` @U0ALL" in text  # agent text mentions nobody
     assert "<!channel>" not in text
     assert '"action_id": "agents.cancel"' in text and '"value": "7"' in text
     assert '"action_id": "agents.show_context"' in text
@@ -75,7 +75,7 @@ def test_finished_cards_show_the_result_and_no_cancel() -> None:
     text = _all(views.card(done))
     assert "<https://github.com/octo-org/octo-repo/pull/9|Pull request> (2 files, +10 -3)" in text
     assert "12 passed" in text and "a.py | +10 -3" in text
-    assert "Retries &lt;@U0ALL&gt; flaky  calls" in text
+    assert "Retries @U0ALL flaky  calls" in text
     assert "agents.cancel" not in text
 
     failed = replace(TASK, state=m.FAILED, error="backend <down>", finished_at=NOW)
