@@ -169,7 +169,7 @@ def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
 class GuardedClient(AsyncWebClient):
     """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
 
-    async def api_call(  # type: ignore[override]
+    async def api_call(
         self,
         api_method: str,
         *,
@@ -192,7 +192,7 @@ class GuardedClient(AsyncWebClient):
             auth=auth,
         )
 
-    async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
         """File bytes go to an upload URL, not through `api_call`: clean text content first."""
         if "content" in kwargs:
             kwargs["content"] = _clean_upload_content(kwargs["content"])
