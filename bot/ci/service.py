@@ -34,7 +34,7 @@ from bot.ci.queries import (
 )
 from bot.config import CiRoute
 from bot.core import tasks
-from bot.core.db import insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.projector import mark_dirty
 
 __all__ = [
@@ -141,7 +141,7 @@ async def _insert_run(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["provider", "external_id", "attempt"])
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         return None
     return await session.scalar(
         select(CiRun).where(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codered.models import CodeRed, CodeRedEvent, CodeRedNotice
 from bot.codered.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, zone
-from bot.core.db import insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.projector import mark_dirty
 from bot.standups import service as standups
 
@@ -76,7 +76,7 @@ async def add_notice(
         )
         .on_conflict_do_nothing(index_elements=["codered_id", "key"])
     )
-    if (await session.execute(statement)).rowcount != 1:
+    if affected(await session.execute(statement)) != 1:
         return False
     notice_id = await session.scalar(
         select(CodeRedNotice.id).where(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Result
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -134,3 +134,8 @@ def insert_ignore(session: AsyncSession, table: Any) -> Any:
 def dialect_of(connection: Connection | AsyncSession) -> str:
     bind = connection.bind if isinstance(connection, AsyncSession) else connection
     return bind.dialect.name if bind is not None else "sqlite"
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE touched (`execute` is typed as a plain Result)."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

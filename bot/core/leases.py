@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.db import utcnow
+from bot.core.db import affected, utcnow
 
 
 def new_replica_id() -> str:
@@ -35,7 +35,7 @@ async def try_lease(
         .where(model.id == row_id, lease_free(model, now))
         .values(lease_owner=owner, lease_expires=now + dt.timedelta(seconds=seconds))
     )
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def renew_leases(

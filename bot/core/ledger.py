@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, String, UniqueConstraint, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, insert_ignore, transaction, utcnow
+from bot.core.db import Base, UTCDateTime, affected, insert_ignore, transaction, utcnow
 
 # Rows deleted per transaction by retention sweeps: small enough that no lock is held for
 # long on a big table, large enough that a day's rows go in a few round trips.
@@ -39,7 +39,7 @@ async def claim(session: AsyncSession, source: str, key: str) -> bool:
         .on_conflict_do_nothing(index_elements=["source", "key"])
     )
     result = await session.execute(statement)
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def forget_before(session: AsyncSession, cutoff: dt.datetime) -> int:
@@ -47,7 +47,7 @@ async def forget_before(session: AsyncSession, cutoff: dt.datetime) -> int:
     result = await session.execute(
         delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
     )
-    return result.rowcount or 0
+    return affected(result)
 
 
 async def prune_in_batches(

@@ -143,10 +143,7 @@ class Projector:
     async def pending_count(self) -> int:
         async with self.sessions() as session:
             return int(
-                await session.scalar(
-                    select(func.count(Projection.id)).where(text(DIRTY))
-                )
-                or 0
+                await session.scalar(select(func.count(Projection.id)).where(text(DIRTY))) or 0
             )
 
     async def drain(self, timeout: float = 10.0) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, insert_ignore, transaction, utcnow
+from bot.core.db import Base, UTCDateTime, affected, insert_ignore, transaction, utcnow
 from bot.core.ledger import PRUNE_BATCH, prune_in_batches
 from bot.core.metrics import Metrics
 
@@ -88,7 +88,7 @@ async def claim_firing(session: AsyncSession, job: str, fire_time: dt.datetime, 
         .values(job=job, fire_time=fire_time, owner=owner, claimed_at=utcnow())
         .on_conflict_do_nothing(index_elements=["job", "fire_time"])
     )
-    return (await session.execute(statement)).rowcount == 1
+    return affected(await session.execute(statement)) == 1
 
 
 class Scheduler:

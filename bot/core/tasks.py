@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, select, u
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.core.db import Base, UTCDateTime, insert_ignore, on_commit, transaction, utcnow
+from bot.core.db import Base, UTCDateTime, affected, insert_ignore, on_commit, transaction, utcnow
 from bot.core.leases import backoff_seconds, lease_free, renew_leases, try_lease, wait_for_wake
 from bot.core.ledger import PRUNE_BATCH, prune_in_batches
 from bot.core.metrics import Metrics
@@ -69,7 +69,7 @@ async def enqueue(
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(statement)
     session.info["wake_tasks"] = True
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def prune(

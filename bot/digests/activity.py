@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, distinct, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.core.db import insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.security import redact_secrets
 from bot.digests.models import ActivityMessage, ActivityOptOut, ActivityReaction
 
@@ -80,7 +80,7 @@ async def record_message(
         .values(**_message_values(channel, ts, user, text, thread_ts))
         .on_conflict_do_nothing(index_elements=["channel", "ts"])
     )
-    return (await session.execute(statement)).rowcount == 1
+    return affected(await session.execute(statement)) == 1
 
 
 async def record_edit(
@@ -107,7 +107,7 @@ async def record_edit(
         },
         where=ActivityMessage.deleted.is_(False),
     )
-    return (await session.execute(statement)).rowcount > 0
+    return affected(await session.execute(statement)) > 0
 
 
 async def record_deletion(
@@ -171,7 +171,7 @@ async def opt_out(session: AsyncSession, channel: str, user: str) -> int:
     result = await session.execute(
         delete(ActivityMessage).where(ActivityMessage.channel == channel)
     )
-    return int(result.rowcount or 0)
+    return affected(result)
 
 
 async def opt_in(session: AsyncSession, channel: str) -> ActivityOptOut | None:
@@ -193,7 +193,7 @@ async def purge(session: AsyncSession, now: dt.datetime, retention: dt.timedelta
     )
     await session.execute(delete(ActivityMessage).where(ActivityMessage.posted_at < row_cutoff))
     await session.execute(delete(ActivityReaction).where(ActivityReaction.changed_at < row_cutoff))
-    return int(cleared.rowcount or 0)
+    return affected(cleared)
 
 
 # ------------------------------------------------------------------ figures for digests

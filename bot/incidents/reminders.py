@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.db import insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.projector import mark_dirty
 from bot.incidents.access import holders, require_open
 from bot.incidents.kinds import REMINDER, SNOOZE_MINUTES
@@ -67,7 +67,7 @@ async def create_due_reminders(
             .values(incident_id=incident.id, due_at=due, commander_id=commander, created_at=now)
             .on_conflict_do_nothing(index_elements=["incident_id", "due_at"])
         )
-        if result.rowcount != 1:
+        if affected(result) != 1:
             continue
         reminder_id = await session.scalar(
             select(Reminder.id).where(Reminder.incident_id == incident.id, Reminder.due_at == due)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.db import insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.projector import mark_dirty
 from bot.incidents.kinds import CARD
 from bot.incidents.models import TimelineEntry, TimelineMark
@@ -42,7 +42,7 @@ async def mark_message(
         )
         .on_conflict_do_nothing(index_elements=["incident_id", "message_ts"])
     )
-    if inserted.rowcount == 1:
+    if affected(inserted) == 1:
         await mark_dirty(session, CARD, incident_id)
         return True
     return False
@@ -73,7 +73,7 @@ async def unmark_message(
             TimelineEntry.kind == "message",
         )
     )
-    if removed.rowcount:
+    if affected(removed):
         await mark_dirty(session, CARD, incident_id)
         return True
     return False

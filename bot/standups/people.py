@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
-from bot.core.db import insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.projector import mark_dirty
 from bot.standups.kinds import DIGEST_VIEW, TASK_FETCH_TZ
 from bot.standups.models import (
@@ -39,7 +39,7 @@ async def add_participant(
         .values(standup_id=standup_id, user_id=user, source=source, added_at=now or utcnow())
         .on_conflict_do_nothing(index_elements=["standup_id", "user_id"])
     )
-    added = (await session.execute(statement)).rowcount == 1
+    added = affected(await session.execute(statement)) == 1
     if added:
         await ensure_timezones(session, [user])
     return added
@@ -137,7 +137,7 @@ async def _away(
         )
         .on_conflict_do_nothing(index_elements=["user_id", "kind", "ref", "start_date"])
     )
-    return (await session.execute(statement)).rowcount or 0
+    return affected(await session.execute(statement))
 
 
 async def away_rows(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
-from bot.core.db import insert_ignore
+from bot.core.db import affected, insert_ignore
 from bot.core.projector import mark_dirty
 from bot.standups import schedule
 from bot.standups.answers import touch_person, touch_run
@@ -231,7 +231,7 @@ async def _deliver(
         )
         .on_conflict_do_nothing(index_elements=["standup_id", "user_id", "run_date", "kind"])
     )
-    if (await session.execute(statement)).rowcount != 1:
+    if affected(await session.execute(statement)) != 1:
         return False
     delivery_id = await session.scalar(
         select(StandupDelivery.id).where(
