@@ -210,7 +210,8 @@ def install_event_inbox(rt: Runtime) -> None:
     async def inbox(req: AsyncBoltRequest, resp: BoltResponse, next: Any) -> BoltResponse | None:
         body = req.body
         if body.get("type") != "event_callback" or req.context.get("from_inbox"):
-            return await next()
+            passed: BoltResponse | None = await next()
+            return passed
         event_id = str(body.get("event_id") or "")
         if not event_id:
             return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
@@ -234,7 +235,8 @@ def install_event_inbox(rt: Runtime) -> None:
         # Commands, buttons and forms write what people typed: listeners only see it redacted.
         if req.body.get("type") != "event_callback" and not req.context.get("from_inbox"):
             req.body = redact_payload(req.body)
-        return await next()
+        response: BoltResponse | None = await next()
+        return response
 
     rt.bolt.use(redact_interactions)
     rt.bolt.use(inbox)

@@ -207,7 +207,8 @@ class Gate:
     ) -> BoltResponse | None:
         found = request_key(req.body)
         if found is None:
-            return await next()
+            passed: BoltResponse | None = await next()
+            return passed
         type_, key = found
         entry = self.find(type_, key)
         if entry is None:
@@ -222,7 +223,8 @@ class Gate:
             if isinstance(refusal, NotFound) and usage is not None:
                 return self._refuse(req, type_, usage.problem(str(refusal)))
             return self._refuse(req, type_, f":no_entry: {refusal}")
-        return await next()
+        response: BoltResponse | None = await next()
+        return response
 
     async def _check(self, entry: Entry, incoming: Incoming) -> list[Any]:
         if entry.type == COMMAND and wants_help(incoming.text):
