@@ -8,6 +8,7 @@ is ours from the earlier attempt and is adopted; otherwise the next name is trie
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -54,7 +55,8 @@ async def _our_unbound_channel(
             types="public_channel,private_channel", exclude_archived=True, limit=1000,
             cursor=cursor,
         )  # fmt: skip
-        for channel in page.get("channels", []):
+        channels: list[dict[str, Any]] = page.get("channels", [])
+        for channel in channels:
             if channel.get("name") == name and channel.get("creator") == me:
                 return None if await is_bound(str(channel["id"])) else str(channel["id"])
         cursor = (page.get("response_metadata") or {}).get("next_cursor") or None

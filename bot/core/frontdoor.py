@@ -72,7 +72,7 @@ def json_depth(data: bytes) -> int:
     if not skeleton:
         return 0
     # Depth after the i-th bracket = (sum of steps so far) - i, steps being 2 or 0.
-    depths = map(operator.sub, accumulate(skeleton.translate(_STEPS)), count(1))
+    depths: Iterator[int] = map(operator.sub, accumulate(skeleton.translate(_STEPS)), count(1))
     return max(0, max(depths))
 
 

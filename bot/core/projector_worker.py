@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Set
+from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -112,10 +114,10 @@ class Projector:
                 await slots.acquire()
                 self._running.add(row_id)
                 job = asyncio.create_task(self.sync(row_id))
-                job.add_done_callback(lambda _j, r=row_id: self._done(r, slots))
+                job.add_done_callback(partial(self._done, row_id, slots))
             await wait_for_wake(self._wake, self.sweep_seconds)
 
-    def _done(self, row_id: int, slots: asyncio.Semaphore) -> None:
+    def _done(self, row_id: int, slots: asyncio.Semaphore, _job: asyncio.Task[None]) -> None:
         self._running.discard(row_id)
         slots.release()
         self._wake.set()
@@ -293,7 +295,9 @@ class Projector:
         await self._store_posted(row.id, channel, ts)
         return await self._pin(row, channel, ts, rendered)
 
-    async def _pin(self, row: Projection, channel: str, ts: str, rendered: Rendered) -> dict:
+    async def _pin(
+        self, row: Projection, channel: str, ts: str, rendered: Rendered
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {"channel": channel, "ts": ts, "post_started_at": None}
         if rendered.pin and not row.pinned:
             await self._call(
@@ -354,7 +358,7 @@ class Projector:
             )
 
     async def _call(
-        self, method: str, pace_key: str | None, *, ok_errors: set[str] = frozenset(), **args: Any
+        self, method: str, pace_key: str | None, *, ok_errors: Set[str] = frozenset(), **args: Any
     ) -> dict[str, Any]:
         """One Web API call, paced per method and channel (`pace_key`), errors classified."""
         await self.pacer.acquire(method, pace_key)
@@ -370,7 +374,7 @@ class Projector:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def _slack_error(
-        self, method: str, channel: str | None, error: SlackApiError, ok_errors: set[str]
+        self, method: str, channel: str | None, error: SlackApiError, ok_errors: Set[str]
     ) -> dict[str, Any]:
         status = error.response.status_code
         code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""

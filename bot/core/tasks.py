@@ -141,6 +141,11 @@ class TaskRunner:
     async def _run_loop(self) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         inflight: set[asyncio.Task[None]] = set()
+
+        def finished(job: asyncio.Task[None]) -> None:
+            inflight.discard(job)
+            slots.release()
+
         while True:
             self._wake.clear()
             try:
@@ -154,7 +159,7 @@ class TaskRunner:
                 await slots.acquire()
                 job = asyncio.create_task(self._run_one(task_id))
                 inflight.add(job)
-                job.add_done_callback(lambda j: (inflight.discard(j), slots.release()))
+                job.add_done_callback(finished)
             if len(due) >= self.concurrency * 4:
                 continue
             await wait_for_wake(self._wake, self.sweep_seconds)
