@@ -480,3 +480,27 @@ def test_code_red_focus_reaches_the_topic_inert() -> None:
     assert "text_topic(by_person(codered.focus)" in source  # the one place a topic is set
     assert topic(by_person("War <!here> room \u202e" + "x" * 400)).startswith("War  room")
     assert len(topic(by_person("y" * 400))) == TOPIC_LIMIT
+
+
+async def test_acknowledgements_and_respond_are_guarded_too(db_url: str) -> None:
+    """A command's own reply and respond() leave through the same last line as the Web API."""
+    from slack_bolt.response import BoltResponse
+
+    from bot.core.replies import GuardedRespond, guard_response
+    from bot.sandbox.harness import running_bot
+
+    token = "ghp_" + "Q7x" * 12
+    reply = BoltResponse(
+        status=200,
+        body=json.dumps({"response_type": "ephemeral", "text": f"<!channel> \u202e {token}"}),
+    )
+    text = json.loads(guard_response(reply).body)["text"]  # type: ignore[union-attr]
+    assert "<!channel>" not in text and "\u202e" not in text and token not in text
+
+    async with running_bot(db_url) as bot:
+        url = bot.slack.response_url("C0GENERAL", "U0ALICE")
+        await GuardedRespond(response_url=url)(
+            text=f"<!here> done {token}", response_type="ephemeral"
+        )
+        said = bot.state.ephemerals_for("U0ALICE")[-1].text
+        assert "<!here>" not in said and token not in said
