@@ -63,6 +63,9 @@ class Preparer:
             await asyncio.sleep(0.1)
         # Still not posted: raise NotReady so the durable task is retried later.
         async with self.rt.sessions() as session:
+            request = await session.get(AgentRequest, request_id)
+            if request is None:
+                return None
             return request, await thread_of(session, request)
 
     async def _thread(self, request: AgentRequest, thread_ts: str) -> list[ThreadMessage]:

@@ -42,7 +42,9 @@ def parse_event(body: bytes) -> StreamResponse:
     except BadRequest as error:
         raise ValueError(error.reason) from None
     # What an agent reports is stored and posted: it is redacted before either.
-    return ParseDict(redact_payload(data), StreamResponse(), ignore_unknown_fields=True)
+    event = StreamResponse()
+    ParseDict(redact_payload(data), event, ignore_unknown_fields=True)  # parses into `event`
+    return event
 
 
 def task_id_of(event: StreamResponse) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
@@ -73,7 +73,10 @@ async def count_by_state(session: AsyncSession) -> dict[str, int]:
 
 
 async def _finished_between(
-    session: AsyncSession, since: dt.datetime, until: dt.datetime | None, *where: object
+    session: AsyncSession,
+    since: dt.datetime,
+    until: dt.datetime | None,
+    *where: ColumnElement[bool],
 ) -> list[TaskBrief]:
     query = (
         select(AgentTask, AgentRequest)

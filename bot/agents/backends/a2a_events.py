@@ -102,17 +102,26 @@ class Tracker:
         mapped = STATES.get(state, m.WORKING)
         self.state = mapped
         text = _text(message)
-        base = {"backend_task_id": self.task_id}
+        task_id = self.task_id
         if mapped == m.INPUT_REQUIRED:
-            return Update(state=mapped, question=text or None, **base)
+            return Update(state=mapped, question=text or None, backend_task_id=task_id)
         if mapped == m.COMPLETED:
-            return Update(state=mapped, step="Done", outcome=self.outcome(text or None), **base)
+            return Update(
+                state=mapped,
+                step="Done",
+                outcome=self.outcome(text or None),
+                backend_task_id=task_id,
+            )
         if mapped == m.FAILED:
             reason = text or "the agent reported a failure without a reason"
-            return Update(state=mapped, error=reason, outcome=self.outcome(None), **base)
+            return Update(
+                state=mapped, error=reason, outcome=self.outcome(None), backend_task_id=task_id
+            )
         if mapped == m.CANCELED:
-            return Update(state=mapped, step=text or "Canceled by the agent", **base)
-        return Update(state=mapped, step=text or None, **base)
+            return Update(
+                state=mapped, step=text or "Canceled by the agent", backend_task_id=task_id
+            )
+        return Update(state=mapped, step=text or None, backend_task_id=task_id)
 
 
 def _text(message: Message) -> str:

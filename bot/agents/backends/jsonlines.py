@@ -46,7 +46,7 @@ def _codex(obj: dict[str, Any]) -> Line | None:
         return Line(step=f"Running `{_str(item.get('command')) or 'a command'}`")
     if item_type == "file_change":
         changes = item.get("changes") or []
-        paths = [c.get("path") for c in changes if isinstance(c, dict) and c.get("path")]
+        paths = [str(c["path"]) for c in changes if isinstance(c, dict) and c.get("path")]
         return Line(step="Editing " + (", ".join(paths[:3]) or "files"))
     if item_type == "reasoning":
         return Line(step=_str(item.get("text")))
