@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
@@ -108,8 +108,8 @@ async def _run(
         return views.status_answer(items, request.repo, now)
     if isinstance(request, commands.History):
         async with rt.sessions() as session:
-            items = await history(session, request.repo, request.branch)
-        return views.history_answer(items, request.repo, request.branch)
+            breakages = await history(session, request.repo, request.branch)
+        return views.history_answer(breakages, request.repo, request.branch)
     async with transaction(rt.sessions) as session:
         seen = await known_branch(session, request.repo, request.branch)
         default = request.branch if seen else None
@@ -169,7 +169,7 @@ def _configured(rt: Runtime, listed: list[CiSuspect]) -> tuple[dict[str, str | N
     return users, emails
 
 
-async def _lookup(rt: Runtime, email: str) -> str | None | bool:
+async def _lookup(rt: Runtime, email: str) -> str | None | Literal[False]:
     """The Slack user with this email, None when there is none, False when Slack did not say."""
     try:
         response = await rt.client.users_lookupByEmail(email=email)

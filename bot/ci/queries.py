@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci.models import CiBreakage, CiMute, CiPipeline, CiRun
@@ -88,7 +89,11 @@ async def red_now(session: AsyncSession) -> list[PipelineStatus]:
     return [p for p in await status(session) if p.state == "red"]
 
 
-def _summary_query():  # type: ignore[no-untyped-def]
+# A breakage, its pipeline, its red run count, its first red sha and its fixing sha.
+_SummaryColumns = tuple[CiBreakage, CiPipeline, int | None, str | None, str | None]
+
+
+def _summary_query() -> Select[*_SummaryColumns]:
     failed = (
         select(func.count(CiRun.id))
         .where(CiRun.breakage_id == CiBreakage.id, CiRun.outcome == "red")
@@ -102,7 +107,7 @@ def _summary_query():  # type: ignore[no-untyped-def]
     )
 
 
-def _summaries(rows: object) -> list[BreakageSummary]:
+def _summaries(rows: Iterable[Row[*_SummaryColumns]]) -> list[BreakageSummary]:
     return [
         BreakageSummary(
             id=breakage.id,
@@ -117,7 +122,7 @@ def _summaries(rows: object) -> list[BreakageSummary]:
             fixed_sha=fixed,
             failed_runs=int(failed or 0),
         )
-        for breakage, pipeline, failed, first, fixed in rows  # type: ignore[attr-defined]
+        for breakage, pipeline, failed, first, fixed in rows
     ]
 
 
@@ -156,7 +161,9 @@ async def mean_time_to_recover(
     )
     if repo:
         query = query.where(func.lower(CiPipeline.repo) == repo.lower())
-    spans = [closed - opened for opened, closed in await session.execute(query)]
+    rows = await session.execute(query)
+    # `closed_at >= start` already leaves out open breakages: `closed` is never None here.
+    spans = [closed - opened for opened, closed in rows if closed is not None]
     return sum(spans, dt.timedelta()) / len(spans) if spans else None
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.frontdoor import loads_object
 from bot.core.signatures import hmac_sha256_hex
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "github"
 
 @cache
 def _fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())
+    return loads_object((FIXTURES / name).read_text())
 
 
 def fixture(name: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ cards and suspect lookups happen afterwards through the projector and the task q
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -92,7 +92,7 @@ async def _accept(rt: Runtime, provider: str, delivery: str, parse: Parser) -> J
 def router(rt: Runtime) -> APIRouter:
     api = APIRouter()
 
-    async def guarded(handle: Callable[[], Any]) -> JSONResponse:
+    async def guarded(handle: Callable[[], Awaitable[JSONResponse]]) -> JSONResponse:
         try:
             return await handle()
         except Rejected as rejected:
