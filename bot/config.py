@@ -44,26 +44,37 @@ class IncidentsConfig(Section):
     timeline_reaction: str = "pushpin"
 
 
+Level = Literal["red", "orange", "yellow"]
+
+
+def _default_checkin_days() -> dict[Level, list[str]]:
+    return {
+        "red": ["mon", "tue", "wed", "thu", "fri"],
+        "orange": ["mon", "tue", "wed", "thu", "fri"],
+        "yellow": ["mon", "thu"],
+    }
+
+
+def _default_call_levels() -> list[Level]:
+    return ["red"]
+
+
+def _default_max_level_days() -> dict[Level, int]:
+    return {"red": 14, "orange": 28, "yellow": 56}
+
+
 class CodeRedConfig(Section):
     announce_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_ID)
     declarers: list[str] = Field(default_factory=list)
     # Check-in days per level (mon..sun); levels listed in call_levels also get a daily call.
-    checkin_days: dict[Literal["red", "orange", "yellow"], list[str]] = Field(
-        default_factory=lambda: {
-            "red": ["mon", "tue", "wed", "thu", "fri"],
-            "orange": ["mon", "tue", "wed", "thu", "fri"],
-            "yellow": ["mon", "thu"],
-        }
-    )
-    call_levels: list[Literal["red", "orange", "yellow"]] = Field(default_factory=lambda: ["red"])
+    checkin_days: dict[Level, list[str]] = Field(default_factory=_default_checkin_days)
+    call_levels: list[Level] = Field(default_factory=_default_call_levels)
     checkin_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     checkin_reminder_minutes: int = Field(default=120, gt=0, le=720)
     checkin_cutoff_minutes: int = Field(default=240, gt=0, le=720)
     call_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # After this many days at one level the owner is asked to reconfirm it or step down.
-    max_level_days: dict[Literal["red", "orange", "yellow"], int] = Field(
-        default_factory=lambda: {"red": 14, "orange": 28, "yellow": 56}
-    )
+    max_level_days: dict[Level, int] = Field(default_factory=_default_max_level_days)
 
 
 class StandupsConfig(Section):

@@ -62,7 +62,7 @@ class Options:
             reminder_minutes=config.checkin_reminder_minutes,
             cutoff_minutes=config.checkin_cutoff_minutes,
             call_minute=minutes(config.call_time),
-            max_level_days=dict(config.max_level_days),
+            max_level_days=dict(config.max_level_days.items()),
             holidays=frozenset(dt.date.fromisoformat(day) for day in settings.standups.holidays),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,7 +62,7 @@ async def add_notice(
     key: str,
     kind: str,
     target: str,
-    data: dict[str, object] | None = None,
+    data: Mapping[str, object] | None = None,
 ) -> bool:
     """Queue a one-off message unless it exists already; True if this call created it."""
     statement = (
