@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, distinct, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, distinct, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -229,7 +229,7 @@ class ActivityFigures:
         return not (self.messages or self.reactions or self.unanswered_total)
 
 
-def _in_window(channel: str, start: dt.datetime, end: dt.datetime) -> list[object]:
+def _in_window(channel: str, start: dt.datetime, end: dt.datetime) -> list[ColumnElement[bool]]:
     return [
         ActivityMessage.channel == channel,
         ActivityMessage.posted_at >= start,
@@ -262,13 +262,15 @@ async def _busiest_threads(
     }
     result = []
     for thread_ts, count in ranked:
-        parent = parents.get(thread_ts)
+        parent = parents.get(thread_ts) if thread_ts is not None else None
         user, text = (parent.user_id, parent.text) if parent else (None, None)
         result.append(Thread(str(thread_ts), user, text, int(count)))
     return result
 
 
-def _unanswered_query(channel: str, start: dt.datetime, end: dt.datetime):  # type: ignore[no-untyped-def]
+def _unanswered_query(
+    channel: str, start: dt.datetime, end: dt.datetime
+) -> list[ColumnElement[bool]]:
     reply = aliased(ActivityMessage)
     answered = exists().where(
         and_(

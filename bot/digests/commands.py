@@ -106,7 +106,8 @@ async def _bot_is_member(rt: Runtime, channel: str) -> bool:
             rt.client.conversations_info(channel=channel), SLACK_CALL_SECONDS
         )
     except SlackApiError as error:
-        return error.response.get("error") != "channel_not_found"
+        code: str | None = error.response.get("error")
+        return code != "channel_not_found"
     except Exception:  # cannot tell: assume yes; the projector retries a failed post
         return True
     return bool(response["channel"].get("is_member", True))

@@ -118,7 +118,7 @@ async def ci_section(session: AsyncSession, scope: Scope) -> Json | None:
     breakages = await ci.breakages_between(session, scope.start, scope.end)
     flakes = await ci.flakes_between(session, scope.start, scope.end)
     red_now = await ci.red_now(session)
-    red_minutes = sorted(
+    red_minutes: list[Json] = sorted(
         (
             {"repo": repo, "branch": branch, "minutes": round(minutes)}
             for (repo, branch), minutes in red.items()

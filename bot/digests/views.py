@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -256,7 +257,7 @@ def digest_blocks(state: DigestState) -> list[Block]:
             ]
         ),
     ]
-    sections = [
+    sections: list[tuple[str, str, Callable[[Json], list[str]]]] = [
         ("incidents", "Incidents", lambda d: incidents_lines(d, zone)),
         ("ci", "CI", lambda d: ci_lines(d, zone)),
         ("agents", "Agents", agents_lines),
