@@ -34,14 +34,19 @@ def reaction_marker(user: str) -> str:
 
 async def fetch_message(client: AsyncWebClient, channel: str, ts: str) -> dict[str, Any] | None:
     """The message at `ts`, top level or in a thread (the event carries only its address)."""
-    window = {"channel": channel, "oldest": ts, "latest": ts, "inclusive": True}
-    history = await client.conversations_history(limit=1, **window)
-    for message in history.get("messages", []):
+    history = await client.conversations_history(
+        channel=channel, oldest=ts, latest=ts, inclusive=True, limit=1
+    )
+    messages: list[dict[str, Any]] = history.get("messages", [])
+    for message in messages:
         if message.get("ts") == ts:
             return dict(message)
     # Replies come after their thread's parent, which Slack always returns first.
-    replies = await client.conversations_replies(ts=ts, limit=10, **window)
-    for message in replies.get("messages", []):
+    replies = await client.conversations_replies(
+        channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=10
+    )
+    messages = replies.get("messages", [])
+    for message in messages:
         if message.get("ts") == ts:
             return dict(message)
     return None
@@ -51,7 +56,8 @@ def _bot_user(rt: Runtime, body: dict[str, Any]) -> str | None:
     if rt.identity.known is not None:
         return rt.identity.known.user_id
     authorizations = body.get("authorizations") or [{}]
-    return authorizations[0].get("user_id")
+    user_id: str | None = authorizations[0].get("user_id")
+    return user_id
 
 
 class TimelineEvents:

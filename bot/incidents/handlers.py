@@ -188,7 +188,7 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
             if channel:
                 await _tell(rt, channel, user, f":no_entry: {refusal}")
 
-    async def incident(session: Any, number: str) -> Incident:
+    async def incident(session: AsyncSession, number: str) -> Incident:
         found = await session.get(Incident, int(number)) if number.isdigit() else None
         if found is None:
             raise IncidentError(f"There is no incident #{number}.")

@@ -125,7 +125,8 @@ class IncidentJobs:
         incident = await self._incident(incident_id)
         if incident is None or incident.postmortem_file_id:
             return
-        if incident.channel_id is None:
+        channel = incident.channel_id
+        if channel is None:
             raise NotReady(f"incident {incident_id} has no channel yet")
         if incident.postmortem_md is None:
             state = await self._state(incident_id)
@@ -137,7 +138,7 @@ class IncidentJobs:
                 await service.store_postmortem(session, incident_id, markdown, tz)
             incident = await self._incident(incident_id)
             assert incident is not None and incident.postmortem_md is not None
-        file_id = await self._uploaded(incident.channel_id, postmortem.filename(incident_id))
+        file_id = await self._uploaded(channel, postmortem.filename(incident_id))
         if file_id is None:
             file_id = await self._upload(incident)
         async with transaction(self.sessions) as session:
@@ -146,7 +147,8 @@ class IncidentJobs:
     async def _uploaded(self, channel: str, name: str) -> str | None:
         """The draft, if an earlier run uploaded it but died before recording that."""
         history = await self.client.conversations_history(channel=channel, limit=200)
-        for message in history.get("messages", []):
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for message in messages:
             for file in message.get("files") or []:
                 if file.get("name") == name:
                     return str(file["id"])

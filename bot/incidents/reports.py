@@ -96,10 +96,11 @@ async def mean_time_to_resolve(
             )
         )
     ).all()
-    if not rows:
+    # `resolved_at >= start` leaves out open incidents: `resolved` is never None here.
+    spans = [resolved - declared for declared, resolved in rows if resolved is not None]
+    if not spans:
         return None
-    total = sum(((resolved - declared) for declared, resolved in rows), dt.timedelta())
-    return total / len(rows)
+    return sum(spans, dt.timedelta()) / len(spans)
 
 
 async def open_incidents_for(
