@@ -50,7 +50,7 @@ def register(rt: Runtime) -> None:
     _register_command(rt)
     _register_modals(rt)
 
-    @rt.gate.action(views.WRITE_ACTION, _run_targets(lambda i: i.action.get("value")))
+    @rt.gate.action(service.WRITE_ACTION, _run_targets(lambda i: i.action.get("value")))
     async def write_clicked(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:

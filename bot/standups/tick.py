@@ -119,7 +119,7 @@ async def _read_world(
     since = now.date() - dt.timedelta(days=3)
     ids = [standup.id for standup in standups]
     kinds: dict[Key, set[str]] = defaultdict(set)
-    for row in await session.execute(
+    for delivery in await session.execute(
         select(
             StandupDelivery.standup_id,
             StandupDelivery.user_id,
@@ -127,7 +127,7 @@ async def _read_world(
             StandupDelivery.kind,
         ).where(StandupDelivery.standup_id.in_(ids), StandupDelivery.run_date >= since)
     ):
-        kinds[(row[0], row[1], row[2])].add(row[3])
+        kinds[(delivery[0], delivery[1], delivery[2])].add(delivery[3])
     answered = {
         (row[0], row[1], row[2])
         for row in await session.execute(
@@ -137,8 +137,8 @@ async def _read_world(
         )
     }
     away: dict[str, list[StandupAway]] = defaultdict(list)
-    for row in await away_rows(session, users, since, now.date() + dt.timedelta(days=2)):
-        away[row.user_id].append(row)
+    for note in await away_rows(session, users, since, now.date() + dt.timedelta(days=2)):
+        away[note.user_id].append(note)
     return _World(zones=zones, kinds=kinds, answered=answered, away=away)
 
 
