@@ -25,6 +25,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
                     port=port, log_level="warning", access_log=False)  # fmt: skip
         return
     rt = build_runtime(settings)
+    assert rt.web is not None
     uvicorn.run(rt.web, host=host, port=port, log_level="warning", access_log=False)
 
 

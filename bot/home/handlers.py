@@ -110,7 +110,7 @@ def register(rt: Runtime) -> None:
     async def after_home_buttons(
         req: AsyncBoltRequest, resp: BoltResponse, next: Any
     ) -> BoltResponse | None:
-        response = await next()
+        response: BoltResponse | None = await next()
         user = _from_home(req.body)
         if user:
             # The feature that owns the button changed its state; show the result at once.

@@ -37,7 +37,9 @@ KNOWN_BLOCK_TYPES = frozenset(
 Block = dict[str, Any]
 
 
-def parse_blocks(args: Args, name: str = "blocks", limit: int = MAX_MESSAGE_BLOCKS) -> list | None:
+def parse_blocks(
+    args: Args, name: str = "blocks", limit: int = MAX_MESSAGE_BLOCKS
+) -> list[Block] | None:
     """The decoded blocks argument, or None when absent; raises Slack's error codes."""
     if name not in args.raw or args.raw[name] in (None, ""):
         return None

@@ -100,7 +100,8 @@ def element_or_button(blocks: list[Any] | None, action_id: str) -> tuple[str, Js
 
 
 def _option(element: JsonDict, value: str) -> JsonDict:
-    for option in element.get("options", []):
+    options: list[JsonDict] = element.get("options", [])
+    for option in options:
         if option.get("value") == value:
             return option
     return {"text": {"type": "plain_text", "text": value, "emoji": True}, "value": value}

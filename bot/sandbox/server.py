@@ -26,7 +26,8 @@ from .transcript import render_workspace
 
 
 def _state(request: Request) -> SandboxState:
-    return request.app.state.sandbox_state
+    state: SandboxState = request.app.state.sandbox_state
+    return state
 
 
 def _respond(outcome: Outcome) -> Response:

@@ -63,7 +63,9 @@ class SocketModeHub:
             if not self.sockets:
                 self.connected.clear()
 
-    async def send(self, kind: str, payload: dict[str, Any], timeout: float = 3.0) -> dict:
+    async def send(
+        self, kind: str, payload: dict[str, Any], timeout: float = 3.0
+    ) -> dict[str, Any]:
         """Deliver one envelope and wait for its acknowledgement, as Slack does (3 s)."""
         await asyncio.wait_for(self.connected.wait(), timeout)
         envelope_id = str(uuid.uuid4())
@@ -97,7 +99,9 @@ async def command_over_socket(
     return await hub.send("slash_commands", dict(form))
 
 
-async def event_over_socket(hub: SocketModeHub, state: Any, event: dict[str, Any]) -> dict:
+async def event_over_socket(
+    hub: SocketModeHub, state: Any, event: dict[str, Any]
+) -> dict[str, Any]:
     event_id = f"Ev{uuid.uuid4().hex[:10].upper()}"
     body = envelope(state, event, event_id, int(asyncio.get_running_loop().time()))
     return await hub.send("events_api", body)

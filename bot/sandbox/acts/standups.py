@@ -9,8 +9,8 @@ from bot.core.db import transaction, utcnow
 from bot.sandbox import seed
 from bot.sandbox.harness import BotUnderTest
 from bot.standups import schedule
+from bot.standups.kinds import WRITE_ACTION
 from bot.standups.tick import tick
-from bot.standups.views import WRITE_ACTION
 
 
 async def write_standup(bot: BotUnderTest, user: str, answers: list[str]) -> None:
