@@ -28,6 +28,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy bot
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
