@@ -162,7 +162,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         client=client,
         bolt=bolt,
         identity=identity,
-        events=EventBus(bolt),
+        events=EventBus(),
         policy=policy,
         gate=Gate(bolt, policy, sessions, client, usages),
         projector=Projector(
@@ -209,13 +209,13 @@ def install_event_inbox(rt: Runtime) -> None:
 
     async def inbox(req: AsyncBoltRequest, resp: BoltResponse, next: Any) -> BoltResponse | None:
         body = req.body
-        if body.get("type") != "event_callback" or req.context.get("from_inbox"):
+        if body.get("type") != "event_callback":
             passed: BoltResponse | None = await next()
             return passed
         event_id = str(body.get("event_id") or "")
         if not event_id:
             return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
-        if (body.get("event") or {}).get("type") not in rt.events.subscribers:
+        if not rt.events.wants(body):
             return BoltResponse(status=200, body="")  # nobody listens: nothing to keep
         async with transaction(rt.sessions) as session:
             if await ledger.claim(session, "slack", event_id):
@@ -224,16 +224,17 @@ def install_event_inbox(rt: Runtime) -> None:
         return BoltResponse(status=200, body="")
 
     async def replay(payload: dict[str, Any]) -> None:
-        request = AsyncBoltRequest(body=payload, mode="socket_mode", context={"from_inbox": True})
-        response = await rt.bolt.async_dispatch(request)
-        if response.status >= 500:
-            raise RuntimeError(f"listener failed for event {payload.get('event_id')}")
+        # Ignoring the bot's own messages depends on knowing who the bot is.
+        known = rt.identity.known or await rt.identity.fetch()
+        await rt.events.dispatch(
+            payload, known.user_id if known else None, known.bot_id if known else None
+        )
 
     async def redact_interactions(
         req: AsyncBoltRequest, resp: BoltResponse, next: Any
     ) -> BoltResponse | None:
         # Commands, buttons and forms write what people typed: listeners only see it redacted.
-        if req.body.get("type") != "event_callback" and not req.context.get("from_inbox"):
+        if req.body.get("type") != "event_callback":
             req.body = redact_payload(req.body)
         response: BoltResponse | None = await next()
         return response
@@ -247,13 +248,8 @@ def install_event_inbox(rt: Runtime) -> None:
 async def answer_listener_failure(
     error: Exception, request: AsyncBoltRequest
 ) -> BoltResponse | None:
-    """A listener crashed. Its transaction rolled back; tell the person instead of a bare 500.
-
-    Replayed events keep the 500 so the inbox retries them.
-    """
+    """A listener crashed. Its transaction rolled back; tell the person instead of a bare 500."""
     log.exception("listener failed: %r", error)
-    if request.context.get("from_inbox"):
-        return None
     if request.body.get("command"):
         text = "Sorry, that command failed on my side and changed nothing. Please try again."
         return BoltResponse(

@@ -1,9 +1,13 @@
-"""Event fan-out: every feature that cares about an event type gets it.
+"""The event registry: stored Slack events go from the worker to every subscriber, once.
 
-Bolt runs only the first listener that matches a request, so two features listening to
-`message` or `reaction_added` would shadow each other. Features subscribe here instead; one
-Bolt listener per event type calls each subscriber in turn. Events reach it from the durable
-inbox, so a failure is retried: subscribers must be idempotent (they are, by unique rows).
+Bolt verifies and parses a request at the front door, and the inbox stores the event. The worker
+then hands the stored event here: its envelope is parsed once into a typed model, events the bot
+caused itself are dropped (as Bolt's own middleware would), and every subscriber of the event's
+type is called in turn. A second pass through Bolt is not needed, and Bolt's first-match rule,
+which would let one feature's listener shadow another's, does not apply.
+
+Subscribers must be idempotent: a failure is raised after the others ran, and the inbox retries
+the event.
 """
 
 from __future__ import annotations
@@ -12,24 +16,48 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.app.async_app import AsyncApp
+from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
+# Events that concern the bot's own user but still matter (Bolt keeps them too).
+KEPT_SELF_EVENTS = frozenset({"member_joined_channel", "member_left_channel"})
+
+
+class SlackEvent(BaseModel):
+    """The fields of an inner event that routing needs; the rest stays as Slack sent it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    subtype: str | None = None
+    user: str | dict[str, Any] | None = None
+    bot_id: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.user.get("id") if isinstance(self.user, dict) else self.user
+
+
+class EventEnvelope(BaseModel):
+    """Slack's `event_callback` envelope, as the inbox stored it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    event_id: str
+    team_id: str | None = None
+    event: SlackEvent
 
 
 class EventBus:
-    def __init__(self, bolt: AsyncApp) -> None:
-        self.bolt = bolt
+    def __init__(self) -> None:
         self.subscribers: dict[str, list[Subscriber]] = {}
 
     def on(self, event_type: str, subscriber: Subscriber) -> None:
         """Call `subscriber(event, body)` for every `event_type` event."""
-        if event_type not in self.subscribers:
-            self.subscribers[event_type] = []
-            self.bolt.event(event_type)(self._dispatcher(event_type))
-        self.subscribers[event_type].append(subscriber)
+        self.subscribers.setdefault(event_type, []).append(subscriber)
 
     def subscribe(self, event_type: str) -> Callable[[Subscriber], Subscriber]:
         """Decorator form of `on`."""
@@ -40,17 +68,33 @@ class EventBus:
 
         return decorate
 
-    def _dispatcher(self, event_type: str) -> Callable[..., Awaitable[None]]:
-        async def dispatch(event: dict[str, Any], body: dict[str, Any]) -> None:
-            failures: list[BaseException] = []
-            for subscriber in self.subscribers[event_type]:
-                try:
-                    await subscriber(event, body)
-                except Exception as error:  # the others still get the event
-                    log.exception("%s subscriber %s failed", event_type, subscriber.__qualname__)
-                    failures.append(error)
-            if failures:
-                raise failures[0]
+    def wants(self, body: dict[str, Any]) -> bool:
+        """Whether anyone listens to this envelope's event (else it need not be stored)."""
+        event = body.get("event")
+        return isinstance(event, dict) and event.get("type") in self.subscribers
 
-        dispatch.__name__ = f"dispatch_{event_type}"
-        return dispatch
+    async def dispatch(
+        self, body: dict[str, Any], bot_user_id: str | None, bot_id: str | None
+    ) -> None:
+        """Hand a stored envelope to its subscribers; raises the first failure after all ran."""
+        envelope = EventEnvelope.model_validate(body)
+        event = envelope.event
+        if _is_own(event, bot_user_id, bot_id):
+            return
+        raw = body["event"]
+        failures: list[Exception] = []
+        for subscriber in self.subscribers.get(event.type, ()):
+            try:
+                await subscriber(raw, body)
+            except Exception as error:  # the others still get the event
+                log.exception("%s subscriber %s failed", event.type, subscriber.__qualname__)
+                failures.append(error)
+        if failures:
+            raise failures[0]
+
+
+def _is_own(event: SlackEvent, bot_user_id: str | None, bot_id: str | None) -> bool:
+    if event.type in KEPT_SELF_EVENTS:
+        return False
+    mine_by_user = bot_user_id is not None and event.user_id == bot_user_id
+    return mine_by_user or (bot_id is not None and event.bot_id == bot_id)

@@ -2,8 +2,8 @@
 
 Bolt's single-team authorization calls auth.test on the first request and fails the request when
 Slack cannot be reached. Here the identity is fetched in the background and cached; a request
-that arrives while it is unknown is still answered. Replayed events (from the durable inbox) wait
-for it, because ignoring the bot's own messages depends on it.
+that arrives while it is unknown is still answered. The worker waits for it before it hands a
+stored event to the event registry, because ignoring the bot's own messages depends on it.
 """
 
 from __future__ import annotations
@@ -59,10 +59,7 @@ class BotIdentity:
         self, enterprise_id: str | None, team_id: str | None, context: Any
     ) -> AuthorizeResult:
         if self.known is None:
-            if context.get("from_inbox"):
-                await self.fetch()
-            else:
-                self.refresh_soon()
+            self.refresh_soon()
         known = self.known
         return AuthorizeResult(
             enterprise_id=enterprise_id,
