@@ -143,7 +143,7 @@ class AnnounceState:
     channel: str
     event: EventItem
     basics: Basics
-    days: int
+    lasted: dt.timedelta  # from declaration to this event
 
 
 async def announce_state(
@@ -158,7 +158,7 @@ async def announce_state(
         channel=opts.announce_channel,
         event=EventItem(row.at, row.kind, row.actor, row.text, row.level),
         basics=await basics(session, codered),
-        days=max(1, (end - codered.declared_at).days + 1),
+        lasted=end - codered.declared_at,
     )
 
 

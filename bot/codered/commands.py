@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codered import loans, service
 from bot.codered.models import CodeRed
-from bot.codered.options import EMOJI, Options, check_level, parse_date
+from bot.codered.options import EMOJI, Options, check_level
 from bot.codered.timeline import CodeRedError, local_today
 from bot.core.commands import Usage, UsageError, split_args
+from bot.core.dates import parse_day
 from bot.core.db import utcnow
 from bot.core.security import inert
 
@@ -109,7 +110,7 @@ async def run(
         until = None
         if parsed.until:
             try:
-                until = parse_date(parsed.until, await local_today(session, parsed.user, now))
+                until = parse_day(parsed.until, await local_today(session, parsed.user, now))
             except ValueError as problem:
                 raise UsageError(str(problem)) from None
         row = await loans.loan(session, codered, parsed.user, until, actor, now)

@@ -101,21 +101,3 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def parse_date(text: str, today: dt.date) -> dt.date:
-    """ISO dates, today, tomorrow, a weekday name (the next one), or +N days."""
-    word = text.strip().lower()
-    if word in ("today", "tomorrow"):
-        return today + dt.timedelta(days=0 if word == "today" else 1)
-    if re.fullmatch(r"\+\d{1,3}d?", word):
-        return today + dt.timedelta(days=int(word.strip("+d")))
-    if word[:3] in WEEKDAYS and word.isalpha():
-        ahead = (WEEKDAYS.index(word[:3]) - today.weekday()) % 7 or 7
-        return today + dt.timedelta(days=ahead)
-    try:
-        return dt.date.fromisoformat(word)
-    except ValueError:
-        raise ValueError(
-            f"`{text}` is not a date; write YYYY-MM-DD, tomorrow, a weekday or +N days"
-        ) from None

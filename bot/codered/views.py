@@ -154,7 +154,7 @@ def announcement(state: AnnounceState) -> Rendered | None:
         )
     elif event.kind == "resolved":
         text = (
-            f":white_check_mark: *Code red resolved after {state.days} day(s): {focus}*\n"
+            f":white_check_mark: *Code red resolved after {_span(state.lasted)}: {focus}*\n"
             f"{inert(base.summary or '', 1500)}{room}"
         )
     else:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.dates import parse_day
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BUSINESS_DAYS = (0, 1, 2, 3, 4)
 _TIME = re.compile(r"^(\d{1,2})[:h.](\d{2})$")
@@ -127,33 +129,13 @@ def candidate_dates(now: dt.datetime, tz: ZoneInfo) -> list[dt.date]:
     return [today - dt.timedelta(days=1), today]
 
 
-def parse_date(text: str, today: dt.date) -> dt.date:
-    """ISO dates, today, tomorrow, a weekday name (the next one), or +N days."""
-    word = text.strip().lower()
-    if word == "today":
-        return today
-    if word == "tomorrow":
-        return today + dt.timedelta(days=1)
-    if re.fullmatch(r"\+\d{1,3}d?", word):
-        return today + dt.timedelta(days=int(word.strip("+d")))
-    if word[:3] in WEEKDAYS and word.isalpha():
-        ahead = (WEEKDAYS.index(word[:3]) - today.weekday()) % 7 or 7
-        return today + dt.timedelta(days=ahead)
-    try:
-        return dt.date.fromisoformat(word)
-    except ValueError:
-        raise ValueError(
-            f"`{text}` is not a date; write YYYY-MM-DD, today, tomorrow or a weekday"
-        ) from None
-
-
 def parse_dates(words: list[str], today: dt.date) -> list[dt.date]:
     """Dates and ranges (`2026-03-02..2026-03-06`) for `/standup skip`."""
     days: set[dt.date] = set()
     for word in words:
         start_text, dots, end_text = word.partition("..")
-        start = parse_date(start_text, today)
-        end = parse_date(end_text, today) if dots else start
+        start = parse_day(start_text, today)
+        end = parse_day(end_text, today) if dots else start
         if end < start:
             raise ValueError(f"`{word}` ends before it starts")
         if (end - start).days >= MAX_SKIP_DAYS:

@@ -8,10 +8,11 @@ import pytest
 
 from bot.codered import commands
 from bot.codered.cards import AnnounceState, Basics, EventItem, level_spans
-from bot.codered.options import check_level, lower_level, parse_date, slugify
+from bot.codered.options import check_level, lower_level, slugify
 from bot.codered.service import DeclareForm, form_problems
 from bot.codered.views import announcement, keep_mentions
 from bot.core.commands import UsageError
+from bot.core.dates import parse_day
 
 UTC = dt.UTC
 
@@ -44,8 +45,8 @@ def test_levels_names_and_dates() -> None:
     assert slugify("Checkout: errors & 502s!") == "checkout-errors-502s"
     assert slugify("!!!") == "focus"
     monday = dt.date(2026, 3, 9)
-    assert parse_date("friday", monday) == dt.date(2026, 3, 13)
-    assert parse_date("+2d", monday) == dt.date(2026, 3, 11)
+    assert parse_day("friday", monday) == dt.date(2026, 3, 13)
+    assert parse_day("+2d", monday) == dt.date(2026, 3, 11)
 
 
 def test_form_problems() -> None:
@@ -75,7 +76,7 @@ def test_announcement_is_inert_and_level_spans_add_up() -> None:
     event = EventItem(
         dt.datetime(2026, 3, 10, tzinfo=UTC), "level", "U0BOB", "red → orange: ok", "orange"
     )
-    rendered = announcement(AnnounceState("C0ALL", event, base, 2))
+    rendered = announcement(AnnounceState("C0ALL", event, base, dt.timedelta(days=1)))
     assert rendered is not None and "<!here>" not in rendered.text
     assert "red → orange: ok" in rendered.text and "<#C1>" in rendered.text
     spans = level_spans(

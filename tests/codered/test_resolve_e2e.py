@@ -41,7 +41,8 @@ async def test_pauses_resolve_and_retro(db_url: str) -> None:
         assert "Only the owner" in await codered(bot, "resolve done", user=DAVE)
         assert "resolved" in await codered(bot, "resolve Error rate back to normal")
         resolved = [m for m in bot_posts(bot, GENERAL) if "resolved after" in m.text]
-        assert len(resolved) == 1 and "after 3 day(s)" in resolved[0].text
+        # The announcement and the retro agree on how long it lasted.
+        assert len(resolved) == 1 and "resolved after 2d 6h" in resolved[0].text
         assert "Error rate back to normal" in resolved[0].text
         assert "Resolved code red" in blocks_text(header(bot))
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.dates import parse_day
 from bot.standups import schedule, views
 from bot.standups.cards import AwayNote, DigestState, PersonAnswer
 from bot.standups.service import StandupSpec, blocker_of, question_roles, spec_problems
@@ -45,10 +46,17 @@ def test_prompt_moment_keeps_wall_clock_across_dst() -> None:
 
 def test_dates_people_type() -> None:
     monday = dt.date(2026, 3, 9)
-    assert schedule.parse_date("tomorrow", monday) == dt.date(2026, 3, 10)
-    assert schedule.parse_date("friday", monday) == dt.date(2026, 3, 13)
-    assert schedule.parse_date("monday", monday) == dt.date(2026, 3, 16)
-    assert schedule.parse_date("+3d", monday) == dt.date(2026, 3, 12)
+    assert parse_day("tomorrow", monday) == dt.date(2026, 3, 10)
+    assert parse_day("friday", monday) == dt.date(2026, 3, 13)
+    assert parse_day("monday", monday) == dt.date(2026, 3, 16)
+    assert parse_day("+3d", monday) == dt.date(2026, 3, 12)
+    # A word that only begins like a weekday is not one.
+    for word in ("monkey", "sat-ish", "wednesdays", "mo"):
+        with pytest.raises(ValueError):
+            parse_day(word, monday)
+    assert parse_day("tues", monday) == parse_day("tuesday", monday) == dt.date(2026, 3, 10)
+    with pytest.raises(ValueError):
+        schedule.parse_dates(["monkey"], monday)
     assert len(schedule.parse_dates(["2026-03-10..2026-03-12", "2026-03-10"], monday)) == 3
     with pytest.raises(ValueError):
         schedule.parse_dates(["2026-03-12..2026-03-10"], monday)
