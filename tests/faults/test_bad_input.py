@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.models import metadata
 from bot.sandbox import seed
 from bot.sandbox.harness import BotUnderTest, running_bot
+from tests.examples import examples
 from tests.faults.scenes import CONFIG, GITHUB_SECRET
 
 WORDS = st.sampled_from([
@@ -22,20 +22,6 @@ WORDS = st.sampled_from([
     "attempts=9", "tz=Mars/Olympus", '"', "'", "\\", "\u202e", "🔥", "--", "=", "0", "-1",
 ])  # fmt: skip
 COMMAND_TEXT = st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=5).map(" ".join)
-
-
-def examples(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
-    """Draw `count` examples up front (reproducibly), to replay them against the async app."""
-    drawn: list[Any] = []
-
-    @settings(max_examples=count, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(strategy)
-    def collect(value: Any) -> None:
-        drawn.append(value)
-
-    collect()
-    return drawn
 
 
 async def row_counts(bot: BotUnderTest) -> dict[str, int]:

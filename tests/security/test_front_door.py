@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +34,7 @@ from bot.sandbox import seed
 from bot.sandbox.harness import BOT_TOKEN, FAST, SIGNING_SECRET, BotUnderTest, running_bot
 from bot.sandbox.server import Sandbox
 from bot.sandbox.signing import signed_headers
+from tests.examples import examples
 
 GITHUB_SECRET = "front-door-github-secret"
 GITLAB_TOKEN = "front-door-gitlab-token"
@@ -300,20 +301,6 @@ NOISE = st.one_of(
     st.dictionaries(st.sampled_from(["payload", "command", "text", "type", "event"]),
                     st.text(max_size=30), max_size=3).map(lambda d: urlencode(d).encode()),
 )  # fmt: skip
-
-
-def examples(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
-    """Draw `count` examples up front (reproducibly) to replay against the async app."""
-    drawn: list[Any] = []
-
-    @settings(max_examples=count, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(strategy)
-    def collect(value: Any) -> None:
-        drawn.append(value)
-
-    collect()
-    return drawn
 
 
 async def test_random_bytes_never_get_a_5xx(db_url: str) -> None:
