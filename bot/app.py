@@ -23,11 +23,12 @@ from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.access import Policy, channel_policy
 from bot.core.commands import CommandRegistry
-from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
+from bot.core.db import make_engine, make_sessionmaker, utcnow
 from bot.core.directory import Directory
 from bot.core.events import EventBus
 from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
+from bot.core.inbox import GroupCommit
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
@@ -207,6 +208,8 @@ def install_event_inbox(rt: Runtime) -> None:
     `rt.events`; an event type nobody subscribes to is acknowledged and not stored.
     """
 
+    inbox_commits = GroupCommit(rt.sessions, "slack", SLACK_EVENT_TASK)
+
     async def inbox(req: AsyncBoltRequest, resp: BoltResponse, next: Any) -> BoltResponse | None:
         body = req.body
         if body.get("type") != "event_callback":
@@ -217,10 +220,9 @@ def install_event_inbox(rt: Runtime) -> None:
             return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
         if not rt.events.wants(body):
             return BoltResponse(status=200, body="")  # nobody listens: nothing to keep
-        async with transaction(rt.sessions) as session:
-            if await ledger.claim(session, "slack", event_id):
-                # Redacted before it is stored: the raw event never reaches the database.
-                await tasks.enqueue(session, SLACK_EVENT_TASK, redact_payload(body))
+        # Redacted before it is stored: the raw event never reaches the database. Stored with
+        # the events arriving at the same moment, in one transaction, before the answer.
+        await inbox_commits.store(event_id, redact_payload(body))
         return BoltResponse(status=200, body="")
 
     async def replay(payload: dict[str, Any]) -> None:

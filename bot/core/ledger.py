@@ -42,6 +42,20 @@ async def claim(session: AsyncSession, source: str, key: str) -> bool:
     return affected(result) == 1
 
 
+async def claim_many(session: AsyncSession, source: str, keys: list[str]) -> set[str]:
+    """The keys seen for the first time, claimed in one statement; the others are redeliveries."""
+    if not keys:
+        return set()
+    now = utcnow()
+    statement = (
+        insert_ignore(session, ProcessedEvent)
+        .values([{"source": source, "key": key[:255], "received_at": now} for key in keys])
+        .on_conflict_do_nothing(index_elements=["source", "key"])
+        .returning(ProcessedEvent.key)
+    )
+    return set((await session.scalars(statement)).all())
+
+
 async def forget_before(session: AsyncSession, cutoff: dt.datetime) -> int:
     """Drop ledger rows older than any redelivery window we need to cover."""
     result = await session.execute(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -70,6 +70,20 @@ async def enqueue(
     result = await session.execute(statement)
     session.info["wake_tasks"] = True
     return affected(result) == 1
+
+
+async def enqueue_many(session: AsyncSession, kind: str, payloads: list[dict[str, Any]]) -> None:
+    """Add tasks of one kind in one statement, in the caller's transaction."""
+    if not payloads:
+        return
+    now = utcnow()
+    rows = [
+        {"kind": kind, "key": None, "payload": payload, "status": "pending", "attempts": 0,
+         "run_after": now, "created_at": now}
+        for payload in payloads
+    ]  # fmt: skip
+    await session.execute(insert(Task), rows)
+    session.info["wake_tasks"] = True
 
 
 async def prune(
