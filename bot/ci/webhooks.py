@@ -21,7 +21,7 @@ from bot.ci.service import record_run
 from bot.core.db import transaction
 from bot.core.frontdoor import MB, BadRequest, body_cap, loads_object
 from bot.core.ledger import claim
-from bot.core.redaction import redact_payload
+from bot.core.redaction import FORGE_STRUCTURAL_KEYS, redact_payload
 from bot.core.signatures import (
     SignatureError,
     verify_buildkite,
@@ -61,7 +61,7 @@ def _object(body: bytes) -> dict[str, Any]:
     except BadRequest as error:
         raise Rejected(error.status, error.reason) from None
     # Commit messages and logs carry pasted credentials: nothing unredacted is stored.
-    redacted: dict[str, Any] = redact_payload(payload)
+    redacted: dict[str, Any] = redact_payload(payload, keep=FORGE_STRUCTURAL_KEYS)
     return redacted
 
 

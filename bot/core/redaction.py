@@ -743,6 +743,22 @@ SLACK_STRUCTURAL_KEYS = frozenset(
 )
 
 
+class ForgeKeys(frozenset[str]):
+    """Fields a forge or CI provider generates itself (API and web addresses, node ids, commit
+    shas): never text a person typed. A GitHub delivery is three quarters such addresses, and
+    scanning them would cost ten times the rest."""
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        return super().__contains__(key) or key.endswith("_url") or key.endswith("_sha")
+
+
+FORGE_STRUCTURAL_KEYS = ForgeKeys(
+    SLACK_STRUCTURAL_KEYS | {"url", "node_id", "sha", "before", "after", "checkout_sha", "uuid"}
+)
+
+
 def redact_payload(obj: Any, keep: Collection[str] = SLACK_STRUCTURAL_KEYS) -> Any:
     """A JSON-like structure with every string value redacted (itself when nothing was).
 
