@@ -15,6 +15,8 @@ import httpx
 
 SIGNING_SECRET = "bench-signing-secret"
 ROOT = Path(__file__).resolve().parent.parent
+# The process behind each base URL a context manager here yields, for CPU accounting.
+PIDS: dict[str, int] = {}
 
 
 def free_port() -> int:
@@ -74,7 +76,8 @@ def opsbot(
     }
     args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers)]  # fmt: skip
-    with process(args, env, f"http://127.0.0.1:{port}/healthz"):
+    with process(args, env, f"http://127.0.0.1:{port}/healthz") as child:
+        PIDS[f"http://127.0.0.1:{port}"] = child.pid
         yield f"http://127.0.0.1:{port}"
 
 
@@ -83,5 +86,30 @@ def bare_bolt(api_url: str) -> Iterator[str]:
     port = free_port()
     env = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url}
     args = [sys.executable, "-m", "bench.bare_app", str(port)]
-    with process(args, env, f"http://127.0.0.1:{port}/healthz"):
+    with process(args, env, f"http://127.0.0.1:{port}/healthz") as child:
+        PIDS[f"http://127.0.0.1:{port}"] = child.pid
         yield f"http://127.0.0.1:{port}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its live descendants (uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        fields = stats.get(current)
+        if fields:
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        todo += children.get(current, [])
+    return total
