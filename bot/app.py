@@ -36,6 +36,7 @@ from bot.core.ratelimits import Pacer
 from bot.core.redaction import redact_payload
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
+from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +195,6 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     register_core_jobs(rt)
     for package in FEATURES:
         importlib.import_module(f"{package}.handlers").register(rt)
-    from bot.web import create_web_app
-
     rt.web = create_web_app(rt)
     return rt
 
@@ -288,3 +287,12 @@ def register_core_jobs(rt: Runtime) -> None:
 
 def _days(days: float) -> dt.timedelta:
     return dt.timedelta(days=days)
+
+
+def app_from_environment() -> FastAPI:
+    """The web app of one worker process of `opsbot serve --workers N`."""
+    from bot.config import load_settings
+
+    web = build_runtime(load_settings()).web
+    assert web is not None
+    return web

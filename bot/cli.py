@@ -21,7 +21,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     upgrade(settings.database_url)
     if workers > 1:
         # Each worker process is a full replica: leases and claims keep the work single.
-        uvicorn.run("bot.web:app_from_environment", factory=True, workers=workers, host=host,
+        uvicorn.run("bot.app:app_from_environment", factory=True, workers=workers, host=host,
                     port=port, log_level="warning", access_log=False)  # fmt: skip
         return
     rt = build_runtime(settings)

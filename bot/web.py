@@ -11,16 +11,19 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.app.async_app import AsyncApp
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.config import Settings
 from bot.core.frontdoor import (
     MB,
     BadRequest,
@@ -29,10 +32,23 @@ from bot.core.frontdoor import (
     caps_of,
     loads_object,
 )
+from bot.core.metrics import Metrics
 from bot.core.signatures import SignatureError, verify_slack_signature
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
+
+class Runtime(Protocol):
+    """What the web app needs of the process (`bot.app.Runtime` is one): no import of it."""
+
+    settings: Settings
+    bolt: AsyncApp
+    metrics: Metrics
+    sessions: async_sessionmaker[AsyncSession]
+    routers: list[APIRouter]
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -197,13 +213,3 @@ def add_parse_error_handlers(api: FastAPI) -> None:
 
     for kind in (BadRequest, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         api.add_exception_handler(kind, bad_request)
-
-
-def app_from_environment() -> FastAPI:
-    """The web app of one worker process of `opsbot serve --workers N`."""
-    from bot.app import build_runtime
-    from bot.config import load_settings
-
-    web = build_runtime(load_settings()).web
-    assert web is not None
-    return web
