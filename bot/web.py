@@ -80,7 +80,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("path", "")
+            # The route's template, never the raw path: unknown paths must not each become a series.
+            matched = scope.get("route")
+            route = getattr(matched, "path", None) or "unmatched"
             self.rt.metrics.requests.labels(route, str(status["code"])).inc()
             self.rt.metrics.latency.labels(route).observe(time.perf_counter() - started)
 

@@ -160,3 +160,16 @@ async def test_an_event_nobody_subscribes_to_is_acknowledged_and_not_stored(
     async with bot.rt.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Task)) == 0
         assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
+
+
+async def test_metrics_label_routes_not_raw_paths(db_url: str) -> None:
+    """Random paths (scanners, typos) must not each become a metric series."""
+    from bot.sandbox.harness import running_bot
+
+    async with running_bot(db_url, start_workers=False) as bot:
+        for n in range(20):
+            await bot.http.get(f"/no/such/path/{n}")
+        await bot.http.get("/healthz")
+        text = (await bot.http.get("/metrics")).text
+    assert "/no/such/path" not in text
+    assert 'route="unmatched"' in text and 'route="/healthz"' in text
