@@ -97,6 +97,10 @@ class Runtime:
         self.tasks.start()
         self.scheduler.start()
 
+    def workers_running(self) -> bool:
+        """Whether this process does its share of stored work (tasks and card syncs)."""
+        return self.started and self.tasks.running() and self.projector.running()
+
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` first when the process stops (a feature's own loops end there)."""
         self.stop_hooks.append(hook)

@@ -49,6 +49,8 @@ class Runtime(Protocol):
 
     async def stop(self) -> None: ...
 
+    def workers_running(self) -> bool: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +100,26 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     api = FastAPI(title="opsbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     add_slack_route(api, rt)
 
+    @api.get("/livez")
+    async def livez() -> Response:
+        # Answering at all proves the event loop turns; nothing else belongs in liveness, or a
+        # database outage would restart every pod.
+        return JSONResponse({"ok": True})
+
+    @api.get("/readyz")
     @api.get("/healthz")
-    async def healthz() -> Response:
+    async def readyz() -> Response:
+        database = "ok"
         try:
             async with rt.sessions() as session:
                 await session.execute(text("SELECT 1"))
-        except Exception as error:
-            return JSONResponse({"ok": False, "database": repr(error)[:200]}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok"})
+        except Exception as error:  # the reason goes to the log: the answer names no host
+            log.warning("readiness: database does not answer: %r", error)
+            database = "unreachable"
+        workers = "running" if rt.workers_running() else "stopped"
+        ready = database == "ok" and (workers == "running" or not run_workers)
+        body = {"ok": ready, "database": database, "workers": workers}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @api.get("/metrics")
     async def metrics() -> Response:

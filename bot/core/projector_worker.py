@@ -90,6 +90,10 @@ class Projector:
         if session.info.pop("wake_projector", False):
             self._wake.set()
 
+    def running(self) -> bool:
+        """Whether the sync loop is up."""
+        return self._loop_task is not None and not self._loop_task.done()
+
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run_loop(), name="projector")
 

@@ -139,6 +139,10 @@ class TaskRunner:
         if session.info.pop("wake_tasks", False):
             self._wake.set()
 
+    def running(self) -> bool:
+        """Whether the worker loops are up (none has ended, by a crash or a stop)."""
+        return bool(self._loops) and not any(loop.done() for loop in self._loops)
+
     def start(self) -> None:
         self._loops = [
             asyncio.create_task(self._run_loop(), name="tasks"),

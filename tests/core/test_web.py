@@ -173,3 +173,23 @@ async def test_metrics_label_routes_not_raw_paths(db_url: str) -> None:
         text = (await bot.http.get("/metrics")).text
     assert "/no/such/path" not in text
     assert 'route="unmatched"' in text and 'route="/healthz"' in text
+
+
+async def test_liveness_readiness_and_what_they_reveal(tmp_path: Any) -> None:
+    """A database outage makes a replica unready, never dead; neither answer names a host."""
+    from bot.sandbox.harness import running_bot
+
+    missing = tmp_path / "nowhere" / "db.sqlite"
+    async with running_bot(f"sqlite+aiosqlite:///{missing}") as broken:
+        live = await broken.http.get("/livez")
+        ready = await broken.http.get("/readyz")
+    assert live.status_code == 200 and live.json() == {"ok": True}
+    assert ready.status_code == 503
+    assert ready.json() == {"ok": False, "database": "unreachable", "workers": "running"}
+    assert "nowhere" not in ready.text and "sqlite" not in ready.text
+
+    async with running_bot(
+        f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", start_workers=False
+    ) as idle:
+        stopped = await idle.http.get("/readyz")
+    assert stopped.status_code == 503 and stopped.json()["workers"] == "stopped"
