@@ -8,6 +8,7 @@ task is streamed; after a restart it is read again (get_task) and re-subscribed 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from a2a.types import (
     AgentCard,
     CancelTaskRequest,
     GetTaskRequest,
+    ListTasksRequest,
     Message,
     Role,
     SendMessageConfiguration,
@@ -48,6 +50,8 @@ from bot.agents.backends.base import (
 )
 from bot.config import AgentBackend
 
+log = logging.getLogger(__name__)
+
 PUSH_PATH = "/agents/push"
 
 
@@ -69,12 +73,18 @@ def job_message(job: Job) -> Message:
         "requester": job.requester,
     }
     return Message(
-        message_id=f"opsbot-{job.task_id}-{uuid.uuid4().hex[:8]}",
+        message_id=start_message_id(job),
         context_id=job.context_id,
         role=Role.ROLE_USER,
         parts=[new_text_part(job.payload), new_data_part(facts, "application/json")],
         reference_task_ids=list(job.reference_task_ids),
     )
+
+
+def start_message_id(job: Job) -> str:
+    """The same for every send of an attempt's first message, so the agent's task for it can be
+    found again when the bot stopped between sending it and hearing the task's id."""
+    return f"opsbot-{job.task_id}-start"
 
 
 def answer_message(job: Job, text: str) -> Message:
@@ -138,7 +148,10 @@ class A2ABackend:
     async def drive(self, job: Job, emit: Emit) -> None:
         try:
             async with self._connect() as agent:
-                if job.backend_task_id is None:
+                started = None if job.backend_task_id else await self._started(agent, job)
+                if started is not None:
+                    await self._follow(agent, started, emit, Tracker(forge=self.forge))
+                elif job.backend_task_id is None:
                     await self._send(agent, job, job_message(job), emit)
                 elif job.pending_input is not None:
                     await self._send(agent, job, answer_message(job, job.pending_input), emit)
@@ -149,6 +162,25 @@ class A2ABackend:
             raise BackendUnavailable(self._describe(error)) from error
         except A2AError as error:
             raise BackendRejected(self._describe(error)) from error
+
+    async def _started(self, agent: Agent, job: Job) -> str | None:
+        """The agent's task for this attempt's first message, when an earlier drive sent it.
+
+        Sending is not idempotent: a crash after the agent got the message but before its
+        task id was stored would otherwise start the work twice. The task is found by the
+        message's fixed id among the thread's tasks (A2A ListTasks by context).
+        """
+        request = ListTasksRequest(context_id=job.context_id, page_size=100, history_length=100)
+        try:
+            page = await agent.client.list_tasks(request)
+        except (A2AClientError, A2AError) as error:  # the agent cannot list: send as before
+            log.info("agents: %s cannot list tasks: %r", self.url, error)
+            return None
+        wanted = start_message_id(job)
+        for task in page.tasks:
+            if any(message.message_id == wanted for message in task.history):
+                return str(task.id)
+        return None
 
     async def _send(self, agent: Agent, job: Job, message: Message, emit: Emit) -> None:
         configuration = SendMessageConfiguration(
