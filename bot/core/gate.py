@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.access import NotFound, Policy, Refused
 from bot.core.commands import CommandRegistry, wants_help
+from bot.core.replies import guard_request
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ class Gate:
     async def _middleware(
         self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
     ) -> BoltResponse | None:
+        guard_request(req)
         found = request_key(req.body)
         if found is None:
             passed: BoltResponse | None = await next()

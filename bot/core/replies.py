@@ -3,7 +3,7 @@
 `GuardedClient` covers the Web API calls the app makes. A listener can also answer in its
 acknowledgement (a command's ephemeral reply, a form's errors), through `respond()` (the
 request's response_url) or through the per-request client Bolt builds. `guard_request` and
-`guard_response`, applied to every request by the gate, put the same last line on those.
+`GuardedAck`, installed on every request by the gate, put the same last line on those.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -69,9 +70,22 @@ class GuardedRespond(AsyncRespond):
         return await super().__call__(guard_reply(message))
 
 
+class GuardedAck(AsyncAck):
+    """`ack()` whose answer (a command's reply, a form's errors) passes `guard_response`."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Bolt leaves __init__ unannotated
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        answer = await super().__call__(*args, **kwargs)
+        self.response = guard_response(answer) or answer
+        return self.response
+
+
 def guard_request(req: AsyncBoltRequest) -> None:
-    """Give the listener a guarded `respond()` and a guarded per-request client."""
+    """Give the listener a guarded `ack()`, `respond()` and per-request client."""
     context = req.context
+    context["ack"] = GuardedAck()
     if context.response_url:
         context["respond"] = GuardedRespond(response_url=context.response_url)
     client = context.get("client")
@@ -85,8 +99,14 @@ def guard_request(req: AsyncBoltRequest) -> None:
 
 
 def guard_response(response: BoltResponse | None) -> BoltResponse | None:
-    """The acknowledgement's body (a command's reply, a form's answer) through `guard_reply`."""
-    if response is None or not isinstance(response.body, str) or response.body[:1] != "{":
+    """The acknowledgement's body (a command's reply, a form's answer) through `guard_reply`.
+
+    Bolt sends `ack(text=...)` alone as a plain-text body and anything richer as JSON.
+    """
+    if response is None or not isinstance(response.body, str) or not response.body:
+        return response
+    if response.body[:1] != "{":
+        response.body = guard_reply({"text": response.body})["text"]
         return response
     try:
         payload = json.loads(response.body)

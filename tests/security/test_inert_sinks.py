@@ -504,3 +504,27 @@ async def test_acknowledgements_and_respond_are_guarded_too(db_url: str) -> None
         )
         said = bot.state.ephemerals_for("U0ALICE")[-1].text
         assert "<!here>" not in said and token not in said
+
+
+async def test_every_listener_reply_passes_the_guard(db_url: str) -> None:
+    """Through the gate: a listener that answers, or responds, with raw text cannot ping."""
+    from typing import Any as AnyType
+
+    from bot.core.gate import no_record
+    from bot.sandbox.harness import running_bot
+
+    token = "ghp_" + "Z9y" * 12
+    raw = f"<!channel> look \u202e {token}"
+    async with running_bot(db_url, start_workers=False) as bot:
+
+        @bot.rt.gate.command("/probe", no_record)
+        async def probe(ack: AnyType, respond: AnyType) -> None:
+            await respond(text=raw, response_type="ephemeral")
+            await ack(text=raw)
+
+        response = await bot.slack.command("/probe", "go", user="U0ALICE", channel="C0GENERAL")
+        answered = response.text  # Bolt sends a text-only acknowledgement as plain text
+        responded = bot.state.ephemerals_for("U0ALICE")[-1].text
+    for text in (answered, responded):
+        assert "<!channel>" not in text and "\u202e" not in text and token not in text
+        assert "look" in text
