@@ -77,9 +77,10 @@ class JobSpec:
 async def prune_firings(
     sessions: async_sessionmaker[AsyncSession], cutoff: dt.datetime, batch: int = PRUNE_BATCH
 ) -> int:
-    """Forget claims of firings before ``cutoff``; a firing that old can no longer be claimed
-    (triggers look back at most 30 s), so its row only takes space."""
-    return await prune_in_batches(sessions, JobFiring, JobFiring.fire_time < cutoff, batch)
+    """Forget claims made before ``cutoff``: triggers look back at most 30 s, so a claim that old
+    guards nothing. The claim's own time counts, not the firing's, so a job run now for a past
+    minute (`opsbot jobs run`, another replica's late firing) keeps its claim while it runs."""
+    return await prune_in_batches(sessions, JobFiring, JobFiring.claimed_at < cutoff, batch)
 
 
 async def claim_firing(session: AsyncSession, job: str, fire_time: dt.datetime, owner: str) -> bool:
