@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, CursorResult, Result
@@ -28,6 +28,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# Rows deleted per transaction by retention sweeps: small enough that no lock is held for
+# long on a big table, large enough that a day's rows go in a few round trips.
+PRUNE_BATCH = 1000
 
 
 class Base(DeclarativeBase):
@@ -139,3 +142,29 @@ def dialect_of(connection: Connection | AsyncSession) -> str:
 def affected(result: Result[Any]) -> int:
     """How many rows an INSERT, UPDATE or DELETE touched (`execute` is typed as a plain Result)."""
     return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+async def prune_in_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    model: Any,
+    condition: ColumnElement[bool],
+    batch: int = PRUNE_BATCH,
+) -> int:
+    """Delete the rows of ``model`` matching ``condition``, ``batch`` rows per transaction.
+
+    Shared by every retention sweep. Selecting ids first keeps each DELETE small on both
+    SQLite and PostgreSQL (neither has a portable DELETE ... LIMIT).
+    """
+    total = 0
+    while True:
+        async with transaction(sessions) as session:
+            ids = (
+                await session.scalars(
+                    select(model.id).where(condition).order_by(model.id).limit(batch)
+                )
+            ).all()
+            if ids:
+                await session.execute(delete(model).where(model.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch:
+            return total

@@ -8,17 +8,15 @@ commit leaves no claim behind to block the retry.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import ColumnElement, String, UniqueConstraint, delete, select
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, affected, insert_ignore, transaction, utcnow
+from bot.core.db import PRUNE_BATCH, Base, UTCDateTime, insert_ignore, prune_in_batches, utcnow
 
-# Rows deleted per transaction by retention sweeps: small enough that no lock is held for
-# long on a big table, large enough that a day's rows go in a few round trips.
-PRUNE_BATCH = 1000
+# The longest key the ledger keeps; longer keys are cut to it (as the column is).
+MAX_KEY = 255
 
 
 class ProcessedEvent(Base):
@@ -27,67 +25,31 @@ class ProcessedEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(MAX_KEY))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 async def claim(session: AsyncSession, source: str, key: str) -> bool:
     """True the first time (source, key) is seen; False for every redelivery."""
-    statement = (
-        insert_ignore(session, ProcessedEvent)
-        .values(source=source, key=key[:255], received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["source", "key"])
-    )
-    result = await session.execute(statement)
-    return affected(result) == 1
+    return bool(await claim_many(session, source, [key]))
 
 
 async def claim_many(session: AsyncSession, source: str, keys: list[str]) -> set[str]:
-    """The keys seen for the first time, claimed in one statement; the others are redeliveries."""
-    if not keys:
+    """The keys seen for the first time, claimed in one statement; the others are redeliveries.
+
+    Keys are cut to `MAX_KEY` characters, and the set returned holds them so cut.
+    """
+    unique = list(dict.fromkeys(key[:MAX_KEY] for key in keys))
+    if not unique:
         return set()
     now = utcnow()
     statement = (
         insert_ignore(session, ProcessedEvent)
-        .values([{"source": source, "key": key[:255], "received_at": now} for key in keys])
+        .values([{"source": source, "key": key, "received_at": now} for key in unique])
         .on_conflict_do_nothing(index_elements=["source", "key"])
         .returning(ProcessedEvent.key)
     )
     return set((await session.scalars(statement)).all())
-
-
-async def forget_before(session: AsyncSession, cutoff: dt.datetime) -> int:
-    """Drop ledger rows older than any redelivery window we need to cover."""
-    result = await session.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
-    )
-    return affected(result)
-
-
-async def prune_in_batches(
-    sessions: async_sessionmaker[AsyncSession],
-    model: Any,
-    condition: ColumnElement[bool],
-    batch: int = PRUNE_BATCH,
-) -> int:
-    """Delete the rows of ``model`` matching ``condition``, ``batch`` rows per transaction.
-
-    Shared by every retention sweep. Selecting ids first keeps each DELETE small on both
-    SQLite and PostgreSQL (neither has a portable DELETE ... LIMIT).
-    """
-    total = 0
-    while True:
-        async with transaction(sessions) as session:
-            ids = (
-                await session.scalars(
-                    select(model.id).where(condition).order_by(model.id).limit(batch)
-                )
-            ).all()
-            if ids:
-                await session.execute(delete(model).where(model.id.in_(ids)))
-        total += len(ids)
-        if len(ids) < batch:
-            return total
 
 
 async def prune(

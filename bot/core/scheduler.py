@@ -21,8 +21,16 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, affected, insert_ignore, transaction, utcnow
-from bot.core.ledger import PRUNE_BATCH, prune_in_batches
+from bot.core.db import (
+    PRUNE_BATCH,
+    Base,
+    UTCDateTime,
+    affected,
+    insert_ignore,
+    prune_in_batches,
+    transaction,
+    utcnow,
+)
 from bot.core.metrics import Metrics
 
 log = logging.getLogger(__name__)

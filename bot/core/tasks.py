@@ -17,9 +17,18 @@ from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.core.db import Base, UTCDateTime, affected, insert_ignore, on_commit, transaction, utcnow
+from bot.core.db import (
+    PRUNE_BATCH,
+    Base,
+    UTCDateTime,
+    affected,
+    insert_ignore,
+    on_commit,
+    prune_in_batches,
+    transaction,
+    utcnow,
+)
 from bot.core.leases import backoff_seconds, lease_free, renew_leases, try_lease, wait_for_wake
-from bot.core.ledger import PRUNE_BATCH, prune_in_batches
 from bot.core.metrics import Metrics
 from bot.core.projector import NotReady
 
@@ -46,6 +55,20 @@ class Task(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+def _row(kind: str, payload: dict[str, Any], key: str | None, delay: float) -> dict[str, Any]:
+    """The columns of a new pending task: the one shape both enqueue paths insert."""
+    now = utcnow()
+    return {
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "run_after": now + dt.timedelta(seconds=delay),
+        "created_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,
@@ -55,16 +78,7 @@ async def enqueue(
     delay: float = 0.0,
 ) -> bool:
     """Add a task in the caller's transaction. With a key, a second enqueue is a no-op."""
-    values = {
-        "kind": kind,
-        "key": key,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "run_after": utcnow() + dt.timedelta(seconds=delay),
-        "created_at": utcnow(),
-    }
-    statement = insert_ignore(session, Task).values(**values)
+    statement = insert_ignore(session, Task).values(**_row(kind, payload, key, delay))
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(statement)
@@ -73,16 +87,10 @@ async def enqueue(
 
 
 async def enqueue_many(session: AsyncSession, kind: str, payloads: list[dict[str, Any]]) -> None:
-    """Add tasks of one kind in one statement, in the caller's transaction."""
+    """Add tasks of one kind, without keys, in one statement, in the caller's transaction."""
     if not payloads:
         return
-    now = utcnow()
-    rows = [
-        {"kind": kind, "key": None, "payload": payload, "status": "pending", "attempts": 0,
-         "run_after": now, "created_at": now}
-        for payload in payloads
-    ]  # fmt: skip
-    await session.execute(insert(Task), rows)
+    await session.execute(insert(Task), [_row(kind, payload, None, 0.0) for payload in payloads])
     session.info["wake_tasks"] = True
 
 
