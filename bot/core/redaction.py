@@ -37,6 +37,9 @@ GITLEAKS_RULES = "secret_rules/gitleaks.toml"
 _MAX_PASSES = 4
 
 Span = tuple[int, int]
+# What joins texts scanned together (see `Redactor.changes_any`): the newlines make it a line
+# boundary, and the NUL between them stops every whitespace run, "." and [^\n] at it.
+_SEAM = "\n\x00\n"
 
 
 def placeholder(kind: str) -> str:
@@ -212,8 +215,6 @@ class Rule:
     entropy: float | None = None
     allowlists: tuple[Allowlist, ...] = ()
     check: Callable[[re.Match[str]], bool] | None = None
-    origin: str = "local"
-    name: str = ""
     # For assignment-shaped rules: finds every position where one of the key words starts.
     anchor: re.Pattern[str] | None = None
     # The pattern can only start where one of its keywords starts (local rules say so).
@@ -333,7 +334,6 @@ def _rule(
         secret_group=group,
         entropy=entropy,
         check=check,
-        name=kind,
         keyword_led=keyword_led,
     )
 
@@ -389,8 +389,6 @@ def _gitleaks_rule(raw: dict[str, Any], common: tuple[Allowlist, ...]) -> Rule:
         secret_group=raw.get("secretGroup") or None,
         entropy=raw.get("entropy"),
         allowlists=common + _allowlists(raw.get("allowlists", ())),
-        origin="gitleaks",
-        name=raw["id"],
         anchor=_assignment_anchor(raw["regex"]),
     )
 
@@ -423,11 +421,14 @@ def _vendored_gitleaks() -> RuleSet:
 
 # Never re-redact a placeholder inserted by an earlier pass.
 _NOT_DONE = r"(?!\[REDACTED:)"
+# Words that name a secret when a value is assigned to them; the same tuple is the rule's
+# keyword prefilter and its key pattern.
 _GENERIC_WORDS = (
     "password",
     "passwd",
     "passphrase",
     "secret",
+    "secret_key",
     "token",
     "api_key",
     "api-key",
@@ -439,11 +440,16 @@ _GENERIC_WORDS = (
     "private-key",
     "privatekey",
     "credential",
+    "credentials",
 )
-_GENERIC_KEYS = (
-    r"(?<![A-Za-z0-9])(?i:password|passwd|passphrase|secret|secret_key|token|"
-    r"api[_-]?key|access[_-]?key|private[_-]?key|credentials?)"
-)
+
+
+def _any_word(words: Iterable[str]) -> str:
+    """A case-insensitive alternation of ``words``, taken literally."""
+    return "(?i:" + "|".join(re.escape(word) for word in words) + ")"
+
+
+_GENERIC_KEYS = r"(?<![A-Za-z0-9])" + _any_word(_GENERIC_WORDS)
 # Key, optional (possibly backslash-escaped) closing quote, then ":" or "=".
 _GENERIC_SEP = r"[\\\"']*\s*[:=]\s*\\?"
 
@@ -591,8 +597,9 @@ def _local_rules_last() -> list[Rule]:
             "high_entropy",
             # Starts at the secret-sounding word: a literal start keeps the scan cheap; what
             # comes before the word only matters for "public_key" and the like (the check).
-            r"(?P<key>(?i:pass|pwd|secret|token|key|auth|cred|cookie|session|signature|salt|"
-            r"private)[A-Za-z0-9_.\-]{0,20})[\\\"']*\s*(?:=>|:=|[:=])\s*\\?[\"'`]?"
+            r"(?P<key>"
+            + _any_word(_HIGH_ENTROPY_WORDS)
+            + r"[A-Za-z0-9_.\-]{0,20})[\\\"']*\s*(?:=>|:=|[:=])\s*\\?[\"'`]?"
             r"(?P<secret>[A-Za-z0-9+/=_\-.~]{16,512})(?![A-Za-z0-9+/=_\-.~])",
             _HIGH_ENTROPY_WORDS,
             check=_high_entropy_value,
@@ -637,10 +644,14 @@ class Redactor:
         # Rules share keywords ("key", "token"...): look each up once per text.
         self.keywords = tuple(sorted({word for rule in self.rules for word in rule.keywords}))
 
-    def redact_counted(self, text: str) -> tuple[str, dict[str, int]]:
+    def redact_counted(
+        self, text: str, keywords: Sequence[str] | None = None
+    ) -> tuple[str, dict[str, int]]:
+        """``keywords``: a subset of the rule set's keywords known to hold every one present in
+        ``text`` (the rest are not looked up)."""
         counts: Counter[str] = Counter()
         for _ in range(_MAX_PASSES):
-            text, found = self._one_pass(text)
+            text, found = self._one_pass(text, keywords)
             if not found:
                 break
             counts.update(found)
@@ -655,16 +666,56 @@ class Redactor:
         A payload holds hundreds of short strings; looking up every keyword in each costs more
         than the rules. A keyword absent from all of them together is absent from each.
         """
-        together = "\n".join(texts).lower()
+        together = _SEAM.join(texts).lower()
         candidates = tuple(word for word in self.keywords if word in together)
-        redacted = []
-        for text in texts:
-            for _ in range(_MAX_PASSES):
-                text, found = self._one_pass(text, candidates)
-                if not found:
-                    break
-            redacted.append(text)
-        return redacted
+        return [self.redact_counted(text, candidates)[0] for text in texts]
+
+    def changes_any(self, texts: Sequence[str]) -> bool:
+        """Whether `redact_many(texts)` would change any text, from one scan of all together.
+
+        The texts are joined with `_SEAM`. Next to it a rule sees what it sees at a text's
+        start or end: its lookarounds and ``\\b`` treat a newline as they treat the edge, and
+        wherever a rule anchors on ``^``, ``$`` or ``\\Z`` it can take a newline instead, which
+        puts the match in the seam. A match that reaches into a seam (that, or a multi-line ``curl``
+        command, a quoted value running on) could hide what the same rule would find in the
+        next text, so it counts as a change too, and the texts are then redacted one by one.
+        """
+        joined = _SEAM.join(texts)
+        seams: list[int] = []
+        at = 0
+        for text in texts[:-1]:
+            at += len(text)
+            seams.append(at)
+            at += len(_SEAM)
+        for rule, match, span, claimed in self._candidates(joined):
+            start, end = match.span()
+            nearest = bisect_left(seams, end) - 1  # the last seam starting before `end`
+            if nearest >= 0 and seams[nearest] + len(_SEAM) > start:
+                return True
+            if span is not None and not claimed and rule.accepts(joined[span[0] : span[1]], match):
+                return True
+        return False
+
+    def _candidates(
+        self, text: str, keywords: Sequence[str] | None = None, claimed: _Spans | None = None
+    ) -> Iterator[tuple[Rule, re.Match[str], Span | None, bool]]:
+        """Every match of every rule whose keywords are present: the rule, the match, its
+        secret's span (None when empty) and whether that span overlaps one in ``claimed``."""
+        lowered = text.lower()
+        if claimed is None:
+            earlier = PLACEHOLDER.finditer(text) if "[redacted:" in lowered else ()
+            claimed = _Spans(m.span() for m in earlier)
+        present = {
+            word for word in (self.keywords if keywords is None else keywords) if word in lowered
+        }
+        for rule in self.rules:
+            if not rule.wanted(present):
+                continue
+            for match in rule.finditer(text, lowered):
+                span = rule.secret_span(match)
+                if span is not None and span[0] == span[1]:
+                    span = None
+                yield rule, match, span, span is not None and claimed.overlaps(span)
 
     def _one_pass(
         self, text: str, keywords: Sequence[str] | None = None
@@ -672,20 +723,13 @@ class Redactor:
         lowered = text.lower()
         earlier = PLACEHOLDER.finditer(text) if "[redacted:" in lowered else ()
         claimed = _Spans(m.span() for m in earlier)
-        present = {
-            word for word in (self.keywords if keywords is None else keywords) if word in lowered
-        }
         hits: list[tuple[int, int, str]] = []
-        for rule in self.rules:
-            if not rule.wanted(present):
+        for rule, match, span, taken in self._candidates(text, keywords, claimed):
+            if span is None or taken:
                 continue
-            for match in rule.finditer(text, lowered):
-                span = rule.secret_span(match)
-                if span is None or span[0] == span[1] or claimed.overlaps(span):
-                    continue
-                if rule.accepts(text[span[0] : span[1]], match):
-                    claimed.add(span)
-                    hits.append((span[0], span[1], rule.kind))
+            if rule.accepts(text[span[0] : span[1]], match):
+                claimed.add(span)
+                hits.append((span[0], span[1], rule.kind))
         return _replace(text, hits), Counter(kind for _, _, kind in hits)
 
 
@@ -768,10 +812,8 @@ def redact_payload(obj: Any, keep: Collection[str] = SLACK_STRUCTURAL_KEYS) -> A
     """
     texts: list[str] = []
     _collect(obj, keep, texts)
-    # One scan of all the strings together finds whether any holds a secret: every rule's
-    # boundaries (start, end, whitespace) hold at a newline as they do at a string's ends.
-    # Most payloads hold none and are returned as they are, at the cost of one scan.
-    if not PIPELINE.redact_counted("\n".join(texts))[1]:
+    # Most payloads hold no secret and are returned as they are, at the cost of one scan.
+    if not PIPELINE.changes_any(texts):
         return obj
     redacted = iter(PIPELINE.redact_many(texts))
     return _rebuild(obj, keep, redacted)

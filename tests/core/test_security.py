@@ -461,4 +461,4 @@ def test_anchored_rules_find_what_a_full_scan_finds(text: str) -> None:
     for rule in GITLEAKS.rules:
         if rule.anchor is not None:
             fast = [m.span() for m in rule.finditer(text, lowered)]
-            assert fast == [m.span() for m in rule.pattern.finditer(text)], rule.name
+            assert fast == [m.span() for m in rule.pattern.finditer(text)], rule.pattern.pattern

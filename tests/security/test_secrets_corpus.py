@@ -11,7 +11,7 @@ import re
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.redaction import PLACEHOLDER, redact_payload, redact_text, redact_text_counted
@@ -213,3 +213,46 @@ def test_redact_payload_keeps_structure_and_structural_fields() -> None:
     assert out["event"]["blocks"][0]["elements"][0]["text"] == "[REDACTED:slack_token]"
     assert event["event"]["text"] == f"deploy with {token}"  # the input is not changed
     assert redact_payload({"token": token}, keep=()) == {"token": "[REDACTED:slack_token]"}
+
+
+def test_redact_payload_finds_a_secret_that_follows_a_rejected_match() -> None:
+    # Scanned together, "public_key" at the end of one string and "=cookie=..." at the start
+    # of the next read as one (public, so rejected) assignment that hides the cookie.
+    payload = {"a": "public_key", "b": "=cookie=" + mixed(19)}
+    assert redact_payload(payload) == {"a": "public_key", "b": redact_text(payload["b"])}
+    assert redact_payload(payload)["b"] != payload["b"]
+
+
+# Strings that end the way a key starts an assignment and start the way a value goes on, so
+# that strings scanned together meet at their edges ("public_key" + "=cookie=..." reads as one
+# rejected assignment that would hide the cookie).
+_ENDS = st.sampled_from(["", "public_key", "token", "session_id", "curl https://x.example"])
+_STARTS = st.sampled_from(
+    [
+        "",
+        "=cookie=" + mixed(19),
+        "=" + mixed(24),
+        ": '" + mixed(16) + "'",
+        " -u 'admin:" + mixed(12) + "'",
+    ]
+)
+_payload_strings = st.lists(
+    st.tuples(_STARTS, st.one_of(st.just(""), _texts), _ENDS).map("".join), max_size=6
+)
+
+
+@settings(max_examples=200)  # an edge pair is drawn in about one example in thirty
+@given(_payload_strings)
+def test_redact_payload_redacts_each_string_as_redact_text_does(texts: list[str]) -> None:
+    assert redact_payload(texts) == [redact_text(text) for text in texts]
+    assert redact_payload({str(i): text for i, text in enumerate(texts)}, keep=()) == {
+        str(i): redact_text(text) for i, text in enumerate(texts)
+    }
+
+
+@pytest.mark.parametrize(("name", "text", "secret", "expected", "near_miss"), CORPUS, ids=IDS)
+def test_redact_payload_finds_every_kind_among_other_strings(
+    name: str, text: str, secret: str, expected: str, near_miss: str
+) -> None:
+    texts = [near_miss, text, near_miss, secret, "public_key", text + " key"]
+    assert redact_payload(texts) == [redact_text(one) for one in texts]
