@@ -22,9 +22,9 @@ def fixed_policy(
     private: dict[str, set[str]] | None = None, admins: tuple[str, ...] = ()
 ) -> Policy:
     """The real record policies of every feature, on a directory with fixed answers."""
-    from bot.agents.service import record_policy as agents_policy
+    from bot.agents.access import record_policy as agents_policy
+    from bot.codered.access import record_policy as codered_policy
     from bot.codered.options import Options as CodeRedOptions
-    from bot.codered.service import record_policy as codered_policy
     from bot.config import Settings
     from bot.incidents.access import record_policy as incidents_policy
     from bot.incidents.state import Options as IncidentOptions

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import loaders, modals, service, views
+from bot.agents.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
 from bot.agents.backends import create_backend
 from bot.agents.backends.base import BackendEnv
 from bot.agents.commands import AgentCommand
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _check_backends(rt)
-    rt.policy.register(service.record_policy())
+    rt.policy.register(record_policy())
     access = Access(rt.client, rt.settings)
     intake = Intake(rt, access)
     runner = AgentRunner(rt)
@@ -167,8 +168,8 @@ def _action_number(body: dict[str, Any]) -> int | None:
 async def cancel_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
     """Cancel carries the task id; the policy is the request's."""
     value = str(incoming.action.get("value") or "")
-    request = await service.request_of_task(session, int(value)) if value.isdigit() else None
-    return [Target(service.AGENT_REQUEST, str(request or ""), service.CONTROL)]
+    request = await request_of_task(session, int(value)) if value.isdigit() else None
+    return [Target(AGENT_REQUEST, str(request or ""), CONTROL)]
 
 
 def _register_actions(rt: Runtime) -> None:
@@ -194,7 +195,7 @@ def _register_actions(rt: Runtime) -> None:
 
     @rt.gate.action(
         views.SHOW_CONTEXT,
-        one(service.AGENT_REQUEST, SEE, lambda i: str(i.action.get("value") or "")),
+        one(AGENT_REQUEST, SEE, lambda i: str(i.action.get("value") or "")),
     )
     async def show_context(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
+from bot.agents.access import AGENT_REQUEST
 from bot.agents.backends.base import Update
 from bot.agents.models import CANCELING, TERMINAL, AgentRequest, AgentTask
 from bot.agents.parsing import Spec
@@ -22,11 +23,11 @@ from bot.agents.queries import (  # what digests and App Home read, through this
     tasks_for_user,
 )
 from bot.core import tasks
-from bot.core.access import ADMINS, CHANNEL_READERS, OWNERS, RecordPolicy, Subject
 from bot.core.db import utcnow
 from bot.core.projector import mark_dirty
 
 __all__ = [
+    "AGENT_REQUEST",
     "CANCELING",
     "TERMINAL",
     "TaskBrief",
@@ -358,38 +359,3 @@ async def begin_drive(session: AsyncSession, task_id: int) -> AgentTask | None:
         task.started_at = task.started_at or utcnow()
         await mark_dirty(session, CARD, task.id)
     return task
-
-
-# ------------------------------------------------------------------ the access policy
-
-AGENT_REQUEST = "agent_request"
-CONTROL = "cancel"
-
-
-def record_policy() -> RecordPolicy:
-    """A task is seen by those who read the channel it came from; controlled by its requester."""
-
-    async def load(session: AsyncSession, ref: str) -> Subject | None:
-        request = await session.get(AgentRequest, int(ref)) if ref.isdigit() else None
-        if request is None:
-            return None
-        return Subject(
-            AGENT_REQUEST,
-            ref,
-            "this agent task",
-            channel=request.channel,
-            owners=frozenset({request.requester}),
-        )
-
-    return RecordPolicy(
-        AGENT_REQUEST,
-        load,
-        see=CHANNEL_READERS | OWNERS | ADMINS,
-        verbs={CONTROL: (OWNERS | ADMINS).named("{owners} (who asked) or an admin")},
-        missing="That agent task no longer exists.",
-    )
-
-
-async def request_of_task(session: AsyncSession, task_id: int) -> int | None:
-    task = await session.get(AgentTask, task_id)
-    return task.request_id if task else None

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codered import cards, commands, service, views
+from bot.codered import access, cards, commands, service, views
 from bot.codered.jobs import CodeRedJobs
 from bot.codered.modals import (
     DECLARE_CALLBACK,
@@ -46,7 +46,7 @@ ALREADY = "A code red is already in progress; see `/codered status`."
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     opts = Options.from_settings(rt.settings)
-    rt.policy.register(service.record_policy(opts))
+    rt.policy.register(access.record_policy(opts))
     rt.commands.add(commands.USAGE)
     _register_views(rt, opts)
     _register_work(rt, opts)
@@ -99,16 +99,16 @@ async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Tar
     except UsageError:
         return []
     if parsed.verb == "declare":
-        return [Target(service.CODERED, service.NEW, service.DECLARE)]
+        return [Target(access.CODERED, access.NEW, access.DECLARE)]
     if parsed.verb == "status":
         return []
-    return [Target(service.CODERED, service.ACTIVE, service.CHANGE)]
+    return [Target(access.CODERED, access.ACTIVE, access.CHANGE)]
 
 
 async def reconfirm_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
     value = str(incoming.action.get("value") or "")
-    codered = await service.notice_codered(session, int(value)) if value.isdigit() else None
-    return [Target(service.CODERED, str(codered or ""), service.CHANGE)]
+    codered = await access.notice_codered(session, int(value)) if value.isdigit() else None
+    return [Target(access.CODERED, str(codered or ""), access.CHANGE)]
 
 
 def _register_command(rt: Runtime, opts: Options) -> None:
@@ -151,7 +151,7 @@ async def _open_declare(rt: Runtime, opts: Options, ack: AsyncAck, command: dict
 
 
 def _register_interactions(rt: Runtime, opts: Options) -> None:
-    @rt.gate.view(DECLARE_CALLBACK, one(service.CODERED, service.DECLARE, service.NEW))
+    @rt.gate.view(DECLARE_CALLBACK, one(access.CODERED, access.DECLARE, access.NEW))
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
         form, errors = read_declare_form(view)

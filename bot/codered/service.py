@@ -37,7 +37,6 @@ from bot.codered.timeline import (
     touch_header,
 )
 from bot.core import tasks
-from bot.core.access import ADMINS, EVERYONE, OWNERS, RecordPolicy, Subject, Users
 from bot.core.db import utcnow
 from bot.core.projector import mark_dirty
 from bot.standups import service as standups
@@ -299,46 +298,3 @@ async def active_loans(session: AsyncSession, codered_id: int) -> list[CodeRedLo
         .order_by(CodeRedLoan.id)
     )
     return list(rows)
-
-
-# ------------------------------------------------------------------ the access policy
-
-CODERED = "codered"
-ACTIVE, NEW = "active", "new"
-CHANGE, DECLARE = "change", "declare"
-
-
-def record_policy(opts: Options) -> RecordPolicy:
-    """Everyone sees the code red; its owner, admins and declarers change it."""
-    declarers = Users("declarers", lambda: opts.declarers)
-
-    async def load(session: AsyncSession, ref: str) -> Subject | None:
-        if ref == NEW:
-            return Subject(CODERED, NEW, "a code red")
-        row = await active_row(session) if ref == ACTIVE else None
-        if ref.isdigit():
-            row = await session.get(CodeRed, int(ref))
-        if row is None:
-            return None
-        return Subject(CODERED, str(row.id), "the code red", owners=frozenset({row.owner_id}))
-
-    return RecordPolicy(
-        CODERED,
-        load,
-        see=EVERYONE,
-        verbs={
-            CHANGE: (OWNERS | ADMINS | declarers).named(
-                "the owner ({owners}), admins and declarers"
-            ),
-            DECLARE: (ADMINS | declarers).named(
-                "admins and the code red declarers named in the config"
-            ),
-        },
-        missing="There is no code red in progress. `/codered declare` starts one.",
-    )
-
-
-async def notice_codered(session: AsyncSession, notice_id: int) -> int | None:
-    """The code red a posted question belongs to."""
-    notice = await session.get(CodeRedNotice, notice_id)
-    return notice.codered_id if notice else None

@@ -18,14 +18,25 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.directory import Directory
-
 SEE = "see"
 T = TypeVar("T")
+
+
+class Membership(Protocol):
+    """Who is in a channel and whether it is private (`bot.core.directory.Directory` asks Slack).
+
+    A protocol, so that the policy and every feature's declarations import no Slack client.
+    """
+
+    async def is_private(self, channel: str) -> bool: ...
+
+    async def is_member(self, channel: str, user: str) -> bool: ...
+
+    async def can_read(self, channel: str, user: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ class Actor:
 class Check:
     actor: Actor
     subject: Subject
-    directory: Directory
+    directory: Membership
 
 
 class Rule(ABC):
@@ -222,7 +233,7 @@ class Audience:
 class Policy:
     """The registry of record policies, and the two ways it is applied."""
 
-    def __init__(self, directory: Directory, admins: Callable[[], Collection[str]]) -> None:
+    def __init__(self, directory: Membership, admins: Callable[[], Collection[str]]) -> None:
         self.directory = directory
         self._admins = admins
         self.kinds: dict[str, RecordPolicy] = {}
