@@ -28,12 +28,13 @@ def fixed_policy(
     from bot.config import Settings
     from bot.incidents.access import record_policy as incidents_policy
     from bot.incidents.state import Options as IncidentOptions
-    from bot.standups.service import record_policy as standups_policy
+    from bot.standups.access import record_policies as standups_policies
 
     settings = Settings(admins=list(admins))
     policy = Policy(FixedDirectory(private), admins=lambda: admins)
     policy.register(incidents_policy(IncidentOptions.from_settings(settings)))
     policy.register(agents_policy())
-    policy.register(standups_policy())
+    for standups_policy in standups_policies():
+        policy.register(standups_policy)
     policy.register(codered_policy(CodeRedOptions.from_settings(settings)))
     return policy

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 COMMAND, ACTION, VIEW, SHORTCUT, OPTIONS = "command", "action", "view", "shortcut", "options"
 UNDECLARED = "That control is not one I know, so I did nothing."
+UNREADABLE = "I could not read that request, so I did nothing."
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -235,10 +236,14 @@ class Gate:
         async with self.sessions() as session:
             try:
                 targets = await entry.targets(session, incoming)
-            except Exception as error:  # unreadable payload: refuse rather than guess
-                log.warning("gate: cannot tell what %r touches: %r", entry.key, error)
-                raise Refused("I could not read that request, so I did nothing.") from None
-            return [await self.policy.check(session, actor, t.kind, t.ref, t.verb) for t in targets]
+                return [
+                    await self.policy.check(session, actor, t.kind, t.ref, t.verb) for t in targets
+                ]
+            except Refused:
+                raise
+            except Exception as error:  # unreadable payload, or a check that failed: refuse
+                log.warning("gate: cannot check what %r touches: %r", entry.key, error)
+                raise Refused(UNREADABLE) from None
 
     def _refuse(self, req: AsyncBoltRequest, type_: str, text: str) -> BoltResponse:
         body = req.body

@@ -196,7 +196,8 @@ async def standups_section(session: AsyncSession, scope: Scope) -> Json | None:
     since = scope.start.astimezone(scope.zone).date()
     until = (scope.end - dt.timedelta(microseconds=1)).astimezone(scope.zone).date()
     rows = []
-    for standup in await _standups(session, scope, await standups.summaries(session)):
+    summaries = await standups.summaries(session)
+    for standup in await _standups(session, scope, summaries, lambda item: item.id):
         stats = await standups.participation(session, standup.id, since, until)
         asked = sum(person.asked for person in stats)
         if asked:
@@ -205,7 +206,7 @@ async def standups_section(session: AsyncSession, scope: Scope) -> Json | None:
     blockers = [
         {"standup": b.standup, "user": b.user, "text": b.text, "since": b.since.isoformat()}
         for b in await _standups(
-            session, scope, await standups.open_blockers(session), "standup_id"
+            session, scope, await standups.open_blockers(session), lambda item: item.standup_id
         )
     ]
     level = await codered_level(session)
@@ -215,12 +216,10 @@ async def standups_section(session: AsyncSession, scope: Scope) -> Json | None:
 
 
 async def _standups(
-    session: AsyncSession, scope: Scope, items: list[Any], id_field: str = "id"
-) -> list[Any]:
-    def ref(item: Any) -> str:
-        return standups.standup_ref(int(getattr(item, id_field)))
-
-    return await scope.visible(session, standups.STANDUP, items, ref)
+    session: AsyncSession, scope: Scope, items: list[T], standup_id: Callable[[T], int]
+) -> list[T]:
+    """The items (standups, blockers) whose standup, `standup_id(item)`, the readers may see."""
+    return await scope.visible(session, standups.STANDUP, items, standup_id)
 
 
 async def codered_level(session: AsyncSession) -> Json | None:

@@ -39,6 +39,7 @@ _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 _GROUP = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>$")
 _TIME = re.compile(r"^\d{1,2}[:h.]\d{2}$")
+NAMED = ("edit", "pause", "resume", "stats")  # the subcommands that name a standup
 
 
 @dataclass
@@ -68,7 +69,7 @@ def parse(text: str, today: dt.date) -> Parsed:
         return Simple("form") if not rest else _create(rest)
     if verb == "list":
         return Simple("list")
-    if verb in ("edit", "pause", "resume", "stats"):
+    if verb in NAMED:
         if not rest:
             raise UsageError(f"`/standup {verb}` needs the standup's name.")
         return Simple(verb, " ".join(rest))
@@ -138,7 +139,7 @@ async def _visible(session: AsyncSession, policy: Policy, user: str) -> list[Any
     """The standups `user` may see: private channels' ones only for their members."""
 
     async def subject_of(item: Any) -> Subject | None:
-        return await policy.subject(session, service.STANDUP, service.standup_ref(item.id))
+        return await policy.subject(session, service.STANDUP, str(item.id))
 
     return await policy.visible(Audience.person(user), await queries.summaries(session), subject_of)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -16,9 +15,9 @@ from bot.core.access import CHANNEL, POST, SEE
 from bot.core.channels import slack_error_code
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
-from bot.core.gate import Incoming, Target, Targets
+from bot.core.gate import Incoming, Target, one
 from bot.core.scheduler import JobSpec
-from bot.standups import cards, commands, queries, schedule, service, views
+from bot.standups import access, cards, commands, queries, schedule, service, views
 from bot.standups.jobs import StandupJobs, group_members
 from bot.standups.modals import (
     ANSWER_CALLBACK,
@@ -43,56 +42,59 @@ TICK_JOB = "standups.tick"
 
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
-    rt.policy.register(service.record_policy())
+    for policy in access.record_policies():
+        rt.policy.register(policy)
     rt.commands.add(commands.USAGE)
     _register_views(rt)
     _register_work(rt)
     _register_command(rt)
     _register_modals(rt)
 
-    @rt.gate.action(service.WRITE_ACTION, _run_targets(lambda i: i.action.get("value")))
+    @rt.gate.action(service.WRITE_ACTION, one(access.PROMPT, access.ANSWER, _button_run))
     async def write_clicked(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
         user = str(body["user"]["id"])
+        run = access.record_id(action.get("value"))
         try:
+            if run is None:
+                raise service.StandupError("This standup was not sent to you.")
             async with rt.sessions() as session:
-                form = await service.answer_form(session, int(action.get("value") or 0), user)
-        except (service.StandupError, ValueError) as refusal:
+                form = await service.answer_form(session, run, user)
+        except service.StandupError as refusal:
             await respond(text=f":no_entry: {refusal}", response_type="ephemeral")
             return
         await rt.client.views_open(trigger_id=body["trigger_id"], view=answer_modal(form))
 
 
-def _run_targets(run_of: Callable[[Incoming], Any]) -> Targets:
-    """Answering a day's prompt is for the people the standup asks."""
-
-    async def targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
-        run = str(run_of(incoming) or "")
-        standup = await service.standup_of_run(session, int(run)) if run.isdigit() else None
-        ref = service.standup_ref(standup) if standup else ""
-        return [Target(service.STANDUP, ref, service.ANSWER)]
-
-    return targets
+def _button_run(incoming: Incoming) -> str:
+    """The run a Write button carries, as the gate checks it (the listener reads the same)."""
+    return str(incoming.action.get("value") or "")
 
 
-def _answer_run(incoming: Incoming) -> Any:
-    return incoming.metadata().get("run")
+def _answer_run(incoming: Incoming) -> str:
+    """The run an answer form is for, read as the listener reads it."""
+    run, _ = read_answers(incoming.view)
+    return str(run) if run is not None else ""
 
 
 async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
-    """The standup a subcommand changes, and the channel a new one would post to."""
+    """The standup a subcommand changes, and the channel a new one would post to.
+
+    A name is resolved here exactly as the command resolves it, so the gate checks the very
+    standup the command then acts on.
+    """
     try:
         parsed = commands.parse(incoming.text, utcnow().date())
     except UsageError:
         return []
     if isinstance(parsed, commands.CreateText) and parsed.spec.channel:
         return [Target(CHANNEL, parsed.spec.channel, POST)]
-    if isinstance(parsed, commands.Simple) and parsed.verb in ("edit", "pause", "resume"):
-        return [Target(service.STANDUP, parsed.name, service.MANAGE)]
-    if isinstance(parsed, commands.Simple) and parsed.verb == "stats":
-        return [Target(service.STANDUP, parsed.name, SEE)]
+    if isinstance(parsed, commands.Simple) and parsed.verb in commands.NAMED:
+        standup = await service.find(session, parsed.name)
+        verb = SEE if parsed.verb == "stats" else access.MANAGE
+        return [Target(access.STANDUP, str(standup.id) if standup else "", verb)]
     return []
 
 
@@ -100,8 +102,7 @@ async def form_targets(session: AsyncSession, incoming: Incoming) -> list[Target
     form = read_standup_form(incoming.view)
     found = []
     if form.standup_id is not None:
-        ref = service.standup_ref(int(form.standup_id))
-        found.append(Target(service.STANDUP, ref, service.MANAGE))
+        found.append(Target(access.STANDUP, str(form.standup_id), access.MANAGE))
     if form.spec.channel:
         found.append(Target(CHANNEL, form.spec.channel, POST))
     return found
@@ -258,7 +259,7 @@ def _register_modals(rt: Runtime) -> None:
         title = "Standup saved" if form.standup_id else "Standup created"
         await ack(response_action="update", view=done_view(title, line))
 
-    @rt.gate.view(ANSWER_CALLBACK, _run_targets(_answer_run))
+    @rt.gate.view(ANSWER_CALLBACK, one(access.PROMPT, access.ANSWER, _answer_run))
     async def answers_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         run_id, answers = read_answers(view)
         if run_id is None or not any(answer.strip() for answer in answers):

@@ -16,17 +16,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
-from bot.core.access import (
-    ADMINS,
-    CHANNEL_READERS,
-    OWNERS,
-    PARTICIPANTS,
-    RecordPolicy,
-    Subject,
-)
 from bot.core.db import utcnow
 from bot.core.projector import mark_dirty
 from bot.standups import cards, queries, schedule
+from bot.standups.access import STANDUP, shown_name
 from bot.standups.answers import (
     AnswerForm,
     answer_form,
@@ -76,6 +69,7 @@ from bot.standups.queries import (
 )
 
 __all__ = [
+    "STANDUP",
     "WRITE_ACTION",
     "StandupSummary",
     "summaries",
@@ -175,7 +169,9 @@ async def find(session: AsyncSession, name: str) -> Standup | None:
 async def require(session: AsyncSession, name: str) -> Standup:
     found = await find(session, name)
     if found is None:
-        raise StandupError(f"There is no standup called “{name}”. `/standup list` shows them.")
+        raise StandupError(
+            f"There is no standup called {shown_name(name)}. `/standup list` shows them."
+        )
     return found
 
 
@@ -186,9 +182,13 @@ def can_manage(standup: Standup, user: str, admins: Iterable[str]) -> bool:
 def check_manage(standup: Standup, user: str, admins: Iterable[str]) -> None:
     if standup.owner_ref:
         kind = standup.owner_ref.split(":")[0]
-        raise StandupError(f"“{standup.name}” is managed by /{kind} and cannot be changed here.")
+        raise StandupError(
+            f"{shown_name(standup.name)} is managed by /{kind} and cannot be changed here."
+        )
     if not can_manage(standup, user, admins):
-        raise StandupError(f"Only <@{standup.created_by}> or an admin can change “{standup.name}”.")
+        raise StandupError(
+            f"Only <@{standup.created_by}> or an admin can change {shown_name(standup.name)}."
+        )
 
 
 async def create(
@@ -315,53 +315,3 @@ participation = queries.participation
 open_blockers = queries.open_blockers
 blocker_counts = queries.blocker_counts
 latest_day = cards.latest_day
-
-
-# ------------------------------------------------------------------ the access policy
-
-STANDUP = "standup"
-MANAGE, ANSWER = "change", "answer"
-
-
-def standup_ref(standup_id: int) -> str:
-    return f"id:{standup_id}"
-
-
-async def _by_ref(session: AsyncSession, ref: str) -> Standup | None:
-    if ref.startswith("id:") and ref[3:].isdigit():
-        found = await session.get(Standup, int(ref[3:]))
-        return found if found is not None and not found.archived else None
-    return await find(session, ref) if ref else None
-
-
-def record_policy() -> RecordPolicy:
-    """A standup is seen by those who read its channel and its people; changed by its creator."""
-
-    async def load(session: AsyncSession, ref: str) -> Subject | None:
-        standup = await _by_ref(session, ref)
-        if standup is None:
-            return None
-        return Subject(
-            STANDUP,
-            ref,
-            f"“{standup.name}”",
-            channel=standup.channel,
-            owners=frozenset({standup.created_by}),
-            participants=frozenset(await participants(session, standup.id)),
-        )
-
-    return RecordPolicy(
-        STANDUP,
-        load,
-        see=CHANNEL_READERS | PARTICIPANTS | OWNERS | ADMINS,
-        verbs={
-            MANAGE: (OWNERS | ADMINS).named("{owners} or an admin"),
-            ANSWER: PARTICIPANTS.named("the people it asks"),
-        },
-        missing="There is no standup called “{ref}”. `/standup list` shows them.",
-    )
-
-
-async def standup_of_run(session: AsyncSession, run_id: int) -> int | None:
-    run = await session.get(StandupRun, run_id)
-    return run.standup_id if run else None

@@ -35,7 +35,7 @@ from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, BOB, DAVE
 from bot.standups import service as standups
-from bot.standups.models import StandupRun
+from bot.standups.models import StandupDelivery, StandupRun
 
 SECRET = "C0SECRET"  # a private channel: Alice, Bob and the bot
 MALLORY = DAVE  # in the workspace, not in the channel, no role anywhere
@@ -91,8 +91,19 @@ async def _records(bot: BotUnderTest) -> Records:
             ),  # fmt: skip
             ALICE,
         )
-        run = StandupRun(standup_id=standup.id, run_date=dt.date(2026, 3, 2))
+        day = dt.date(2026, 3, 2)
+        run = StandupRun(standup_id=standup.id, run_date=day)
         session.add(run)
+        await session.flush()
+        prompt_at = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+        for person in (ALICE, BOB):  # the day's prompt went to both participants
+            session.add(
+                StandupDelivery(
+                    standup_id=standup.id, run_id=run.id, user_id=person, run_date=day,
+                    kind="prompt", prompt_at=prompt_at,
+                    cutoff_at=prompt_at + dt.timedelta(hours=3),
+                )
+            )  # fmt: skip
         form = codered.DeclareForm(level="red", focus="Payroll", owner=BOB, exit_criteria="fixed")
         red = await codered.declare(session, CodeRedOptions.from_settings(settings), form, ALICE)
         notice = CodeRedNotice(
@@ -412,3 +423,85 @@ async def test_no_button_value_lets_a_non_member_change_a_private_record(
     for table in PRIVATE_TABLES:
         assert after[table] == before[table], f"{key} {value!r} changed {table}"
     assert not bot.state.open_views(MALLORY), f"{key} {value!r} opened a view"
+
+
+async def _standup_row(bot: BotUnderTest, name: str) -> Any:
+    from bot.standups.models import Standup
+
+    async with bot.rt.sessions() as session:
+        return await session.scalar(select(Standup).where(Standup.name == name))
+
+
+async def _ask(bot: BotUnderTest, command: str, text: str, user: str, channel: str) -> str:
+    """What the person was told (the command's answer, and anything said ephemerally since)."""
+    before = len(bot.state.ephemerals_for(user))
+    response = await bot.slack.command(command, text, user=user, channel=channel)
+    assert response.status_code == 200, response.text
+    return "\n".join(e.text for e in bot.state.ephemerals_for(user)[before:])
+
+
+async def test_a_standup_named_like_an_id_is_checked_as_the_standup_it_names(
+    bot: BotUnderTest,
+) -> None:
+    """Refs are ids the gate resolves from the name, so `/standup pause id:N` is checked against
+    the standup named "id:N", the one it pauses, and not against standup #N."""
+    from bot.sandbox.seed import STANDUP
+
+    create = "create {name} <#" + STANDUP + "> 09:00 <@{user}>"
+    await _ask(bot, "/standup", create.format(name="Mine", user=MALLORY), MALLORY, STANDUP)
+    mine = await _standup_row(bot, "Mine")
+    lookalike = f"id:{mine.id}"
+    await _ask(bot, "/standup", create.format(name=lookalike, user=ALICE), ALICE, STANDUP)
+    assert (await _standup_row(bot, lookalike)).created_by == ALICE
+
+    # The gate itself refuses (the command no longer checks again).
+    entry = bot.rt.gate.find(COMMAND, "/standup")
+    assert entry is not None
+    typed = Incoming({"command": "/standup", "text": f"pause {lookalike}"}, MALLORY, STANDUP)
+    with pytest.raises(Refused, match=f"Only <@{ALICE}> or an admin can change “{lookalike}”"):
+        await bot.rt.gate._check(entry, typed)
+    answer = await _ask(bot, "/standup", f"pause {lookalike}", MALLORY, STANDUP)
+    assert f"Only <@{ALICE}> or an admin can change “{lookalike}”" in answer, answer
+    assert not (await _standup_row(bot, lookalike)).paused
+    assert not (await _standup_row(bot, "Mine")).paused
+
+    answer = await _ask(bot, "/standup", f"pause {lookalike}", ALICE, STANDUP)
+    assert "paused" in answer, answer
+    assert (await _standup_row(bot, lookalike)).paused
+    assert not (await _standup_row(bot, "Mine")).paused
+
+    # A ref the name lookup cannot read is no standup, not an error inside the gate.
+    answer = await _ask(bot, "/standup", "pause id:\u00b2", MALLORY, STANDUP)
+    assert "no standup called" in answer, answer
+
+
+async def test_someone_taken_off_a_standup_still_answers_the_prompt_they_were_sent(
+    bot: BotUnderTest,
+) -> None:
+    """Answering is for the people a day's prompt went to (its delivery rows), not for whoever
+    is on the standup now: Bob, removed after his prompt, answers; Erin, added after, may not."""
+    from bot.sandbox.seed import ERIN
+    from bot.standups.models import Standup, StandupAnswer
+
+    records = await _records(bot)
+    async with transaction(bot.rt.sessions) as session:
+        standup = await session.scalar(select(Standup).where(Standup.name == records.standup))
+        await standups.remove_participant(session, standup.id, BOB, "user")
+        await standups.add_participant(session, standup.id, ERIN, "user")
+    bot.state.channels[SECRET].members.add(ERIN)  # Erin may see it, but was sent nothing
+
+    write = bot.rt.gate.find("action", "standups.write")
+    assert write is not None
+    button = bot.slack.build_block_action(BOB, "standups.write", str(records.run))
+    button["actions"][0]["action_id"] = "standups.write"
+    await bot.rt.gate._check(write, Incoming(button, BOB, SECRET))
+    with pytest.raises(Refused, match="Only the people it was sent to can answer"):
+        await bot.rt.gate._check(write, Incoming(button, ERIN, SECRET))
+
+    metadata = json.dumps({"run": records.run})
+    payload = bot.slack.build_view_submission(BOB, "standups.answer", ANSWER_FORM, metadata)
+    response = await _send(bot, "view", payload)
+    assert response.status_code == 200 and not response.content, response.text
+    async with bot.rt.sessions() as session:
+        answer = await session.scalar(select(StandupAnswer).where(StandupAnswer.user_id == BOB))
+    assert answer is not None and answer.answers == ["spying"]
