@@ -27,13 +27,12 @@ def fixed_policy(
     from bot.codered.options import Options as CodeRedOptions
     from bot.config import Settings
     from bot.incidents.access import record_policy as incidents_policy
-    from bot.incidents.state import Options as IncidentOptions
     from bot.standups.access import record_policies as standups_policies
 
     settings = Settings(admins=list(admins))
     policy = Policy(FixedDirectory(private), admins=lambda: admins)
-    policy.register(incidents_policy(IncidentOptions.from_settings(settings)))
-    policy.register(agents_policy())
+    policy.register(incidents_policy())
+    policy.register(agents_policy(lambda: admins))
     for standups_policy in standups_policies():
         policy.register(standups_policy)
     policy.register(codered_policy(CodeRedOptions.from_settings(settings)))

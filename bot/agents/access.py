@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents.models import AgentRequest, AgentTask
-from bot.core.access import ADMINS, CHANNEL_READERS, OWNERS, RecordPolicy, Subject
+from bot.core.access import ADMINS, CHANNEL_READERS, OWNERS, Check, RecordPolicy, Rule, Subject
 
 AGENT_REQUEST = "agent_request"
 CONTROL = "cancel"
 
 
-def record_policy() -> RecordPolicy:
-    """A task is seen by those who read the channel it came from; controlled by its requester."""
+def can_control(user: str, requester: str, admins: Collection[str]) -> bool:
+    """Cancel and follow-ups belong to the requester and the admins.
+
+    The one definition: the gate's `CONTROL` rule asks it for buttons, and the intake asks it
+    for a follow-up in a thread (an event, which no gate sees).
+    """
+    return user == requester or user in admins
+
+
+class _Controllers(Rule):
+    description = "{owners} (who asked) or an admin"
+
+    def __init__(self, admins: Callable[[], Collection[str]]) -> None:
+        self.admins = admins
+
+    async def allows(self, check: Check) -> bool:
+        user = check.actor.user
+        return any(
+            can_control(user, requester, self.admins()) for requester in check.subject.owners
+        )
+
+
+def record_policy(admins: Callable[[], Collection[str]]) -> RecordPolicy:
+    """A task is seen by those who read the channel it came from; controlled by its requester
+    (`owners`) and the admins."""
 
     async def load(session: AsyncSession, ref: str) -> Subject | None:
-        request = await session.get(AgentRequest, int(ref)) if ref.isdigit() else None
+        number = int(ref) if ref.isascii() and ref.isdigit() else None
+        request = await session.get(AgentRequest, number) if number is not None else None
         if request is None:
             return None
         return Subject(
@@ -30,7 +56,7 @@ def record_policy() -> RecordPolicy:
         AGENT_REQUEST,
         load,
         see=CHANNEL_READERS | OWNERS | ADMINS,
-        verbs={CONTROL: (OWNERS | ADMINS).named("{owners} (who asked) or an admin")},
+        verbs={CONTROL: _Controllers(admins)},
         missing="That agent task no longer exists.",
     )
 

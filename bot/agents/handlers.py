@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _check_backends(rt)
-    rt.policy.register(record_policy())
+    rt.policy.register(record_policy(lambda: rt.settings.admins))
     access = Access(rt.client, rt.settings)
     intake = Intake(rt, access)
     runner = AgentRunner(rt)

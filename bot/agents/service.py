@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
-from bot.agents.access import AGENT_REQUEST
+from bot.agents.access import AGENT_REQUEST, can_control
 from bot.agents.backends.base import Update
 from bot.agents.models import CANCELING, TERMINAL, AgentRequest, AgentTask
 from bot.agents.parsing import Spec
@@ -28,6 +28,7 @@ from bot.core.projector import mark_dirty
 
 __all__ = [
     "AGENT_REQUEST",
+    "can_control",
     "CANCELING",
     "TERMINAL",
     "TaskBrief",
@@ -57,11 +58,6 @@ class AgentError(Exception):
 
 def branch_name(request_id: int, attempt: int) -> str:
     return f"opsbot/agent-{request_id}-{attempt}"
-
-
-def can_control(user: str, requester: str, admins: Sequence[str]) -> bool:
-    """Cancel and follow-ups belong to the requester and the admins."""
-    return user == requester or user in admins
 
 
 async def create_request(

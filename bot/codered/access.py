@@ -7,22 +7,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.codered.models import CodeRed, CodeRedNotice
 from bot.codered.options import Options
 from bot.codered.service import active_row
-from bot.core.access import ADMINS, EVERYONE, OWNERS, RecordPolicy, Subject, Users
+from bot.core.access import EVERYONE, OWNERS, Check, RecordPolicy, Rule, Subject
 
 CODERED = "codered"
 ACTIVE, NEW = "active", "new"
 CHANGE, DECLARE = "change", "declare"
 
 
+class _Declarers(Rule):
+    """Admins and the declarers named in the config (`Options.can_declare`)."""
+
+    description = "admins and the code red declarers named in the config"
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+
+    async def allows(self, check: Check) -> bool:
+        return self.opts.can_declare(check.actor.user)
+
+
 def record_policy(opts: Options) -> RecordPolicy:
-    """Everyone sees the code red; its owner, admins and declarers change it."""
-    declarers = Users("declarers", lambda: opts.declarers)
+    """Everyone sees the code red; admins and declarers declare one; its owner, admins and
+    declarers change it. Commands, buttons and forms are checked here only (at the gate)."""
+    declarers = _Declarers(opts)
 
     async def load(session: AsyncSession, ref: str) -> Subject | None:
         if ref == NEW:
             return Subject(CODERED, NEW, "a code red")
         row = await active_row(session) if ref == ACTIVE else None
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():
             row = await session.get(CodeRed, int(ref))
         if row is None:
             return None
@@ -33,12 +46,8 @@ def record_policy(opts: Options) -> RecordPolicy:
         load,
         see=EVERYONE,
         verbs={
-            CHANGE: (OWNERS | ADMINS | declarers).named(
-                "the owner ({owners}), admins and declarers"
-            ),
-            DECLARE: (ADMINS | declarers).named(
-                "admins and the code red declarers named in the config"
-            ),
+            CHANGE: (OWNERS | declarers).named("the owner ({owners}), admins and declarers"),
+            DECLARE: declarers,
         },
         missing="There is no code red in progress. `/codered declare` starts one.",
     )

@@ -100,7 +100,7 @@ async def run(
     codered = await service.require_active(session)
     if parsed.verb == "status":
         return await status_text(session, codered)
-    service.check_lead(opts, codered, actor)
+    # Whether `actor` may change it was decided by the access policy at the gate.
     if parsed.verb == "level":
         assert parsed.level is not None
         await service.change_level(session, opts, codered, parsed.level, parsed.text, actor, now)

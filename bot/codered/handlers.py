@@ -121,7 +121,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
         try:
             parsed = commands.parse(text)
             if parsed.verb == "declare":
-                await _open_declare(rt, opts, ack, command)
+                await _open_declare(rt, ack, command)
                 return
             async with transaction(rt.sessions) as session:
                 answer = await commands.run(session, opts, parsed, user)
@@ -134,10 +134,8 @@ def _register_command(rt: Runtime, opts: Options) -> None:
         await ack(text=answer)
 
 
-async def _open_declare(rt: Runtime, opts: Options, ack: AsyncAck, command: dict[str, Any]) -> None:
-    user = str(command.get("user_id"))
-    if not opts.can_declare(user):
-        raise CodeRedError(f"{service.REFUSAL}\n{commands.USAGE.text()}")
+async def _open_declare(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> None:
+    user = str(command.get("user_id"))  # a declarer: the gate checked `access.DECLARE`
     async with rt.sessions() as session:
         if await service.active_row(session) is not None:
             raise CodeRedError(ALREADY)

@@ -44,10 +44,6 @@ from bot.standups import service as standups
 __all__ = ["ActiveCodeRed", "CodeRedError", "DeclareForm", "active", "active_row", "declare"]
 
 MAX_FOCUS = 150
-REFUSAL = (
-    "Only admins and the code red declarers named in the config can declare a code red. "
-    "Ask one of them if you think it is time."
-)
 _URL = re.compile(r"^https?://[^\s<>|]+$")
 
 
@@ -116,17 +112,6 @@ async def require_active(session: AsyncSession) -> CodeRed:
     return row
 
 
-def is_lead(opts: Options, codered: CodeRed, user: str) -> bool:
-    return user == codered.owner_id or opts.can_declare(user)
-
-
-def check_lead(opts: Options, codered: CodeRed, user: str) -> None:
-    if not is_lead(opts, codered, user):
-        raise CodeRedError(
-            f"Only the owner (<@{codered.owner_id}>), admins and declarers can change the code red."
-        )
-
-
 async def declare(
     session: AsyncSession,
     opts: Options,
@@ -134,9 +119,8 @@ async def declare(
     declarer: str,
     now: dt.datetime | None = None,
 ) -> CodeRed:
+    """Declare a code red; who may was decided by the access policy (`access.DECLARE`)."""
     now = now or utcnow()
-    if not opts.can_declare(declarer):
-        raise CodeRedError(REFUSAL)
     running = await active_row(session)
     if running is not None:
         raise CodeRedError(
@@ -237,13 +221,15 @@ async def answer_reconfirm(
     actor: str,
     now: dt.datetime | None = None,
 ) -> str:
-    """The owner's answer to "this level has lasted long: keep it or step down?"."""
+    """The owner's answer to "this level has lasted long: keep it or step down?".
+
+    Who may answer was decided by the access policy (`access.CHANGE` on the notice's code red).
+    """
     now = now or utcnow()
     notice = await session.get(CodeRedNotice, notice_id)
     codered = await session.get(CodeRed, notice.codered_id) if notice else None
     if notice is None or codered is None or notice.kind != "reconfirm":
         raise CodeRedError("That question is no longer open.")
-    check_lead(opts, codered, actor)
     if notice.answer or codered.resolved_at or codered.level != notice.data.get("level"):
         raise CodeRedError("That question was already answered.")
     lower = lower_level(codered.level)

@@ -9,7 +9,6 @@ from bot.core.access import (
     ADMINS,
     CHANNEL_MEMBERS,
     NOT_PRIVATE,
-    OWNERS,
     PARTICIPANTS,
     RecordPolicy,
     Subject,
@@ -20,7 +19,7 @@ from bot.incidents.parsing import FREE_TEXT, Request
 from bot.incidents.state import Options
 
 INCIDENT = "incident"
-ACT, LEAD = "change", "resolve"
+ACT = "change"  # resolving and handing over held roles also need `is_lead`, checked by service
 
 
 class IncidentError(Exception):
@@ -30,37 +29,37 @@ class IncidentError(Exception):
 # ------------------------------------------------------------------ the access policy
 
 
-def record_policy(opts: Options) -> RecordPolicy:
+def record_policy() -> RecordPolicy:
     """A private incident is for its participants, its channel's members and admins."""
 
     async def load(session: AsyncSession, ref: str) -> Subject | None:
-        incident = await session.get(Incident, int(ref)) if ref.isdigit() else None
-        return await subject(session, opts, incident) if incident else None
+        number = int(ref) if ref.isascii() and ref.isdigit() else None
+        incident = await session.get(Incident, number) if number is not None else None
+        return await subject(session, incident) if incident else None
 
     viewers = NOT_PRIVATE | PARTICIPANTS | CHANNEL_MEMBERS | ADMINS
     return RecordPolicy(
         INCIDENT,
         load,
         see=viewers,
-        verbs={
-            ACT: viewers,
-            LEAD: (OWNERS | ADMINS).named("the commander, the reporter or an admin"),
-        },
+        verbs={ACT: viewers},
         missing="There is no incident #{ref}.",
     )
 
 
-async def subject(session: AsyncSession, opts: Options, incident: Incident) -> Subject:
-    held = await holders(session, incident.id)
-    lead = held.get(opts.lead_role)
+async def subject(session: AsyncSession, incident: Incident) -> Subject:
+    """The facts access needs: its channel, privacy and participants (one query)."""
+    held = await session.scalars(
+        select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id)
+    )
     return Subject(
         INCIDENT,
         str(incident.id),
         f"incident #{incident.id}",
         channel=incident.channel_id,
         private=incident.private,
-        owners=frozenset({incident.reporter_id, *([lead] if lead else [])}),
-        participants=frozenset(await participants(session, incident)),
+        # The reporter and everyone who ever held a role.
+        participants=frozenset({incident.reporter_id, *held}),
     )
 
 
@@ -83,16 +82,9 @@ async def for_channel(session: AsyncSession, channel_id: str | None) -> Incident
     return await session.scalar(select(Incident).where(Incident.channel_id == channel_id))
 
 
-async def participants(session: AsyncSession, incident: Incident) -> set[str]:
-    """The reporter and everyone who ever held a role."""
-    rows = await session.scalars(
-        select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id)
-    )
-    return {incident.reporter_id, *rows}
-
-
 async def is_lead(session: AsyncSession, opts: Options, incident: Incident, user: str) -> bool:
-    """Commander, reporter or admin: who may resolve and reassign held roles."""
+    """Commander (the configured lead role), reporter or admin: who may resolve and reassign
+    held roles. The one definition: the policy's `ACT` lets anyone who may see it do the rest."""
     if user in opts.admins or user == incident.reporter_id:
         return True
     return (await holders(session, incident.id)).get(opts.lead_role) == user

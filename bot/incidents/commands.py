@@ -43,7 +43,7 @@ async def run(
         )
         return Answer(declared_text(incident.id, incident.title, incident.private))
     if request.sub == "list":
-        visible = await reports.open_incidents_visible_to(session, opts, policy, user)
+        visible = await reports.open_incidents_visible_to(session, policy, user)
         list_text, blocks = list_blocks(visible)
         return Answer(list_text, blocks)
     incident, free_text = await target(session, request, channel)

@@ -15,7 +15,7 @@ from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, no_record, one
 from bot.core.scheduler import JobSpec
 from bot.incidents import access, commands, kinds, queries, reminders, service, views
-from bot.incidents.access import ACT, INCIDENT, LEAD, IncidentError
+from bot.incidents.access import ACT, INCIDENT, IncidentError
 from bot.incidents.events import register_events
 from bot.incidents.jobs import IncidentJobs
 from bot.incidents.modals import (
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     opts = Options.from_settings(rt.settings)
-    rt.policy.register(access.record_policy(opts))
+    rt.policy.register(access.record_policy())
     rt.commands.add(USAGE)
     _register_views(rt, opts)
     _register_jobs(rt, opts)
@@ -109,7 +109,7 @@ def command_targets(opts: Options) -> Any:
         ref = str(number) if number is not None else (str(here.id) if here else None)
         if ref is None:
             return []  # outside an incident channel with no number: a usage answer
-        return [Target(INCIDENT, ref, LEAD if request.sub == "resolve" else ACT)]
+        return [Target(INCIDENT, ref, ACT)]
 
     return targets
 

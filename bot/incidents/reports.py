@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.access import Audience, Policy, Subject
 from bot.incidents.access import holders, subject
 from bot.incidents.models import Incident, RoleAssignment
-from bot.incidents.state import IncidentSummary, Options
+from bot.incidents.state import IncidentSummary
 
 
 async def _summaries(session: AsyncSession, incidents: list[Incident]) -> list[IncidentSummary]:
@@ -49,7 +49,7 @@ async def open_incidents(session: AsyncSession) -> list[IncidentSummary]:
 
 
 async def open_incidents_visible_to(
-    session: AsyncSession, opts: Options, policy: Policy, user_id: str
+    session: AsyncSession, policy: Policy, user_id: str
 ) -> list[IncidentSummary]:
     """Open incidents for `/incident list`: private ones only for the people involved."""
     rows = await session.scalars(
@@ -57,7 +57,7 @@ async def open_incidents_visible_to(
     )
 
     async def subject_of(incident: Incident) -> Subject:
-        return await subject(session, opts, incident)
+        return await subject(session, incident)
 
     visible = await policy.visible(Audience.person(user_id), list(rows), subject_of)
     return await _summaries(session, visible)

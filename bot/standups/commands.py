@@ -159,7 +159,6 @@ async def run(
     session: AsyncSession,
     parsed: Parsed,
     user: str,
-    admins: list[str],
     policy: Policy,
     now: dt.datetime | None = None,
 ) -> Answer:
@@ -184,7 +183,7 @@ async def run(
             session, standup.id, until - dt.timedelta(days=STATS_DAYS - 1), until
         )
         return Answer(views.stats_text(standup.name, STATS_DAYS, rows))
-    service.check_manage(standup, user, admins)
+    service.check_editable(standup)
     await service.set_paused(session, standup, parsed.verb == "pause")
     state = "paused: no prompts until resumed" if parsed.verb == "pause" else "running again"
     return Answer(f"“{standup.name}” is {state}.")

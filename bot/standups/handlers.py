@@ -163,7 +163,7 @@ def _register_command(rt: Runtime) -> None:
             if isinstance(parsed, commands.CreateText) and parsed.group:
                 parsed.spec.group_members = await _members_or_problem(rt, parsed.group)
             async with transaction(rt.sessions) as session:
-                answer = await commands.run(session, parsed, user, rt.settings.admins, rt.policy)
+                answer = await commands.run(session, parsed, user, rt.policy)
         except UsageError as problem:
             await ack(text=commands.USAGE.problem(str(problem)))
             return
@@ -201,7 +201,7 @@ async def _open_form(
     if parsed.verb == "edit":
         async with rt.sessions() as session:
             standup = await service.require(session, parsed.name)
-            service.check_manage(standup, user, rt.settings.admins)
+            service.check_editable(standup)
             people = await service.participants(session, standup.id, source="user")
         defaults = FormDefaults(
             standup_id=standup.id,
@@ -249,7 +249,7 @@ def _register_modals(rt: Runtime) -> None:
                     found = await session.get(Standup, int(form.standup_id))
                     if found is None or found.archived:
                         raise service.StandupError("That standup no longer exists.")
-                    service.check_manage(found, user, rt.settings.admins)
+                    service.check_editable(found)
                     await service.update_spec(session, found, form.spec)
                     standup = found
                 line = views.summary_line(await queries.summary(session, standup))
