@@ -158,7 +158,10 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         make_client(token, settings.slack_api_url, timeout=5, handlers=[]), token
     )
     bolt = build_bolt(settings, identity)
-    directory = Directory(client, ttl=settings.membership_ttl_seconds)
+    # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:
+    # their client does not retry (a refusal is posted at most once) and gives up quickly.
+    access_client = make_client(token, settings.slack_api_url, timeout=2, handlers=[])
+    directory = Directory(access_client, ttl=settings.membership_ttl_seconds)
     policy = Policy(directory, admins=lambda: settings.admins)
     usages = CommandRegistry()
     rt = Runtime(
@@ -170,7 +173,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         identity=identity,
         events=EventBus(),
         policy=policy,
-        gate=Gate(bolt, policy, sessions, client, usages),
+        gate=Gate(bolt, policy, sessions, access_client, usages),
         projector=Projector(
             sessions,
             projector_client,

@@ -55,7 +55,7 @@ def record_policy(admins: Callable[[], Collection[str]]) -> RecordPolicy:
     return RecordPolicy(
         AGENT_REQUEST,
         load,
-        see=CHANNEL_READERS | OWNERS | ADMINS,
+        see=ADMINS | OWNERS | CHANNEL_READERS,
         verbs={CONTROL: _Controllers(admins)},
         missing="That agent task no longer exists.",
     )

@@ -6,8 +6,9 @@ consulted in two places only, both in core:
 
 * `bot.core.gate` checks it for every command, button, menu, form and options load before the
   listener runs;
-* `Policy.visible` filters what readers (digests, App Home, lists, context views) show, for a
-  person or for everyone who reads a channel.
+* `Policy.visible` filters what readers show: digests (for everyone who reads their channel),
+  `/incident list` and `/standup list` (for the person asking). App Home shows a person only
+  their own records and does not go through it.
 
 The verb `see` is special: a person who may not see a record is told it does not exist, so a
 refusal never confirms that a private record is there.
@@ -18,9 +19,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.text import from_ci, mrkdwn
+
+if TYPE_CHECKING:
+    from bot.core.directory import ChannelFacts
 
 SEE = "see"
 T = TypeVar("T")
@@ -32,11 +38,14 @@ class Membership(Protocol):
     A protocol, so that the policy and every feature's declarations import no Slack client.
     """
 
-    async def is_private(self, channel: str) -> bool: ...
+    async def facts(self, channel: str) -> ChannelFacts: ...
 
-    async def is_member(self, channel: str, user: str) -> bool: ...
+    def forget(self, channel: str) -> None:
+        """Drop a channel's cached answer, so the next question asks Slack again."""
 
-    async def can_read(self, channel: str, user: str) -> bool: ...
+
+class MembershipUnknown(Exception):
+    """Slack did not say who reads a channel, and a reader would rather retry than hide."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,6 @@ class Subject:
 @dataclass(frozen=True)
 class Actor:
     user: str
-    channel: str | None
     admin: bool
 
 
@@ -106,7 +114,9 @@ class AnyOf(Rule):
         return flat
 
     async def allows(self, check: Check) -> bool:
-        for rule in self._flat():  # cheap rules first is the caller's order; stop at the first
+        # Stops at the first rule that allows: declarations put the rules that need no Slack
+        # lookup (admins, owners, participants, privacy) before the channel rules.
+        for rule in self._flat():
             if await rule.allows(check):
                 return True
         return False
@@ -152,7 +162,9 @@ class _ChannelMembers(Rule):
 
     async def allows(self, check: Check) -> bool:
         channel = check.subject.channel
-        return bool(channel) and await check.directory.is_member(str(channel), check.actor.user)
+        if not channel:
+            return False
+        return check.actor.user in (await check.directory.facts(channel)).members
 
 
 class _ChannelReaders(Rule):
@@ -164,7 +176,7 @@ class _ChannelReaders(Rule):
         channel = check.subject.channel
         if check.subject.private or not channel:
             return False
-        return await check.directory.can_read(channel, check.actor.user)
+        return await reads(check.directory, channel, Audience.person(check.actor.user))
 
 
 class Users(Rule):
@@ -219,15 +231,37 @@ class Audience:
 
     user: str | None = None
     channel: str | None = None
-    admin: bool = False
 
     @classmethod
-    def person(cls, user: str, *, admin: bool = False) -> Audience:
-        return cls(user=user, admin=admin)
+    def person(cls, user: str) -> Audience:
+        return cls(user=user)
 
     @classmethod
     def channel_readers(cls, channel: str) -> Audience:
         return cls(channel=channel)
+
+
+async def reads(membership: Membership, channel: str, audience: Audience) -> bool:
+    """Whether everyone in `audience` can read `channel`: the one definition of its readers.
+
+    A public channel is read by anyone in the workspace, a private one by its members, and a
+    channel by its own readers. When Slack cannot say, a person is told no (the access default
+    is to hide), while a whole channel's readers raise `MembershipUnknown`: what they are shown
+    is stored and posted (a digest), so it is better built again later than built with holes.
+    """
+    if audience.channel is not None and audience.channel == channel:
+        return True
+    facts = await membership.facts(channel)
+    if not facts.known and audience.channel is not None:
+        raise MembershipUnknown(f"cannot tell who reads {channel}")
+    if not facts.private:
+        return True
+    return audience.user is not None and audience.user in facts.members
+
+
+def _shown_ref(ref: str) -> str:
+    """A ref as a refusal may quote it: it can come from a forged payload, so it is inert."""
+    return mrkdwn(from_ci(ref), 40)
 
 
 class Policy:
@@ -243,8 +277,8 @@ class Policy:
             raise ValueError(f"record kind {policy.kind!r} is registered twice")
         self.kinds[policy.kind] = policy
 
-    def actor(self, user: str, channel: str | None = None) -> Actor:
-        return Actor(user=user, channel=channel, admin=user in self._admins())
+    def actor(self, user: str) -> Actor:
+        return Actor(user=user, admin=user in self._admins())
 
     async def subject(self, session: AsyncSession, kind: str, ref: str) -> Subject | None:
         """The facts about one record, as its kind's policy loads them."""
@@ -257,7 +291,7 @@ class Policy:
         policy = self.kinds[kind]
         subject = await policy.load(session, ref)
         if subject is None:
-            raise NotFound(policy.missing.format(ref=ref))
+            raise NotFound(policy.missing.format(ref=_shown_ref(ref)))
         return await self.check_subject(actor, policy, subject, verb)
 
     async def check_subject(
@@ -265,7 +299,7 @@ class Policy:
     ) -> Subject:
         check = Check(actor, subject, self.directory)
         if not await policy.see.allows(check):
-            raise NotFound(policy.missing.format(ref=subject.ref))
+            raise NotFound(policy.missing.format(ref=_shown_ref(subject.ref)))
         rule = policy.rule(verb)
         if verb != SEE and not await rule.allows(check):
             owners = " or ".join(f"<@{owner}>" for owner in sorted(subject.owners))
@@ -276,16 +310,14 @@ class Policy:
     async def may_see(self, audience: Audience, subject: Subject) -> bool:
         """Whether everyone in `audience` may see `subject`."""
         if audience.user is not None:
-            actor = Actor(audience.user, None, audience.admin or audience.user in self._admins())
-            check = Check(actor, subject, self.directory)
+            check = Check(self.actor(audience.user), subject, self.directory)
             return await self.kinds[subject.kind].see.allows(check)
-        # A channel is read by all its members: show only what any of them may see, which is
-        # what is public, or what lives in that very channel.
+        # A channel is read by all its readers: show only what any of them may see, which is a
+        # private record only in its own channel, and otherwise what its channel's readers
+        # include everyone who reads this one.
         if subject.private:
             return subject.channel is not None and subject.channel == audience.channel
-        if subject.channel is None or subject.channel == audience.channel:
-            return True
-        return not await self.directory.is_private(subject.channel)
+        return subject.channel is None or await reads(self.directory, subject.channel, audience)
 
     async def visible(
         self,
@@ -312,11 +344,11 @@ def channel_policy() -> RecordPolicy:
     async def load(session: AsyncSession, ref: str) -> Subject | None:
         return Subject(CHANNEL, ref, f"<#{ref}>", channel=ref) if ref else None
 
-    members = CHANNEL_MEMBERS | ADMINS
+    members = ADMINS | CHANNEL_MEMBERS
     return RecordPolicy(
         CHANNEL,
         load,
-        see=CHANNEL_READERS | ADMINS,
+        see=ADMINS | CHANNEL_READERS,
         verbs={CONFIGURE: members, POST: members},
         missing="I cannot find that channel, or you are not in it.",
     )

@@ -35,12 +35,12 @@ from slack_bolt.request.payload_utils import (
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.access import NotFound, Policy, Refused
 from bot.core.commands import CommandRegistry, wants_help
-from bot.core.replies import guard_request
+from bot.core.replies import GuardedRespond, guard_request
+from bot.core.slack import sanitise_arguments
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,8 @@ class Gate:
         client: AsyncWebClient,
         usages: CommandRegistry,
     ) -> None:
+        """`client` tells people why they were refused: build it without retry handlers (a
+        blind retry of a post can say it twice) and with a short timeout."""
         self.bolt = bolt
         self.usages = usages
         self.policy = policy
@@ -232,7 +234,7 @@ class Gate:
     async def _check(self, entry: Entry, incoming: Incoming) -> list[Any]:
         if entry.type == COMMAND and wants_help(incoming.text):
             return []  # help touches nothing
-        actor = self.policy.actor(incoming.user, incoming.channel)
+        actor = self.policy.actor(incoming.user)
         async with self.sessions() as session:
             try:
                 targets = await entry.targets(session, incoming)
@@ -246,7 +248,10 @@ class Gate:
                 raise Refused(UNREADABLE) from None
 
     def _refuse(self, req: AsyncBoltRequest, type_: str, text: str) -> BoltResponse:
+        """Answer a refused request. The reason can quote what the person typed, so it leaves
+        through the same text guard as everything else the bot says."""
         body = req.body
+        text = _guarded(text)
         if type_ == COMMAND:
             return _json({"response_type": "ephemeral", "text": text})
         if type_ == OPTIONS:
@@ -268,14 +273,20 @@ class Gate:
         user, channel = _user(body), _channel(body)
         try:
             if body.get("response_url"):
-                webhook = AsyncWebhookClient(str(body["response_url"]))
-                await webhook.send(text=text, response_type="ephemeral", replace_original=False)
+                respond = GuardedRespond(response_url=str(body["response_url"]))
+                await respond(text=text, response_type="ephemeral", replace_original=False)
             elif channel:
                 await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
             elif user:  # App Home has no channel: say it in a DM
                 await self.client.chat_postMessage(channel=user, text=text)
         except (SlackApiError, OSError) as error:
             log.info("gate: could not tell %s why: %r", user, error)
+
+
+def _guarded(text: str) -> str:
+    """Refusal text neutralised and redacted, as every Web API call's text is."""
+    guarded = sanitise_arguments({"text": text}) or {}
+    return str(guarded.get("text") or "")
 
 
 def _json(payload: dict[str, Any]) -> BoltResponse:

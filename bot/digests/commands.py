@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
-
 from bot.core.commands import UsageError
 from bot.core.db import transaction, utcnow
 from bot.digests import activity, service
@@ -101,16 +99,28 @@ async def _user_zone(rt: Runtime, user: str) -> str:
 
 
 async def _bot_is_member(rt: Runtime, channel: str) -> bool:
-    try:
-        response = await asyncio.wait_for(
-            rt.client.conversations_info(channel=channel), SLACK_CALL_SECONDS
-        )
-    except SlackApiError as error:
-        code: str | None = error.response.get("error")
-        return code != "channel_not_found"
-    except Exception:  # cannot tell: assume yes; the projector retries a failed post
+    """Whether the bot is in `channel`, as the access directory says.
+
+    A no is asked again afresh (the person may have just invited the bot). When it cannot be
+    told (Slack did not answer, or the bot's own id is not known yet) the answer is yes: the
+    projector retries a post that fails, while a wrong no would send the person off to invite a
+    bot that is already there.
+    """
+    known = rt.identity.known
+    if known is None:  # the first request after a start: ask, as briefly as other lookups here
+        try:
+            known = await asyncio.wait_for(rt.identity.fetch(), SLACK_CALL_SECONDS)
+        except TimeoutError:
+            known = None
+    if known is None:
         return True
-    return bool(response["channel"].get("is_member", True))
+    bot_user = known.user_id
+    directory = rt.policy.directory
+    facts = await directory.facts(channel)
+    if facts.known and bot_user not in facts.members:
+        directory.forget(channel)
+        facts = await directory.facts(channel)
+    return not facts.known or bot_user in facts.members
 
 
 def _when(request: DigestRequest | DigestSchedule, zone: str) -> str:

@@ -2,7 +2,8 @@
 
 One small adapter per section turns another feature's answers into plain JSON for the digest's
 snapshot; a renamed function over there is a one-line fix here. Each section reads in its own
-session and a failing one is left out (and logged), so one feature's trouble never stops a digest.
+session and a failing one is left out (and logged), so one feature's trouble never stops a digest;
+only when Slack cannot say who reads a channel does the whole digest wait for a retry.
 Private incidents never appear: a digest is posted where anyone in the channel reads it.
 """
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.agents import service as agents
 from bot.ci import service as ci
 from bot.codered import service as codered
-from bot.core.access import Audience, Policy, Subject
+from bot.core.access import Audience, MembershipUnknown, Policy, Subject
 from bot.digests import activity
 from bot.incidents import service as incidents
 from bot.standups import service as standups
@@ -315,6 +316,10 @@ async def compose(sessions: async_sessionmaker[AsyncSession], scope: Scope) -> J
         try:
             async with sessions() as session:
                 found = await section(session, scope)
+        except MembershipUnknown:
+            # Slack did not say who reads a channel: build the digest again later (the task
+            # is retried) rather than store one with items silently left out.
+            raise
         except Exception:
             log.exception("digest section %s could not be written; leaving it out", name)
             continue

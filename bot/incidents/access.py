@@ -37,7 +37,7 @@ def record_policy() -> RecordPolicy:
         incident = await session.get(Incident, number) if number is not None else None
         return await subject(session, incident) if incident else None
 
-    viewers = NOT_PRIVATE | PARTICIPANTS | CHANNEL_MEMBERS | ADMINS
+    viewers = NOT_PRIVATE | PARTICIPANTS | ADMINS | CHANNEL_MEMBERS
     return RecordPolicy(
         INCIDENT,
         load,

@@ -17,7 +17,7 @@ from bot.codered.options import Options as CodeRedOptions
 from bot.config import Settings
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.digests.sections import Scope, compose
-from tests.directory import fixed_policy
+from tests.directory import FixedDirectory, fixed_policy
 
 ALICE = "U0ALICE"
 
@@ -90,3 +90,29 @@ async def test_a_private_channels_tasks_stay_out_of_other_channels_digests(
     assert "agents" not in elsewhere
     inside = await compose(sessions, Scope("C0DEV", start, end, "UTC", private))
     assert [t["instruction"] for t in inside["agents"]["prs"]] == ["Rotate the HR keys"]
+
+
+async def test_a_digest_waits_when_slack_cannot_say_who_reads_a_channel(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Rather than store a snapshot with a channel's items silently left out, the build fails
+    (its task is retried); a person's own lists still just hide what cannot be checked."""
+    from bot.core.access import Audience, MembershipUnknown, Subject
+    from bot.core.directory import ChannelFacts
+
+    class Unanswered(FixedDirectory):
+        async def facts(self, channel: str) -> ChannelFacts:
+            return ChannelFacts(private=True, members=frozenset(), known=False)
+
+    start = utcnow() - dt.timedelta(hours=1)
+    async with transaction(sessions) as session:
+        done = Outcome(summary="ok", pr_url="https://gh.test/pr/9")
+        await finished_task(session, "Fix it", Update(state=agent_models.COMPLETED, outcome=done))
+    policy = fixed_policy()
+    policy.directory = Unanswered()
+    end = utcnow() + dt.timedelta(seconds=1)
+    with pytest.raises(MembershipUnknown):
+        await compose(sessions, Scope("C0ENG", start, end, "UTC", policy))
+    assert "agents" in await compose(sessions, Scope("C0DEV", start, end, "UTC", policy))
+    subject = Subject(agents.AGENT_REQUEST, "1", "this agent task", "C0DEV")
+    assert not await policy.may_see(Audience.person("U0BOB"), subject)

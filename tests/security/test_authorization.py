@@ -9,6 +9,7 @@ fails `test_every_declared_entry_has_a_probe`, so new handlers are covered by co
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -26,14 +27,15 @@ from bot.agents.parsing import Spec
 from bot.codered import service as codered
 from bot.codered.models import CodeRedNotice
 from bot.codered.options import Options as CodeRedOptions
-from bot.core.access import Refused
+from bot.core.access import SEE, Refused
 from bot.core.db import transaction
+from bot.core.directory import Directory
 from bot.core.gate import COMMAND, Entry, Incoming
 from bot.incidents import service as incidents
 from bot.incidents.state import Options as IncidentOptions
 from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
-from bot.sandbox.seed import ALICE, BOB, DAVE
+from bot.sandbox.seed import ALICE, BOB, CAROL, DAVE, ERIN
 from bot.standups import service as standups
 from bot.standups.models import StandupDelivery, StandupRun
 
@@ -292,8 +294,6 @@ def test_every_declared_entry_has_a_probe(db_url: str) -> None:
 async def test_a_non_member_is_refused_everywhere_and_nothing_is_written(
     bot: BotUnderTest,
 ) -> None:
-    import asyncio
-
     records = await _records(bot)
     for (type_, key), build in PROBES.items():
         payload = build(bot, records)
@@ -480,7 +480,6 @@ async def test_someone_taken_off_a_standup_still_answers_the_prompt_they_were_se
 ) -> None:
     """Answering is for the people a day's prompt went to (its delivery rows), not for whoever
     is on the standup now: Bob, removed after his prompt, answers; Erin, added after, may not."""
-    from bot.sandbox.seed import ERIN
     from bot.standups.models import Standup, StandupAnswer
 
     records = await _records(bot)
@@ -505,3 +504,125 @@ async def test_someone_taken_off_a_standup_still_answers_the_prompt_they_were_se
     async with bot.rt.sessions() as session:
         answer = await session.scalar(select(StandupAnswer).where(StandupAnswer.user_id == BOB))
     assert answer is not None and answer.answers == ["spying"]
+
+
+# ------------------------------------------------------------------ the membership directory
+
+
+class _Slack:
+    """conversations.info and .members for one private channel, answering when released."""
+
+    def __init__(self, fail: Exception | None = None, delay: float = 0.0) -> None:
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
+        self.fail, self.delay = fail, delay
+
+    async def conversations_info(self, channel: str) -> dict[str, Any]:
+        self.calls += 1
+        self.started.set()
+        await self.release.wait()
+        await asyncio.sleep(self.delay)
+        if self.fail is not None:
+            raise self.fail
+        return {"channel": {"id": channel, "is_private": True}}
+
+    async def conversations_members(self, **_: Any) -> dict[str, Any]:
+        return {"members": [ALICE, BOB]}
+
+
+async def test_a_cancelled_waiter_leaves_the_shared_lookup_to_the_others() -> None:
+    slack = _Slack()
+    slack.release.clear()
+    directory = Directory(slack)  # type: ignore[arg-type]
+    first = asyncio.create_task(directory.facts(SECRET))
+    await slack.started.wait()
+    second = asyncio.create_task(directory.facts(SECRET))
+    await asyncio.sleep(0)  # the second waits on the same lookup
+    first.cancel()
+    await asyncio.sleep(0)
+    slack.release.set()
+    facts = await second
+    assert facts.known and facts.members == {ALICE, BOB} and slack.calls == 1
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_a_failed_lookup_hides_for_a_while_without_asking_again() -> None:
+    slack = _Slack(fail=OSError("connection reset"))
+    directory = Directory(slack)  # type: ignore[arg-type]
+    facts = await directory.facts(SECRET)
+    assert (facts.known, facts.private, facts.members) == (False, True, frozenset())
+    assert not (await directory.facts(SECRET)).known
+    assert slack.calls == 1, "a failure is kept briefly, not asked again on every click"
+
+
+async def test_a_slow_slack_is_waited_for_well_inside_the_acknowledgement() -> None:
+    import time
+
+    from bot.core import directory as directory_module
+
+    assert directory_module.LOOKUP_SECONDS <= 1.5
+    slack = _Slack(delay=directory_module.LOOKUP_SECONDS + 5)
+    started = time.monotonic()
+    facts = await Directory(slack).facts(SECRET)  # type: ignore[arg-type]
+    assert not facts.known and time.monotonic() - started < directory_module.LOOKUP_SECONDS + 0.5
+
+
+def test_membership_lookups_and_refusals_use_a_client_that_does_not_retry(db_url: str) -> None:
+    from bot.app import build_runtime
+    from bot.config import Settings
+
+    rt = build_runtime(Settings(database_url=db_url, **CONFIG))
+    directory = rt.policy.directory
+    assert isinstance(directory, Directory)
+    for client in (directory.client, rt.gate.client):
+        assert client.retry_handlers == [] and client.timeout <= 2
+
+
+async def test_rules_that_need_no_slack_are_asked_first() -> None:
+    """An admin, an owner or a participant is let through without a membership lookup."""
+    from bot.core.access import Actor, Subject
+    from tests.directory import FixedDirectory, fixed_policy
+
+    class Counting(FixedDirectory):
+        asked = 0
+
+        async def facts(self, channel: str) -> Any:
+            Counting.asked += 1
+            return await super().facts(channel)
+
+    policy = fixed_policy(private={SECRET: {ALICE}}, admins=(ERIN,))
+    policy.directory = Counting(policy.directory.private)  # type: ignore[attr-defined]
+    request = Subject(agents.AGENT_REQUEST, "1", "this agent task", SECRET, owners=frozenset({BOB}))
+    standup = Subject(standups.STANDUP, "1", "“Daily”", SECRET, owners=frozenset({BOB}),
+                      participants=frozenset({CAROL}))  # fmt: skip
+    for subject, user in ((request, ERIN), (request, BOB), (standup, ERIN), (standup, CAROL)):
+        await policy.check_subject(
+            Actor(user, user == ERIN), policy.kinds[subject.kind], subject, SEE
+        )
+    assert Counting.asked == 0
+
+
+async def test_refusals_quote_names_and_refs_inertly(bot: BotUnderTest) -> None:
+    """A refusal can quote a standup's name or a button's value: both are someone's text."""
+    from bot.sandbox.seed import STANDUP
+
+    name = "Ops <!here> <https://evil.test|login>"
+    async with transaction(bot.rt.sessions) as session:
+        spec = standups.StandupSpec(
+            name=name, channel=STANDUP, questions=["Done?"], days=(0,), minute_of_day=540,
+            fixed_tz=None, reminder_minutes=60, cutoff_minutes=180, users=[ALICE],
+        )  # fmt: skip
+        await standups.create(session, spec, ALICE)
+    answer = await _ask(bot, "/standup", f"pause {name}", MALLORY, STANDUP)
+    assert f"Only <@{ALICE}> or an admin can change" in answer, answer
+    assert "<!here>" not in answer and "<https://evil.test" not in answer, answer
+    assert "&lt;https://evil.test|login&gt;" in answer, answer
+
+    before = len(bot.state.ephemerals_for(MALLORY))
+    forged = "<https://evil.test|9>:1"
+    await _send(bot, "action", _button("incidents.snooze", forged)(bot, await _records(bot)))
+    told = await _told(bot, before, lambda: asyncio.sleep(0.02))
+    assert "There is no incident" in told and "<https://evil.test" not in told, told
