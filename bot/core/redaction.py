@@ -24,7 +24,7 @@ import tomllib
 import warnings
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -226,10 +226,6 @@ class Rule:
         if self.keyword_led and len(lowered) == len(text):
             return _keyword_led_finditer(self.pattern, self.keywords, text, lowered)
         return self.pattern.finditer(text)
-
-    def wanted(self, present: Collection[str]) -> bool:
-        """``present``: the rule set's keywords found in the lower-cased text."""
-        return not self.keywords or any(word in present for word in self.keywords)
 
     def secret_span(self, match: re.Match[str]) -> Span | None:
         if self.secret_group is not None:
@@ -643,6 +639,21 @@ class Redactor:
         self.rules = tuple(rules)
         # Rules share keywords ("key", "token"...): look each up once per text.
         self.keywords = tuple(sorted({word for rule in self.rules for word in rule.keywords}))
+        # Which rules each keyword wakes (by position, to keep the order), and which run always.
+        self._woken: dict[str, list[int]] = {word: [] for word in self.keywords}
+        self._always: list[int] = []
+        for index, rule in enumerate(self.rules):
+            for word in rule.keywords:
+                self._woken[word].append(index)
+            if not rule.keywords:
+                self._always.append(index)
+
+    def _wanted(self, present: Iterable[str]) -> list[Rule]:
+        """The rules to run, in order, given the keywords found in the text."""
+        indices = set(self._always)
+        for word in present:
+            indices.update(self._woken[word])
+        return [self.rules[index] for index in sorted(indices)]
 
     def redact_counted(
         self, text: str, keywords: Sequence[str] | None = None
@@ -708,9 +719,7 @@ class Redactor:
         present = {
             word for word in (self.keywords if keywords is None else keywords) if word in lowered
         }
-        for rule in self.rules:
-            if not rule.wanted(present):
-                continue
+        for rule in self._wanted(present):
             for match in rule.finditer(text, lowered):
                 span = rule.secret_span(match)
                 if span is not None and span[0] == span[1]:
@@ -803,35 +812,62 @@ FORGE_STRUCTURAL_KEYS = ForgeKeys(
 )
 
 
-def redact_payload(obj: Any, keep: Collection[str] = SLACK_STRUCTURAL_KEYS) -> Any:
+def redact_payload(
+    obj: Any,
+    keep: Collection[str] = SLACK_STRUCTURAL_KEYS,
+    *,
+    prepare: Callable[[str], str] | None = None,
+) -> Any:
     """A JSON-like structure with every string value redacted (itself when nothing was).
 
     Keys are structure and stay as they are; so do scalar values under a key named in
     ``keep`` (identifiers, timestamps, the verification token, ``response_url``), which the
     work needs verbatim. Containers under such a key are still walked.
+
+    ``prepare``, when given, is applied to each string before it is redacted, in the same walk
+    (the Slack client removes broadcasts there). An object with ``to_dict()`` (a Block Kit
+    block) is walked as the dict it serialises to, and the result holds that dict.
     """
     texts: list[str] = []
-    _collect(obj, keep, texts)
-    # Most payloads hold no secret and are returned as they are, at the cost of one scan.
-    if not PIPELINE.changes_any(texts):
+    converted: list[Any] = []
+    _collect(obj, keep, texts, converted)
+    prepared = texts if prepare is None else [prepare(text) for text in texts]
+    # Most payloads hold no secret: one scan of all their strings together says so.
+    if PIPELINE.changes_any(prepared):
+        prepared = PIPELINE.redact_many(prepared)
+    elif not converted and prepared == texts:
         return obj
-    redacted = iter(PIPELINE.redact_many(texts))
-    return _rebuild(obj, keep, redacted)
+    return _rebuild(obj, keep, iter(prepared), iter(converted))
 
 
-def _collect(obj: Any, keep: Collection[str], texts: list[str]) -> None:
+def _as_plain(obj: Any) -> Any:
+    """What a non-JSON object is walked as: its ``to_dict()``, a mapping as a dict, else None."""
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return dict(obj) if isinstance(obj, Mapping) else None
+
+
+def _collect(obj: Any, keep: Collection[str], texts: list[str], converted: list[Any]) -> None:
     if isinstance(obj, str):
         texts.append(obj)
     elif isinstance(obj, dict):
         for key, value in obj.items():
             if not (key in keep and not isinstance(value, dict | list | tuple)):
-                _collect(value, keep, texts)
+                _collect(value, keep, texts, converted)
     elif isinstance(obj, list | tuple):
         for item in obj:
-            _collect(item, keep, texts)
+            _collect(item, keep, texts, converted)
+    elif obj is not None and not isinstance(obj, int | float):
+        plain = _as_plain(obj)
+        if plain is not None:
+            converted.append(plain)
+            _collect(plain, keep, texts, converted)
 
 
-def _rebuild(obj: Any, keep: Collection[str], redacted: Iterator[str]) -> Any:
+def _rebuild(
+    obj: Any, keep: Collection[str], redacted: Iterator[str], converted: Iterator[Any]
+) -> Any:
     """The same walk as `_collect`, taking each string's redacted form in order."""
     if isinstance(obj, str):
         return next(redacted)
@@ -839,9 +875,15 @@ def _rebuild(obj: Any, keep: Collection[str], redacted: Iterator[str]) -> Any:
         return {
             key: value
             if key in keep and not isinstance(value, dict | list | tuple)
-            else _rebuild(value, keep, redacted)
+            else _rebuild(value, keep, redacted, converted)
             for key, value in obj.items()
         }
     if isinstance(obj, list | tuple):
-        return [_rebuild(item, keep, redacted) for item in obj]
+        return [_rebuild(item, keep, redacted, converted) for item in obj]
+    if obj is not None and not isinstance(obj, int | float) and _is_convertible(obj):
+        return _rebuild(next(converted), keep, redacted, converted)
     return obj
+
+
+def _is_convertible(obj: Any) -> bool:
+    return callable(getattr(obj, "to_dict", None)) or isinstance(obj, Mapping)

@@ -3,7 +3,8 @@
 `GuardedClient` covers the Web API calls the app makes. A listener can also answer in its
 acknowledgement (a command's ephemeral reply, a form's errors), through `respond()` (the
 request's response_url) or through the per-request client Bolt builds. `guard_request` and
-`GuardedAck`, installed on every request by the gate, put the same last line on those.
+`GuardedAck`, installed on every request by the gate, put the same last line on those. Text
+written outside a listener (the gate's own refusals) goes through `bot.core.slack.guard_text`.
 """
 
 from __future__ import annotations
@@ -21,20 +22,39 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
-from bot.core.slack import GuardedClient, sanitise_arguments
+from bot.core.slack import GuardedClient, guard_text, guard_value, pings_many
 
 # Keys of an acknowledgement body or a response_url message that people read.
-REPLY_KEYS = frozenset({"text", "blocks", "attachments", "view", "errors", "options"})
+REPLY_KEYS = frozenset(
+    {"text", "blocks", "attachments", "view", "errors", "options", "option_groups"}
+)
+# Keys of such a body that are protocol values, not text.
+PROTOCOL_KEYS = frozenset(
+    {
+        "response_type",
+        "response_action",
+        "replace_original",
+        "delete_original",
+        "unfurl_links",
+        "unfurl_media",
+        "thread_ts",
+        "mrkdwn",
+        "metadata",
+        "link_names",
+        "parse",
+    }
+)
+# Reply keys that hold structure, walked when they arrive as a JSON string.
+_STRUCTURED = frozenset({"blocks", "attachments", "view"})
 
 
 def guard_reply(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A reply's text neutralised and redacted, as every Web API call's is."""
-    guarded = dict(payload)
-    for key in REPLY_KEYS & payload.keys():
-        # Any text-bearing argument name gets the same treatment: "text" will do for all.
-        cleaned = sanitise_arguments({"text": payload[key]}) or {}
-        guarded[key] = cleaned["text"]
-    return guarded
+    return {
+        key: guard_value(value, structured=key in _STRUCTURED) if key in REPLY_KEYS else value
+        for key, value in payload.items()
+        if not pings_many(key, value)
+    }
 
 
 class GuardedRespond(AsyncRespond):
@@ -77,8 +97,7 @@ class GuardedAck(AsyncAck):
         super().__init__()  # type: ignore[no-untyped-call]  # Bolt leaves __init__ unannotated
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        answer = await super().__call__(*args, **kwargs)
-        self.response = guard_response(answer) or answer
+        self.response = guard_response(await super().__call__(*args, **kwargs))
         return self.response
 
 
@@ -86,32 +105,42 @@ def guard_request(req: AsyncBoltRequest) -> None:
     """Give the listener a guarded `ack()`, `respond()` and per-request client."""
     context = req.context
     context["ack"] = GuardedAck()
-    if context.response_url:
-        context["respond"] = GuardedRespond(response_url=context.response_url)
     client = context.get("client")
-    if isinstance(client, AsyncWebClient) and not isinstance(client, GuardedClient):
-        context["client"] = GuardedClient(
-            token=client.token,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            retry_handlers=client.retry_handlers,
+    if context.response_url:
+        # The proxy and TLS settings Bolt's own respond() would take from the client.
+        context["respond"] = GuardedRespond(
+            response_url=context.response_url,
+            proxy=getattr(client, "proxy", None),
+            ssl=getattr(client, "ssl", None),
         )
+    if isinstance(client, AsyncWebClient) and not isinstance(client, GuardedClient):
+        context["client"] = GuardedClient.from_client(client)
 
 
-def guard_response(response: BoltResponse | None) -> BoltResponse | None:
-    """The acknowledgement's body (a command's reply, a form's answer) through `guard_reply`.
+def guard_response(response: BoltResponse) -> BoltResponse:
+    """The acknowledgement's body (a command's reply, a form's answer) guarded.
 
-    Bolt sends `ack(text=...)` alone as a plain-text body and anything richer as JSON.
+    Bolt sends `ack(text=...)` alone as plain text and anything richer as JSON, and says which
+    in the content type. A JSON reply is guarded key by key; a body that is not one (plain
+    text, JSON that does not parse, or keys a reply does not have) is guarded as text.
     """
-    if response is None or not isinstance(response.body, str) or not response.body:
+    if not isinstance(response.body, str) or not response.body:
         return response
-    if response.body[:1] != "{":
-        response.body = guard_reply({"text": response.body})["text"]
-        return response
+    payload = _reply_payload(response)
+    response.body = (
+        guard_text(response.body) if payload is None else json.dumps(guard_reply(payload))
+    )
+    return response
+
+
+def _reply_payload(response: BoltResponse) -> dict[str, Any] | None:
+    content_types = response.headers.get("content-type") or [""]
+    if not content_types[0].lower().startswith("application/json"):
+        return None
     try:
         payload = json.loads(response.body)
     except ValueError:
-        return response
-    if isinstance(payload, dict) and REPLY_KEYS & payload.keys():
-        response.body = json.dumps(guard_reply(payload))
-    return response
+        return None
+    if not isinstance(payload, dict) or not payload.keys() <= REPLY_KEYS | PROTOCOL_KEYS:
+        return None
+    return payload

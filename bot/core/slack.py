@@ -2,8 +2,9 @@
 
 Every client the app makes is a `GuardedClient`: the last line of defence for untrusted text.
 Whatever a view forgot, no outgoing call can broadcast (`<!channel>`, `<!here>`, `<!everyone>`,
-`<!subteam^...>`), carry bidi or zero-width characters, or ask Slack to turn bare `@here` into a
-ping (`link_names`, `parse=full`). The bot's own mentions (`<@U...>`) and links are left alone.
+`<!subteam^...>`), carry bidi or zero-width characters or a secret (`bot.core.redaction`), or ask
+Slack to turn bare `@here` into a ping (`link_names`, `parse=full`). The bot's own mentions
+(`<@U...>`) and links are left alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.core.redaction import redact_payload, redact_text
-from bot.core.text import BARE_BROADCAST, BROADCAST_TOKEN, INVISIBLE, neutralise
+from bot.core.text import neutralise
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -75,85 +76,48 @@ TEXT_ARGUMENTS = frozenset(
         "files",
     }
 )
-_INVISIBLE = tuple(sorted(INVISIBLE))
+# The text arguments that hold structure (Block Kit, file lists), which may arrive serialised
+# as a JSON string. Every other one is text, even when it starts with "[" or "{".
+JSON_ARGUMENTS = frozenset({"blocks", "attachments", "view", "files"})
 
 
-def _suspect(text: str) -> bool:
-    """One cheap test decides whether text needs neutralising: most text needs none."""
-    # Substring checks (C speed) first; a regex or a Unicode class per character costs more.
-    return (
-        ("<!" in text and BROADCAST_TOKEN.search(text) is not None)
-        or ("@" in text and BARE_BROADCAST.search(text) is not None)
-        or (not text.isascii() and any(char in text for char in _INVISIBLE))
-    )
+def guard_text(text: str) -> str:
+    """One string as it may leave for Slack: no broadcast, no invisible character, no secret."""
+    return redact_text(neutralise(text))
 
 
-def _clean(value: Any) -> Any:
-    """Strings neutralised wherever they sit in a JSON-like value; other values as they are."""
+def guard_value(value: Any, *, structured: bool = False) -> Any:
+    """An outgoing value with every string in it neutralised and redacted, in one walk (the
+    value itself when nothing changed). ``structured``: a string is JSON to parse and walk, as
+    `blocks='[...]'` is sent (JSON may spell an invisible character as an escape)."""
     if isinstance(value, str):
-        return neutralise(value) if _suspect(value) else value
-    if isinstance(value, Mapping):
-        return {key: _clean(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
-    to_dict = getattr(value, "to_dict", None)  # Block Kit objects not yet serialised
-    return _clean(to_dict()) if callable(to_dict) else value
-
-
-def _clean_json_string(value: str) -> str:
-    """`blocks='[...]'` and `files='[...]'` arrive serialised; JSON may hide "\u202e" escapes."""
-    if value[:1] not in "[{":
-        return _clean(value)  # type: ignore[no-any-return]
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return _clean(value)  # type: ignore[no-any-return]
-    cleaned = _clean(parsed)
-    return value if cleaned == parsed else json.dumps(cleaned)
-
-
-def _needs_cleaning(value: Any) -> bool:
-    if isinstance(value, str):
-        # Serialised JSON may spell an invisible character as an escape ("\\u202e").
-        return _suspect(value) or (value[:1] in "[{" and "\\u" in value)
-    if isinstance(value, Mapping):
-        return any(_needs_cleaning(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_needs_cleaning(item) for item in value)
-    return hasattr(value, "to_dict")  # Block Kit objects: serialise and walk
-
-
-def sanitise_arguments(args: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A copy of a call's arguments with text neutralised and ping-enabling options removed."""
-    if args is None:
-        return None
-    out: dict[str, Any] = {}
-    for key, value in args.items():
-        if key == "link_names" or (key == "parse" and value == "full"):
-            continue
-        if key in TEXT_ARGUMENTS and _needs_cleaning(value):
-            value = _clean_json_string(value) if isinstance(value, str) else _clean(value)
-        out[key] = _redacted(value) if key in TEXT_ARGUMENTS else value
-    return out
-
-
-def _redacted(value: Any) -> Any:
-    """Secrets out of what leaves, whichever view or feature wrote it (JSON stays valid)."""
-    if isinstance(value, str) and value[:1] in "[{":
+        if not (structured and value[:1] in "[{"):
+            return guard_text(value)
         try:
             parsed = json.loads(value)
         except ValueError:
-            return redact_text(value)
-        cleaned = redact_payload(parsed, keep=())
-        return value if cleaned is parsed else json.dumps(cleaned)
-    if isinstance(value, str):
-        return redact_text(value)
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        value = to_dict()
-    if isinstance(value, Mapping | list | tuple):
-        return redact_payload(value, keep=())
-    return value
+            return guard_text(value)
+        guarded = redact_payload(parsed, keep=(), prepare=neutralise)
+        return value if guarded is parsed else json.dumps(guarded, ensure_ascii=False)
+    return redact_payload(value, keep=(), prepare=neutralise)
+
+
+def pings_many(key: str, value: Any) -> bool:
+    """An option that asks Slack to turn bare `@here` into a ping."""
+    return key == "link_names" or (key == "parse" and value == "full")
+
+
+def sanitise_arguments(args: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of a call's arguments with text guarded and ping-enabling options removed."""
+    if args is None:
+        return None
+    return {
+        key: guard_value(value, structured=key in JSON_ARGUMENTS)
+        if key in TEXT_ARGUMENTS
+        else value
+        for key, value in args.items()
+        if not pings_many(key, value)
+    }
 
 
 def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
@@ -162,12 +126,32 @@ def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
             return content  # binary (a chart image): nothing Slack would parse
-        return redact_text(neutralise(text)).encode("utf-8")
-    return redact_text(neutralise(content)) if content is not None else None
+        return guard_text(text).encode("utf-8")
+    return guard_text(content) if content is not None else None
 
 
 class GuardedClient(AsyncWebClient):
     """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
+
+    @classmethod
+    def from_client(cls, client: AsyncWebClient) -> GuardedClient:
+        """The same client (token, address, TLS, proxy, session, headers, team, logger and
+        retry handlers), guarded."""
+        guarded = cls(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            ssl=client.ssl,
+            proxy=client.proxy,
+            session=client.session,
+            trust_env_in_session=client.trust_env_in_session,
+            logger=client.logger,
+            retry_handlers=list(client.retry_handlers),
+        )
+        # Copied after construction, which would otherwise reset the User-Agent header.
+        guarded.headers = dict(client.headers)
+        guarded.default_params = dict(client.default_params)  # team_id, when Bolt set one
+        return guarded
 
     async def api_call(
         self,

@@ -33,7 +33,6 @@ _INVISIBLE = (
     + [chr(c) for c in range(0x2066, 0x206A)]
     + ["\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
 )
-INVISIBLE = frozenset(_INVISIBLE)
 _DROP_INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE))
 _ANY_INVISIBLE = re.compile("[" + "".join(_INVISIBLE) + "]")
 
@@ -106,8 +105,20 @@ def remove_broadcasts(text: str) -> str:
 
 def neutralise(text: str) -> str:
     """What every sink does first: invisible characters out, then broadcasts out."""
+    if _already_neutral(text):
+        return text
     # Invisible characters go first so that "<!chan\u200bnel>" cannot hide from the token match.
     return remove_broadcasts(drop_invisible(text))
+
+
+def _already_neutral(text: str) -> bool:
+    """Most text has nothing to remove, and substring tests (C speed) say so before a regex runs.
+    Text without an invisible character, a broadcast token or a bare keyword is left as it is."""
+    return not (
+        ("<!" in text and BROADCAST_TOKEN.search(text) is not None)
+        or ("@" in text and BARE_BROADCAST.search(text) is not None)
+        or (not text.isascii() and _ANY_INVISIBLE.search(text) is not None)
+    )
 
 
 # --------------------------------------------------------------------------- renderers

@@ -22,7 +22,6 @@ import pytest
 from bot.core.text import (
     BARE_BROADCAST,
     BROADCAST_TOKEN,
-    INVISIBLE,
     Untrusted,
     by_person,
     from_agent,
@@ -60,7 +59,12 @@ INJECTIONS = [
 _FORGED_LINK = re.compile(r"<[^<>]*evil\.example[^<>]*>")
 _MARKDOWN_LINK = re.compile(r"(?<!\\)\]\(")
 _RAW_HTML = re.compile(r"<(script|img)\b", re.IGNORECASE)
-_ANY_INVISIBLE = re.compile("[" + "".join(sorted(INVISIBLE)) + "]")
+# Written out here rather than taken from bot.core.text, so that a character dropped from the
+# renderers' list is caught: bidi embeddings, overrides, isolates and marks, and zero-width
+# characters.
+_ANY_INVISIBLE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]"
+)
 
 
 def problems(text: str) -> list[str]:
@@ -408,6 +412,46 @@ def test_egress_guard_cleans_serialised_json_arguments() -> None:
     assert_inert(json.loads(cleaned["blocks"]), "blocks as a JSON string", _GUARD_PROMISES)
 
 
+@pytest.mark.parametrize("name", ["text", "topic", "purpose", "title", "initial_comment"])
+def test_egress_guard_reads_a_text_argument_as_text_even_when_it_looks_like_json(
+    name: str,
+) -> None:
+    from bot.core.slack import sanitise_arguments
+
+    secret = '{"password": "hunter2hunter2xx"}'
+    cleaned = sanitise_arguments({name: secret})
+    assert cleaned is not None and "hunter2hunter2xx" not in cleaned[name]
+    assert cleaned[name].startswith('{"password": "[REDACTED:')
+    cleaned = sanitise_arguments({name: '["caf\u00e9 <!here>"]'})
+    assert cleaned == {name: '["caf\u00e9 "]'}  # not re-serialised: no "\\u00e9" escape
+
+
+def test_egress_guard_walks_block_kit_objects_anywhere_in_a_value() -> None:
+    from slack_sdk.models.blocks import SectionBlock
+
+    from bot.core.slack import sanitise_arguments
+
+    token = "ghp_" + "K4r" * 12
+    view = {"type": "modal", "blocks": [SectionBlock(text=f"{HOSTILE} {token}")]}
+    cleaned = sanitise_arguments({"view": view, "blocks": [SectionBlock(text=HOSTILE)]})
+    assert cleaned is not None
+    assert_inert(cleaned, "Block Kit objects", _GUARD_PROMISES)
+    assert isinstance(cleaned["view"]["blocks"][0], dict)
+    assert token not in json.dumps(cleaned) and "[REDACTED:github_token]" in json.dumps(cleaned)
+
+
+def test_egress_guard_leaves_clean_arguments_as_they_are() -> None:
+    from bot.core.slack import sanitise_arguments
+
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": OWN_MARKUP}}]
+    serialised = json.dumps(blocks)
+    args = {"channel": "C1", "text": OWN_MARKUP, "blocks": blocks, "attachments": serialised}
+    cleaned = sanitise_arguments(args)
+    assert cleaned == args
+    assert cleaned is not None and cleaned["blocks"] is blocks
+    assert cleaned["attachments"] is serialised
+
+
 # ------------------------------------------------------------------ whole flows
 
 
@@ -480,6 +524,91 @@ def test_code_red_focus_reaches_the_topic_inert() -> None:
     assert "text_topic(by_person(codered.focus)" in source  # the one place a topic is set
     assert topic(by_person("War <!here> room \u202e" + "x" * 400)).startswith("War  room")
     assert len(topic(by_person("y" * 400))) == TOPIC_LIMIT
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{not json <!channel> \u202e password=hunter2hunter2xx",  # text that starts with "{"
+        '{"password": "hunter2hunter2xx", "note": "<!channel>"}',  # JSON without a reply key
+        '{"text": "ok", "extra": "<!channel> password=hunter2hunter2xx"}',  # a key no reply has
+    ],
+)
+def test_an_acknowledgement_that_is_not_a_reply_is_guarded_as_text(body: str) -> None:
+    from slack_bolt.response import BoltResponse
+
+    from bot.core.replies import guard_response
+
+    guarded = guard_response(BoltResponse(status=200, body=body)).body
+    assert "<!channel>" not in guarded and "\u202e" not in guarded
+    assert "hunter2hunter2xx" not in guarded and "[REDACTED:" in guarded
+
+
+def test_a_json_acknowledgement_is_guarded_key_by_key() -> None:
+    from slack_bolt.response import BoltResponse
+
+    from bot.core.replies import guard_response
+
+    body = {"response_type": "ephemeral", "text": "caf\u00e9 <!here> \u202e", "blocks": []}
+    guarded = guard_response(BoltResponse(status=200, body=body))
+    assert json.loads(guarded.body) == {**body, "text": "caf\u00e9  "}
+
+
+@pytest.mark.parametrize("key", ["options", "option_groups"])
+async def test_an_options_answer_is_guarded(key: str) -> None:
+    from bot.core.replies import GuardedAck
+
+    option = {"text": {"type": "plain_text", "text": "Deploy <!here> \u202e"}, "value": "v1"}
+    group = {"label": {"type": "plain_text", "text": "<!channel> team"}, "options": [option]}
+    answer = await GuardedAck()(**{key: [option] if key == "options" else [group]})
+    payload = json.loads(answer.body)
+    assert key in payload
+    assert_inert(payload, key, _GUARD_PROMISES)
+    assert "Deploy" in answer.body
+
+
+def test_the_per_request_client_and_respond_keep_their_connection_settings() -> None:
+    import logging
+    import ssl
+
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.core.replies import GuardedRespond, guard_request
+    from bot.core.slack import GuardedClient, retry_handlers
+
+    request = AsyncBoltRequest(
+        body="command=%2Fx&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    bolts = AsyncWebClient(
+        token="xoxb-per-request",
+        base_url="https://slack.example/api/",
+        timeout=7,
+        ssl=ssl.create_default_context(),
+        proxy="http://proxy.example:3128",
+        trust_env_in_session=True,
+        headers={"X-Trace": "1"},
+        user_agent_prefix="opsbot-test",
+        team_id="T0TEAM",
+        logger=logging.getLogger("per-request"),
+        retry_handlers=retry_handlers(),
+    )
+    request.context["client"] = bolts
+    guard_request(request)
+    client = request.context["client"]
+    assert isinstance(client, GuardedClient)
+    for name in ("token", "base_url", "timeout", "ssl", "proxy", "session", "trust_env_in_session"):
+        assert getattr(client, name) == getattr(bolts, name), name
+    assert client.headers == bolts.headers and client.headers["User-Agent"].startswith(
+        "opsbot-test"
+    )
+    assert client.default_params == {"team_id": "T0TEAM"} and client.logger is bolts.logger
+    assert client.retry_handlers == bolts.retry_handlers
+    assert client.retry_handlers is not bolts.retry_handlers  # Bolt's list is not shared
+    respond = request.context["respond"]
+    assert isinstance(respond, GuardedRespond)
+    assert respond.proxy == bolts.proxy and respond.ssl is bolts.ssl
 
 
 async def test_acknowledgements_and_respond_are_guarded_too(db_url: str) -> None:
