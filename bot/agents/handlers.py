@@ -159,17 +159,26 @@ def _register_shortcut(rt: Runtime, intake: Intake) -> None:
             await intake.react(channel, origin.message_ts)
 
 
-def _action_number(body: dict[str, Any]) -> int | None:
-    """The record id our buttons carry; None for anything a button of ours would not send."""
-    value = str((body.get("actions") or [{}])[0].get("value") or "")
-    return int(value) if value.isdigit() else None
+def _action_number(action: dict[str, Any]) -> int | None:
+    """The record id our buttons carry; None for anything a button of ours would not send.
+
+    The gate's targets and the listeners read it with this one function, so the record the gate
+    checks is the one the listener acts on.
+    """
+    value = str(action.get("value") or "")
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 async def cancel_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
     """Cancel carries the task id; the policy is the request's."""
-    value = str(incoming.action.get("value") or "")
-    request = await request_of_task(session, int(value)) if value.isdigit() else None
+    task_id = _action_number(incoming.action)
+    request = await request_of_task(session, task_id) if task_id is not None else None
     return [Target(AGENT_REQUEST, str(request or ""), CONTROL)]
+
+
+def _shown_request(incoming: Incoming) -> str:
+    request_id = _action_number(incoming.action)
+    return str(request_id) if request_id is not None else ""
 
 
 def _register_actions(rt: Runtime) -> None:
@@ -180,10 +189,12 @@ def _register_actions(rt: Runtime) -> None:
             await rt.client.chat_postMessage(channel=str(body["user"]["id"]), text=text)
 
     @rt.gate.action(views.CANCEL, cancel_targets)
-    async def cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def cancel(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         await ack()
         user = str(body["user"]["id"])
-        task_id = _action_number(body)
+        task_id = _action_number(action)
         if task_id is None:
             await refuse(body, respond, ":warning: That Cancel button is not a task of mine.")
             return
@@ -193,13 +204,10 @@ def _register_actions(rt: Runtime) -> None:
         except service.AgentError as refusal:
             await refuse(body, respond, f":no_entry: {refusal}")
 
-    @rt.gate.action(
-        views.SHOW_CONTEXT,
-        one(AGENT_REQUEST, SEE, lambda i: str(i.action.get("value") or "")),
-    )
-    async def show_context(ack: AsyncAck, body: dict[str, Any]) -> None:
+    @rt.gate.action(views.SHOW_CONTEXT, one(AGENT_REQUEST, SEE, _shown_request))
+    async def show_context(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        request_id = _action_number(body)
+        request_id = _action_number(action)
         async with rt.sessions() as session:
             request = await session.get(AgentRequest, request_id) if request_id else None
         if request is None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the gate imports this module; its types are only named here
+    from bot.core.gate import Targets
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,6 @@ class Usage:
 
 # (args after the word, user, channel) -> the ephemeral answer
 SubcommandRun = Callable[[list[str], str, str], Awaitable[str]]
-# (session, incoming) -> the records it touches: a `bot.core.gate.Targets`
-SubcommandTargets = Callable[[Any, Any], Awaitable[Sequence[Any]]]
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Subcommand:
 
     word: str
     run: SubcommandRun
-    targets: SubcommandTargets
+    targets: Targets  # the records `command <word> ...` touches, for the gate
     lines: tuple[tuple[str, str], ...] = ()
 
 
@@ -55,20 +56,23 @@ class CommandRegistry:
         self._usages[usage.command] = usage
 
     def add_subcommand(self, command: str, sub: Subcommand) -> None:
-        """Let `command <word> ...` reach another feature; its usage lines join the command's."""
+        """Let `command <word> ...` reach another feature; its usage lines join the command's
+        when the usage is read, whichever of the two was registered first."""
         self._subcommands[(command, sub.word)] = sub
-        usage = self._usages.get(command)
-        if usage is not None:
-            self._usages[command] = replace(usage, lines=usage.lines + sub.lines)
 
     def subcommand(self, command: str, word: str) -> Subcommand | None:
         return self._subcommands.get((command, word.lower()))
 
     def get(self, command: str) -> Usage | None:
-        return self._usages.get(command)
+        usage = self._usages.get(command)
+        if usage is None:
+            return None
+        extra = [sub.lines for (name, _), sub in self._subcommands.items() if name == command]
+        return replace(usage, lines=usage.lines + sum(extra, ())) if extra else usage
 
     def all(self) -> list[Usage]:
-        return sorted(self._usages.values(), key=lambda usage: usage.command)
+        found = (self.get(command) for command in sorted(self._usages))
+        return [usage for usage in found if usage is not None]
 
 
 def wants_help(text: str | None) -> bool:

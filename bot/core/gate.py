@@ -7,8 +7,10 @@ middleware then, for every interactive request:
 
 * refuses it when no declaration matches (a listener registered on Bolt directly never runs);
 * asks the access policy about each target and, when refused, answers the person with an
-  ephemeral reason and never calls the listener, so nothing is written;
-* hands the checked subjects to the listener in `context["subjects"]`.
+  ephemeral reason and never calls the listener, so nothing is written.
+
+A target function and its listener read the payload with the same helper, so the record the
+gate checks is the one the listener acts on.
 """
 
 from __future__ import annotations
@@ -221,7 +223,7 @@ class Gate:
             return self._refuse(req, type_, UNDECLARED)
         incoming = Incoming(req.body, _user(req.body), _channel(req.body))
         try:
-            req.context["subjects"] = await self._check(entry, incoming)
+            await self._check(entry, incoming)
         except Refused as refusal:
             log.info("gate: %s %r refused for %s: %s", type_, key, incoming.user, refusal)
             usage = self.usages.get(key) if type_ == COMMAND else None
@@ -231,16 +233,15 @@ class Gate:
         response: BoltResponse | None = await next()
         return response
 
-    async def _check(self, entry: Entry, incoming: Incoming) -> list[Any]:
+    async def _check(self, entry: Entry, incoming: Incoming) -> None:
+        """Returns when the request may go on; raises `Refused` with the reason otherwise."""
         if entry.type == COMMAND and wants_help(incoming.text):
-            return []  # help touches nothing
+            return  # help touches nothing
         actor = self.policy.actor(incoming.user)
         async with self.sessions() as session:
             try:
-                targets = await entry.targets(session, incoming)
-                return [
-                    await self.policy.check(session, actor, t.kind, t.ref, t.verb) for t in targets
-                ]
+                for target in await entry.targets(session, incoming):
+                    await self.policy.check(session, actor, target.kind, target.ref, target.verb)
             except Refused:
                 raise
             except Exception as error:  # unreadable payload, or a check that failed: refuse

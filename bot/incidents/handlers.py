@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction
-from bot.core.gate import Incoming, Target, no_record, one
+from bot.core.gate import Incoming, Target, Targets, no_record, one
 from bot.core.scheduler import JobSpec
 from bot.incidents import access, commands, kinds, queries, reminders, service, views
 from bot.incidents.access import ACT, INCIDENT, IncidentError
@@ -94,7 +94,7 @@ def _register_jobs(rt: Runtime, opts: Options) -> None:
     )
 
 
-def command_targets(opts: Options) -> Any:
+def command_targets(opts: Options) -> Targets:
     """The incident a `/incident` subcommand touches, found exactly as the command finds it."""
 
     async def targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
@@ -182,39 +182,42 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
                 await change(session, user)
         except (UsageError, IncidentError) as refusal:
             # Redraw the card: a refused menu choice must not stay selected on screen.
+            found = _number(number)
             async with transaction(rt.sessions) as session:
-                if number.isdigit() and await session.get(Incident, int(number)) is not None:
-                    await service.touch_cards(session, int(number))
+                if found is not None and await session.get(Incident, found) is not None:
+                    await service.touch_cards(session, found)
             if channel:
                 await _tell(rt, channel, user, f":no_entry: {refusal}")
 
     async def incident(session: AsyncSession, number: str) -> Incident:
-        found = await session.get(Incident, int(number)) if number.isdigit() else None
-        if found is None:
-            raise IncidentError(f"There is no incident #{number}.")
+        wanted = _number(number)
+        found = await session.get(Incident, wanted) if wanted is not None else None
+        if found is None:  # deleted since the gate looked
+            raise IncidentError("That incident no longer exists.")
         return found
 
     @rt.gate.action(
         re.compile(rf"^{re.escape(views.TAKE_ROLE)}\."),
-        one(INCIDENT, ACT, lambda incoming: str(incoming.action.get("value") or "")),
+        one(INCIDENT, ACT, lambda incoming: _role_number(incoming.action)),
     )
     async def take_role(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         role = str(action["action_id"]).split(".", 2)[2]
+        number = _role_number(action)
 
         async def change(session: Any, user: str) -> None:
-            found = await incident(session, action["value"])
+            found = await incident(session, number)
             await service.assign_role(session, opts, found, role, user, user)
 
-        await act(body, str(action["value"]), change)
+        await act(body, number, change)
 
-    menu_target = one(INCIDENT, ACT, _menu_number)
+    menu_target = one(INCIDENT, ACT, lambda incoming: _menu_choice(incoming.action)[0])
 
     @rt.gate.action(views.SET_SEVERITY, menu_target)
     @rt.gate.action(views.SET_STATUS, menu_target)
     async def set_menu(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        number, _, value = str(action["selected_option"]["value"]).partition(":")
+        number, value = _menu_choice(action)
         is_severity = action["action_id"] == views.SET_SEVERITY
         setter = service.set_severity if is_severity else service.set_status
 
@@ -223,28 +226,48 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
 
         await act(body, number, change)
 
-    @rt.gate.action(views.SNOOZE, one(INCIDENT, ACT, _snooze_number))
+    @rt.gate.action(
+        views.SNOOZE, one(INCIDENT, ACT, lambda incoming: _snooze_choice(incoming.action)[0])
+    )
     async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        number, _, reminder_id = str(action["value"]).partition(":")
+        number, reminder = _snooze_choice(action)
 
         async def change(session: Any, user: str) -> None:
             found = await incident(session, number)
-            if not reminder_id.isdigit():
+            reminder_id = _number(reminder)
+            if reminder_id is None:
                 raise IncidentError("That reminder no longer exists.")
             minutes = reminders.SNOOZE_MINUTES
-            await reminders.snooze(session, found, int(reminder_id), user, minutes)
+            await reminders.snooze(session, found, reminder_id, user, minutes)
 
         await act(body, number, change)
 
 
-def _menu_number(incoming: Incoming) -> str:
-    option = incoming.action.get("selected_option") or {}
-    return str(option.get("value") or "").partition(":")[0]
+# What the card's controls carry, read by one function each for the gate and the listener, so
+# the incident the gate checks is the one the listener changes.
 
 
-def _snooze_number(incoming: Incoming) -> str:
-    return str(incoming.action.get("value") or "").partition(":")[0]
+def _role_number(action: dict[str, Any]) -> str:
+    """A Take role button: the incident number."""
+    return str(action.get("value") or "")
+
+
+def _menu_choice(action: dict[str, Any]) -> tuple[str, str]:
+    """A severity or status menu: (incident number, the chosen value)."""
+    option = action.get("selected_option") or {}
+    number, _, value = str(option.get("value") or "").partition(":")
+    return number, value
+
+
+def _snooze_choice(action: dict[str, Any]) -> tuple[str, str]:
+    """A reminder's Snooze button: (incident number, reminder id)."""
+    number, _, reminder = str(action.get("value") or "").partition(":")
+    return number, reminder
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 async def _tell(rt: Runtime, channel: str, user: str, text: str) -> None:

@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import CommandRegistry, Usage, UsageError, split_args, wants_help
-from bot.core.gate import Incoming, Target
+from bot.core.gate import Incoming, Target, Targets
 from bot.ops.views import help_blocks, help_text
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ async def answer(rt: Runtime, text: str, user: str, channel: str) -> str:
     return f"Unknown /ops subcommand `{args[0]}`. Usage:\n{usage.text()}"
 
 
-def command_targets(commands: CommandRegistry) -> Any:
+def command_targets(commands: CommandRegistry) -> Targets:
     """What `/ops <word>` touches is for the feature that answers the word to say."""
 
     async def targets(session: AsyncSession, incoming: Incoming) -> Sequence[Target]:

@@ -626,3 +626,27 @@ async def test_refusals_quote_names_and_refs_inertly(bot: BotUnderTest) -> None:
     await _send(bot, "action", _button("incidents.snooze", forged)(bot, await _records(bot)))
     told = await _told(bot, before, lambda: asyncio.sleep(0.02))
     assert "There is no incident" in told and "<https://evil.test" not in told, told
+
+
+def test_subcommand_usage_lines_join_whichever_is_registered_first() -> None:
+    """The probes above draw subcommands from the usage: a word must never be missing there."""
+    from bot.core.commands import CommandRegistry, Subcommand, Usage
+    from bot.core.gate import no_record
+
+    async def run(args: list[str], user: str, channel: str) -> str:
+        return ""
+
+    early, late = CommandRegistry(), CommandRegistry()
+    sub = Subcommand("digest", run, no_record, (("digest now", "post one now"),))
+    usage = Usage("/ops", "help", (("help", "this help"),))
+    early.add_subcommand("/ops", sub)
+    early.add(usage)
+    late.add(usage)
+    late.add_subcommand("/ops", sub)
+    for registry in (early, late):
+        found = registry.get("/ops")
+        assert found is not None and found.lines == (
+            ("help", "this help"),
+            ("digest now", "post one now"),
+        )
+        assert registry.all() == [found]
