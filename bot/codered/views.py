@@ -34,11 +34,6 @@ STEP_DOWN_ACTION = "codered.step_down"
 MAX_SECTION = 2900
 
 
-def keep_mentions(text: str, limit: int = 600) -> str:
-    """Inert text that keeps the <@U…> mentions of single people written into a timeline entry."""
-    return mrkdwn(by_person(text), limit)
-
-
 def _md(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION]))
 
@@ -81,7 +76,7 @@ def _figure(value: float | int | None, unit: str = "") -> str:
 
 def _event(item: EventItem, tz: str) -> str:
     at = item.at.astimezone(zone(tz))
-    return f"{at:%d %b %H:%M} · {item.kind.replace('_', ' ')} · {keep_mentions(item.text, 300)}"
+    return f"{at:%d %b %H:%M} · {item.kind.replace('_', ' ')} · {mrkdwn(by_person(item.text), 300)}"
 
 
 def header(state: HeaderState) -> Rendered | None:
@@ -150,7 +145,7 @@ def announcement(state: AnnounceState) -> Rendered | None:
     elif event.kind == "level":
         text = (
             f"{EMOJI[level]} *Code red level changed* "
-            f"({keep_mentions(event.text, 500)})\n{focus}{room}"
+            f"({mrkdwn(by_person(event.text), 500)})\n{focus}{room}"
         )
     elif event.kind == "resolved":
         text = (

@@ -1,44 +1,25 @@
-"""Make untrusted text (from users, CI logs, agents) safe to post into Slack.
+"""The two short names features use to make untrusted text safe for Slack.
 
-Two separate concerns live here:
-
-* neutralising Slack markup so text cannot forge links, mentions or broadcasts
-  (``escape_mrkdwn``, ``strip_broadcasts``, ``inert``);
-* scrubbing credentials that leak into logs and agent output (``redact_secrets``, backed by
-  the pipeline in ``bot.core.redaction``).
+* ``inert``: raw text of unknown origin as mrkdwn that renders literally and mentions nobody
+  (an alias of ``bot.core.text.mrkdwn`` with the strictest source);
+* ``redact_secrets``: credentials that leak into logs and agent output replaced by
+  placeholders (the pipeline in ``bot.core.redaction``).
 """
 
 from __future__ import annotations
 
 from bot.core.redaction import redact_text, redact_text_counted
-from bot.core.text import ELLIPSIS as TEXT_ELLIPSIS
-from bot.core.text import Untrusted, mrkdwn, neutralise
-
-ELLIPSIS = TEXT_ELLIPSIS
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Apply Slack's mandatory escaping so ``<...>`` control sequences stay literal.
-
-    Not idempotent: escaping already-escaped text double-escapes (``&lt;`` -> ``&amp;lt;``),
-    which is what keeps user-typed entities visible verbatim. Call it once, on raw text.
-    """
-    # "&" must go first, otherwise the entities produced below would be escaped again.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def strip_broadcasts(text: str) -> str:
-    """Remove ``<!channel>``-style tokens and invisible characters; defuse bare ``@channel``."""
-    return neutralise(text)
+from bot.core.text import from_ci, mrkdwn
 
 
 def inert(text: str, limit: int | None = None) -> str:
-    """Raw text of unknown origin as mrkdwn that renders literally and mentions nobody.
+    """``mrkdwn(from_ci(text), limit)``: renders literally and mentions nobody.
 
-    The strictest renderer (as for CI and agent text); ``limit`` caps the returned length,
-    ellipsis included, without cutting an entity. Prefer ``bot.core.text`` with a source.
+    The one short name the views use for text whose source they do not track; ``limit`` caps
+    the returned length, ellipsis included, without cutting an entity. Where the source is
+    known (a person's words keep their mentions), call ``bot.core.text`` with it.
     """
-    return mrkdwn(Untrusted(text, "ci"), limit)
+    return mrkdwn(from_ci(text), limit)
 
 
 # --------------------------------------------------------------------------- secrets

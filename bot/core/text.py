@@ -145,11 +145,6 @@ def markdown_file(text: Untrusted, limit: int | None = None) -> str:
     return _render(Untrusted(text.raw, "agent"), _markdown_atoms, limit)
 
 
-def mention_or(user: str | None, empty: str) -> str:
-    """A mention built from a stored Slack id (trusted), never from text."""
-    return f"<@{user}>" if user and _PERSON_MENTION.fullmatch(f"<@{user}>") else empty
-
-
 # --------------------------------------------------------------------------- atoms
 
 # Each renderer yields atoms: pieces that are never split by a length limit, so a cut never
@@ -188,7 +183,7 @@ def _cut(pieces: list[str], limit: int) -> str:
     return "".join(kept) + ELLIPSIS
 
 
-def _split_mentions(text: str, source: Source) -> Iterator[tuple[str, str | None]]:
+def _split_mentions(text: str) -> Iterator[tuple[str, str | None]]:
     """(text before, user id or None) pairs; mentions of people inside any source's text."""
     last = 0
     for match in _PERSON_MENTION.finditer(text):
@@ -201,7 +196,7 @@ _MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _mrkdwn_atoms(text: str, source: Source) -> Iterator[str]:
-    for before, user in _split_mentions(text, source):
+    for before, user in _split_mentions(text):
         for char in before:
             yield _MRKDWN_ESCAPES.get(char, char)
         if user:
@@ -210,7 +205,7 @@ def _mrkdwn_atoms(text: str, source: Source) -> Iterator[str]:
 
 
 def _plain_atoms(text: str, source: Source) -> Iterator[str]:
-    for before, user in _split_mentions(text, source):
+    for before, user in _split_mentions(text):
         yield from before.translate(_PLAIN_ANGLES)
         if user:
             yield f"<@{user}>" if source == "person" else "@" + user

@@ -15,11 +15,11 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.projector import Rendered
-from bot.core.text import TOPIC_LIMIT, by_person
+from bot.core.text import TOPIC_LIMIT, by_person, mrkdwn
 from bot.core.text import topic as text_topic
 from bot.incidents.kinds import SNOOZE_MINUTES
 from bot.incidents.state import EntryState, IncidentState, ReminderState, RoleDmState, UpdateState
-from bot.incidents.text import channel_link, duration, local_time, minutes_text, person, safe
+from bot.incidents.text import channel_link, duration, local_time, minutes_text, person
 
 # Each stays under Slack's 3000 characters per section with the longest entries.
 TIMELINE_SHOWN = 10
@@ -48,18 +48,20 @@ def _section(text: str) -> SectionBlock:
 
 def heading(state: IncidentState) -> str:
     icon = ":rotating_light:" if state.is_open else ":white_check_mark:"
-    return f"{icon} *Incident #{state.id}: {safe(state.title)}*"
+    return f"{icon} *Incident #{state.id}: {mrkdwn(by_person(state.title))}*"
 
 
 def fallback(state: IncidentState) -> str:
-    return f"Incident #{state.id}: {safe(state.title)} ({state.severity}, {state.status})"
+    return (
+        f"Incident #{state.id}: {mrkdwn(by_person(state.title))} ({state.severity}, {state.status})"
+    )
 
 
 def _facts(state: IncidentState, with_channel: bool) -> list[MarkdownTextObject]:
     facts = [
-        f"*Severity*\n{safe(state.severity)}",
-        f"*Status*\n{safe(state.status)}",
-        f"*{safe(state.options.lead_role.capitalize())}*\n{person(state.commander)}",
+        f"*Severity*\n{mrkdwn(by_person(state.severity))}",
+        f"*Status*\n{mrkdwn(by_person(state.status))}",
+        f"*{mrkdwn(by_person(state.options.lead_role.capitalize()))}*\n{person(state.commander)}",
         f"*Reporter*\n{person(state.reporter_id)}",
         f"*Declared*\n{local_time(state.declared_at)}",
     ]
@@ -74,7 +76,7 @@ def _facts(state: IncidentState, with_channel: bool) -> list[MarkdownTextObject]
 
 def _entry_line(entry: EntryState) -> str:
     who = f" {person(entry.author_id, '')}" if entry.author_id else ""
-    return f"• {local_time(entry.occurred_at, '{time}')}{who}: {safe(entry.text, 200)}"
+    return f"• {local_time(entry.occurred_at, '{time}')}{who}: {mrkdwn(by_person(entry.text), 200)}"
 
 
 def _timeline_block(state: IncidentState) -> SectionBlock:
@@ -86,7 +88,7 @@ def _timeline_block(state: IncidentState) -> SectionBlock:
 
 
 def _roles_blocks(state: IncidentState) -> list[Block]:
-    lines = [f"• {safe(role)}: {person(user)}" for role, user in state.roles]
+    lines = [f"• {mrkdwn(by_person(role))}: {person(user)}" for role, user in state.roles]
     blocks: list[Block] = [_section("*Roles*\n" + "\n".join(lines))]
     if state.is_open and state.options.roles:
         buttons = [
@@ -131,7 +133,8 @@ def _controls(state: IncidentState) -> ActionsBlock:
 def _followups_block(state: IncidentState) -> SectionBlock:
     shown = state.followups[:FOLLOWUPS_SHOWN]
     lines = [
-        f"• {safe(f.text, 200)}" + (f" ({person(f.owner_id)})" if f.owner_id else "") for f in shown
+        f"• {mrkdwn(by_person(f.text), 200)}" + (f" ({person(f.owner_id)})" if f.owner_id else "")
+        for f in shown
     ]
     if len(state.followups) > len(shown):
         lines.append(f"…and {len(state.followups) - len(shown)} more in the postmortem.")
@@ -144,18 +147,18 @@ def incident_card(state: IncidentState) -> Rendered | None:
         return None
     blocks: list[Block] = [_section(heading(state))]
     if state.description:
-        blocks.append(_section(safe(state.description, 1500)))
+        blocks.append(_section(mrkdwn(by_person(state.description), 1500)))
     blocks.append(SectionBlock(fields=_facts(state, with_channel=False)))
     if state.is_open:
         blocks.append(_controls(state))
     if state.summary:
-        blocks.append(_section(f"*Summary*\n{safe(state.summary, 1500)}"))
+        blocks.append(_section(f"*Summary*\n{mrkdwn(by_person(state.summary), 1500)}"))
     if state.last_update is not None:
         update = state.last_update
         blocks.append(
             _section(
                 f"*Latest update* ({local_time(update.occurred_at)}, {person(update.author_id)})"
-                f"\n{safe(update.text, 1500)}"
+                f"\n{mrkdwn(by_person(update.text), 1500)}"
             )
         )
     blocks += [DividerBlock(), *_roles_blocks(state)]
@@ -187,7 +190,7 @@ def announcement(state: IncidentState) -> Rendered | None:
         SectionBlock(fields=_facts(state, with_channel=True)),
     ]
     if state.summary:
-        blocks.append(_section(f"*Summary*\n{safe(state.summary, 1500)}"))
+        blocks.append(_section(f"*Summary*\n{mrkdwn(by_person(state.summary), 1500)}"))
     return Rendered(channel=channel, text=fallback(state), blocks=blocks)
 
 
@@ -207,15 +210,15 @@ def update_post(state: UpdateState) -> Rendered | None:
     incident, entry = state.incident, state.entry
     text = (
         f":loudspeaker: *Update on incident #{incident.id}* from {person(entry.author_id)}\n"
-        f"{safe(entry.text, 2500)}"
+        f"{mrkdwn(by_person(entry.text), 2500)}"
     )
-    context = f"{safe(incident.severity)} · {safe(incident.status)}"
+    context = f"{mrkdwn(by_person(incident.severity))} · {mrkdwn(by_person(incident.status))}"
     if state.thread_ts is None and incident.channel_id:
         context += f" · {channel_link(incident.channel_id)}"
     blocks: list[Block] = [_section(text), ContextBlock(elements=[_md(context)])]
     return Rendered(
         channel=state.channel,
-        text=f"Update on incident #{incident.id}: {safe(entry.text, 200)}",
+        text=f"Update on incident #{incident.id}: {mrkdwn(by_person(entry.text), 200)}",
         blocks=blocks,
         thread_ts=state.thread_ts,
     )
@@ -230,13 +233,13 @@ def role_dm(state: RoleDmState) -> Rendered:
         else (f"{person(state.assigned_by)} made you")
     )
     text = (
-        f"{who} *{safe(state.role)}* of incident #{incident.id}: "
-        f"{safe(incident.title)} ({channel_link(incident.channel_id)})."
+        f"{who} *{mrkdwn(by_person(state.role))}* of incident #{incident.id}: "
+        f"{mrkdwn(by_person(incident.title))} ({channel_link(incident.channel_id)})."
     )
     blocks: list[Block] = [_section(text), _section(f"*Your duties*\n{duties}")]
     return Rendered(
         channel=state.user_id,
-        text=f"You are {safe(state.role)} of incident #{incident.id}",
+        text=f"You are {mrkdwn(by_person(state.role))} of incident #{incident.id}",
         blocks=blocks,
     )
 
@@ -248,7 +251,7 @@ def reminder(state: ReminderState) -> Rendered | None:
     minutes = incident.options.interval_minutes(incident.severity) or 0
     text = (
         f":alarm_clock: {person(state.commander_id, 'Whoever leads this incident')}, "
-        f"incident #{incident.id} ({safe(incident.severity)}) is due an update "
+        f"incident #{incident.id} ({mrkdwn(by_person(incident.severity))}) is due an update "
         f"(every {minutes_text(minutes)}). Post one with `/incident update <text>`."
     )
     blocks: list[Block] = [_section(text)]

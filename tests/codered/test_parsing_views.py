@@ -10,7 +10,7 @@ from bot.codered import commands
 from bot.codered.cards import AnnounceState, Basics, EventItem, level_spans
 from bot.codered.options import check_level, lower_level, slugify
 from bot.codered.service import DeclareForm, form_problems
-from bot.codered.views import announcement, keep_mentions
+from bot.codered.views import announcement
 from bot.core.commands import UsageError
 from bot.core.dates import parse_day
 
@@ -55,9 +55,15 @@ def test_form_problems() -> None:
 
 
 def test_timeline_text_keeps_bot_mentions_but_not_broadcasts() -> None:
-    text = keep_mentions("<@U0DAVE> paused <!channel> <https://evil.example|docs>")
-    assert text.startswith("<@U0DAVE>")
-    assert "<!channel>" not in text and "&lt;https://evil.example|docs&gt;" in text
+    base = Basics(
+        1, "red", "checkout", "U0ALICE", "C1", None, dt.datetime(2026, 3, 9, tzinfo=UTC),
+        None, None, "UTC",
+    )  # fmt: skip
+    said = "<@U0DAVE> paused <!channel> <https://evil.example|docs>"
+    event = EventItem(dt.datetime(2026, 3, 10, tzinfo=UTC), "level", "U0BOB", said, "orange")
+    rendered = announcement(AnnounceState("C0ALL", event, base, dt.timedelta(days=1)))
+    assert rendered is not None and "<!channel>" not in rendered.text
+    assert "(<@U0DAVE> paused  &lt;https://evil.example|docs&gt;)" in rendered.text
 
 
 def test_announcement_is_inert_and_level_spans_add_up() -> None:

@@ -4,30 +4,29 @@ import re
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.core.security import (
-    ELLIPSIS,
-    escape_mrkdwn,
-    inert,
-    redact_secrets,
-    redact_secrets_counted,
-    strip_broadcasts,
-)
+from bot.core.security import inert, redact_secrets, redact_secrets_counted
+from bot.core.text import ELLIPSIS, from_ci, mrkdwn, neutralise
 
 # A visible full-width "@" defuses bare keywords; zero-width characters are removed everywhere.
 FULLWIDTH_AT = "\uff20"
 
 # ------------------------------------------------------------------ escaping
+# The renderers in bot.core.text escape; text from CI mentions nobody and broadcasts nothing.
+
+
+def _escaped(text: str) -> str:
+    return mrkdwn(from_ci(text))
 
 
 @pytest.mark.parametrize(
     ("raw", "escaped"),
     [
         ("<http://evil|click>", "&lt;http://evil|click&gt;"),
-        ("<@U123>", "&lt;@U123&gt;"),
-        ("<!channel>", "&lt;!channel&gt;"),
+        ("<@U123>", "@U123"),
+        ("<!channel>", ""),
         ("<#C123|general>", "&lt;#C123|general&gt;"),
         ("a & b", "a &amp; b"),
         ("&lt;", "&amp;lt;"),
@@ -35,27 +34,29 @@ FULLWIDTH_AT = "\uff20"
         ("", ""),
     ],
 )
-def test_escape_mrkdwn(raw: str, escaped: str) -> None:
-    assert escape_mrkdwn(raw) == escaped
+def test_mrkdwn_escapes(raw: str, escaped: str) -> None:
+    assert _escaped(raw) == escaped
 
 
-def test_escape_twice_double_escapes() -> None:
-    # Documented behaviour: escaping is for raw text only; a second pass is visible.
-    once = escape_mrkdwn("<@U1> & co")
-    assert escape_mrkdwn(once) == "&amp;lt;@U1&amp;gt; &amp;amp; co"
+def test_rendering_twice_double_escapes() -> None:
+    # Rendering is for raw text only; a second pass is visible.
+    once = _escaped("<#C1> & co")
+    assert _escaped(once) == "&amp;lt;#C1&amp;gt; &amp;amp; co"
 
 
 @given(st.text())
-def test_escaped_text_has_no_control_brackets(text: str) -> None:
-    out = escape_mrkdwn(text)
+def test_rendered_text_has_no_control_brackets(text: str) -> None:
+    out = _escaped(text)
     assert "<" not in out and ">" not in out
     # Every "&" left must start one of the three entities.
     assert re.sub(r"&(?:amp|lt|gt);", "", out).count("&") == 0
 
 
 @given(st.text())
-def test_escape_is_reversible(text: str) -> None:
-    out = escape_mrkdwn(text)
+def test_escaping_is_reversible(text: str) -> None:
+    # What neutralising removes and mentions of people aside, escaping loses nothing.
+    assume(neutralise(text) == text and "<@" not in text)
+    out = _escaped(text)
     assert out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == text
 
 
@@ -79,22 +80,22 @@ def test_escape_is_reversible(text: str) -> None:
         "<!SubTeam^S1|@x>",
     ],
 )
-def test_strip_broadcast_tokens(token: str) -> None:
-    assert strip_broadcasts(f"hey {token} look") == "hey  look"
+def test_broadcast_tokens_are_removed(token: str) -> None:
+    assert neutralise(f"hey {token} look") == "hey  look"
 
 
 @pytest.mark.parametrize(
     "word", ["@channel", "@here", "@everyone", "@Channel", "@HERE", "@EveryOne"]
 )
 def test_bare_broadcast_words_are_defused(word: str) -> None:
-    out = strip_broadcasts(f"ping {word}!")
+    out = neutralise(f"ping {word}!")
     assert out == f"ping {FULLWIDTH_AT}{word[1:]}!"
     assert re.search(r"@(channel|here|everyone)\b", out, re.IGNORECASE) is None
 
 
 @pytest.mark.parametrize("text", ["@channels", "@hereby", "@everyones", "<!date^1|x>", "<@U123>"])
 def test_non_broadcasts_untouched(text: str) -> None:
-    assert strip_broadcasts(text) == text
+    assert neutralise(text) == text
 
 
 @pytest.mark.parametrize(
@@ -102,15 +103,15 @@ def test_non_broadcasts_untouched(text: str) -> None:
     ["<!<!here>channel>", "<!chan<!here>nel>", "@<!here>channel", "<<!here>!here>"],
 )
 def test_removal_cannot_splice_a_new_broadcast(text: str) -> None:
-    out = strip_broadcasts(text)
+    out = neutralise(text)
     assert re.search(r"<!(channel|here|everyone)", out, re.IGNORECASE) is None
     assert re.search(r"@(channel|here|everyone)\b", out, re.IGNORECASE) is None
 
 
 @given(st.text())
-def test_strip_broadcasts_is_idempotent(text: str) -> None:
-    once = strip_broadcasts(text)
-    assert strip_broadcasts(once) == once
+def test_neutralise_is_idempotent(text: str) -> None:
+    once = neutralise(text)
+    assert neutralise(once) == once
 
 
 # An unclosed "<!channel" is inert text; only a complete token notifies.
@@ -123,8 +124,8 @@ _BROADCAST_BITS = st.sampled_from(
 
 
 @given(st.lists(_BROADCAST_BITS, max_size=30).map("".join))
-def test_strip_broadcasts_leaves_no_broadcast(text: str) -> None:
-    out = strip_broadcasts(text)
+def test_neutralise_leaves_no_broadcast(text: str) -> None:
+    out = neutralise(text)
     assert _CLOSED_BROADCAST.search(out) is None
     assert re.search(r"@(channel|here|everyone)\b", out, re.IGNORECASE) is None
 
