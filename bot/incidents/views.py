@@ -21,6 +21,8 @@ from bot.incidents.kinds import SNOOZE_MINUTES
 from bot.incidents.state import EntryState, IncidentState, ReminderState, RoleDmState, UpdateState
 from bot.incidents.text import channel_link, duration, local_time, minutes_text, person
 
+# A configured name (severity, status, role) in the channel topic: the title gets the rest.
+TOPIC_WORD = 40
 # Each stays under Slack's 3000 characters per section with the longest entries.
 TIMELINE_SHOWN = 10
 FOLLOWUPS_SHOWN = 10
@@ -293,8 +295,9 @@ def _reminder_note(state: ReminderState) -> str | None:
 def topic(state: IncidentState) -> str:
     """The channel topic: a courtesy for people reading the channel list, never read back."""
     head = (
-        f"#{state.id} · {text_topic(by_person(state.severity))} · "
-        f"{text_topic(by_person(state.status))} · "
-        f"{text_topic(by_person(state.options.lead_role))} {person(state.commander)}"
+        f"#{state.id} · {text_topic(by_person(state.severity), TOPIC_WORD)} · "
+        f"{text_topic(by_person(state.status), TOPIC_WORD)} · "
+        f"{text_topic(by_person(state.options.lead_role), TOPIC_WORD)} {person(state.commander)}"
     )
-    return f"{head} · {text_topic(by_person(state.title), TOPIC_LIMIT - len(head) - 3)}"
+    room = max(0, TOPIC_LIMIT - len(head) - 3)
+    return f"{head} · {text_topic(by_person(state.title), room)}"

@@ -517,6 +517,28 @@ def test_incident_topic_and_postmortem_are_inert(injection: str) -> None:
     assert "\n# Forged" not in draft
 
 
+@pytest.mark.parametrize("size", [40, 120, 260, 600])
+def test_incident_topic_fits_with_long_configured_names(size: int) -> None:
+    import dataclasses
+
+    from bot.core.text import TOPIC_LIMIT
+    from bot.incidents.views import topic as incident_topic
+    from tests.incidents.factories import OPTIONS, incident
+
+    role = "incident-commander-" + "x" * size
+    options = dataclasses.replace(OPTIONS, roles=(role, "scribe"), severities=("s" * size,))
+    state = incident(
+        severity="s" * size,
+        status="investigating-" + "y" * size,
+        options=options,
+        roles=((role, "U0BOB"),),
+        title="Checkout is down",
+    )
+    out = incident_topic(state)
+    assert len(out) <= TOPIC_LIMIT
+    assert out.startswith("#42 · ") and "<@U0BOB>" in out and "Checkout" in out
+
+
 def test_code_red_focus_reaches_the_topic_inert() -> None:
     from bot.core.text import TOPIC_LIMIT
 
