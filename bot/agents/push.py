@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from a2a.types import StreamResponse
 from fastapi import APIRouter, Request
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-A2A-Notification-Token"
 # A push only needs to name its task and state (artifacts are fetched with get_task), and the
-# body is parsed before its token can be checked, so the front door keeps it small.
+# body is parsed before its token can be checked (redacted only after), so the front door
+# keeps it small.
 MAX_BODY = 256 * KB
 
 
@@ -36,15 +37,25 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 
-def parse_event(body: bytes) -> StreamResponse:
+def parse_event(body: bytes) -> tuple[StreamResponse, dict[str, Any]]:
+    """The event, and the JSON object it was read from (redacted once the push is verified)."""
     try:
         data = loads_object(body)
     except BadRequest as error:
         raise ValueError(error.reason) from None
-    # What an agent reports is stored and posted: it is redacted before either.
     event = StreamResponse()
-    ParseDict(redact_payload(data), event, ignore_unknown_fields=True)  # parses into `event`
-    return event
+    ParseDict(data, event, ignore_unknown_fields=True)  # parses into `event`
+    return event, data
+
+
+def redacted_event(event: StreamResponse, data: dict[str, Any]) -> StreamResponse:
+    """What an agent reports is stored and posted: it is redacted before either."""
+    clean = redact_payload(data)
+    if clean is data:
+        return event
+    redacted = StreamResponse()
+    ParseDict(clean, redacted, ignore_unknown_fields=True)
+    return redacted
 
 
 def task_id_of(event: StreamResponse) -> str | None:
@@ -65,7 +76,7 @@ def push_router(rt: Runtime) -> APIRouter:
     async def agents_push(request: Request) -> JSONResponse:
         body = await request.body()  # capped by the front door
         try:
-            event = parse_event(body)
+            event, data = parse_event(body)
         except (ValueError, ParseError) as problem:
             return _error(400, f"not an A2A stream event: {str(problem)[:200]}")
         backend_task_id = task_id_of(event)
@@ -83,7 +94,8 @@ def push_router(rt: Runtime) -> APIRouter:
             except SignatureError as failure:
                 return _error(401, f"bad push token ({failure.reason})")
             assert task is not None
-            effect = await _apply(session, task, event)
+            # Only a verified push is worth the redactor's time.
+            effect = await _apply(session, task, redacted_event(event, data))
         return JSONResponse({"ok": True, "effect": effect}, status_code=202)
 
     return router

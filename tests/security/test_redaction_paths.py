@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +93,62 @@ async def test_whatever_a_feature_posts_leaves_redacted(bot: BotUnderTest) -> No
     sent = repr([call.args for call in bot.state.calls])
     assert GITHUB not in sent and STRIPE not in sent
     assert "[REDACTED:" in sent
+
+
+async def test_an_agent_push_is_redacted_only_once_it_is_verified(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.agents import models as m
+    from bot.agents import push, service
+    from bot.sandbox.agent_git import make_repo
+    from bot.sandbox.agent_server import AgentServer
+    from tests.agents.e2e import (
+        BOB,
+        agent_bot,
+        all_in,
+        mention,
+        shown,
+        start_thread,
+        tasks,
+        until,
+        view_ts,
+    )
+    from tests.agents.e2e import GENERAL as THREADS
+
+    redacted: list[Any] = []
+    redact = push.redact_payload
+
+    def spy(data: Any) -> Any:
+        redacted.append(data)
+        return redact(data)
+
+    monkeypatch.setattr(push, "redact_payload", spy)
+    async with AgentServer(make_repo(tmp_path / "octo-repo")) as agent:
+        agent.executor.gate.clear()  # the agent stays at work until the test is done
+        async with agent_bot(db_url, agent) as bot:
+            root = await start_thread(bot)
+            await bot.slack.user_message(THREADS, BOB, mention(bot, "fix the login test"), root)
+            await until(bot, lambda: all_in(bot, m.WORKING))
+            [task] = await tasks(bot)
+            message = {
+                "messageId": "m1",
+                "role": "ROLE_AGENT",
+                "parts": [{"text": f"via {GITHUB}"}],
+            }
+            status = {"state": "TASK_STATE_WORKING", "message": message}
+            event = {"statusUpdate": {"taskId": task.backend_task_id, "status": status}}
+            for token in ("wrong", None):
+                headers = {push.TOKEN_HEADER: token} if token else {}
+                refused = await bot.http.post("/agents/push", json=event, headers=headers)
+                assert refused.status_code == 401
+            assert redacted == [], "an unverified push went through the redactor"
+            headers = {push.TOKEN_HEADER: task.push_token or ""}
+            accepted = await bot.http.post("/agents/push", json=event, headers=headers)
+            assert accepted.status_code == 202 and len(redacted) == 1
+            await bot.settle()
+            stored = await _everything_stored(bot)
+            assert GITHUB not in stored and "via [REDACTED:github_token]" in stored
+            channel, ts = await view_ts(bot, service.CARD, task.id)
+            card = shown(bot, channel, ts)
+            assert GITHUB not in card and "[REDACTED:github_token]" in card
+            agent.executor.gate.set()
