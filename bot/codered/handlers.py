@@ -105,9 +105,15 @@ async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Tar
     return [Target(access.CODERED, access.ACTIVE, access.CHANGE)]
 
 
+def _notice_number(action: dict[str, Any]) -> int | None:
+    """The notice a Keep / Step down button carries (the gate and the listener read it alike)."""
+    value = str(action.get("value") or "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 async def reconfirm_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
-    value = str(incoming.action.get("value") or "")
-    codered = await access.notice_codered(session, int(value)) if value.isdigit() else None
+    notice = _notice_number(incoming.action)
+    codered = await access.notice_codered(session, notice) if notice is not None else None
     return [Target(access.CODERED, str(codered or ""), access.CHANGE)]
 
 
@@ -173,12 +179,13 @@ def _register_interactions(rt: Runtime, opts: Options) -> None:
     ) -> None:
         await ack()
         keep = action["action_id"] == views.KEEP_ACTION
+        notice, user = _notice_number(action), str(body["user"]["id"])
         try:
+            if notice is None:
+                raise CodeRedError("That question is no longer open.")
             async with transaction(rt.sessions) as session:
-                await service.answer_reconfirm(
-                    session, opts, int(action.get("value") or 0), keep, str(body["user"]["id"])
-                )
-        except (CodeRedError, ValueError) as refusal:
+                await service.answer_reconfirm(session, opts, notice, keep, user)
+        except CodeRedError as refusal:
             await respond(text=f":no_entry: {refusal}", response_type="ephemeral")
 
     rt.gate.action(views.KEEP_ACTION, reconfirm_targets)(reconfirm)

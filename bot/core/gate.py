@@ -139,6 +139,11 @@ def request_key(body: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def incoming_of(body: dict[str, Any]) -> Incoming:
+    """What the gate's target functions read of a request: its payload, sender and channel."""
+    return Incoming(body, _user(body), _channel(body))
+
+
 def _user(body: dict[str, Any]) -> str:
     user = body.get("user")
     return str(user.get("id") if isinstance(user, dict) else body.get("user_id") or "")
@@ -221,7 +226,7 @@ class Gate:
         if entry is None:
             log.error("gate: refused undeclared %s %r", type_, key)
             return self._refuse(req, type_, UNDECLARED)
-        incoming = Incoming(req.body, _user(req.body), _channel(req.body))
+        incoming = incoming_of(req.body)
         try:
             await self._check(entry, incoming)
         except Refused as refusal:

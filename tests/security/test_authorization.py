@@ -2,9 +2,10 @@
 
 The probes are forged the way a hostile member of the workspace could send them (validly
 signed, naming records they may not touch). For each declared entry the test checks that the
-request is refused with an ephemeral reason, that not one row of any table changed, and, as a
-control, that the same payload from someone entitled passes the gate. A new entry without a probe
-fails `test_every_declared_entry_has_a_probe`, so new handlers are covered by construction.
+request is refused with the reason the gate itself gives, that not one row of any table changed,
+and, as a control, that the same payload from someone entitled (not an admin) passes the gate.
+A new entry without a probe fails `test_every_declared_entry_has_a_probe`, so new handlers are
+covered by construction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -27,10 +28,10 @@ from bot.agents.parsing import Spec
 from bot.codered import service as codered
 from bot.codered.models import CodeRedNotice
 from bot.codered.options import Options as CodeRedOptions
-from bot.core.access import SEE, Refused
+from bot.core.access import SEE, NotFound, Refused
 from bot.core.db import transaction
 from bot.core.directory import Directory
-from bot.core.gate import COMMAND, Entry, Incoming
+from bot.core.gate import COMMAND, UNREADABLE, Entry, Incoming, incoming_of, request_key
 from bot.incidents import service as incidents
 from bot.incidents.state import Options as IncidentOptions
 from bot.models import metadata
@@ -41,9 +42,11 @@ from bot.standups.models import StandupDelivery, StandupRun
 
 SECRET = "C0SECRET"  # a private channel: Alice, Bob and the bot
 MALLORY = DAVE  # in the workspace, not in the channel, no role anywhere
+ENTITLED = BOB  # not an admin: reported the incident, asked for the task, owns the rest
+DECLARER = ERIN  # not an admin, named a code red declarer
 CONFIG: dict[str, Any] = {
     "admins": [ALICE],
-    "codered": {"announce_channel": "C0GENERAL", "declarers": [ALICE]},
+    "codered": {"announce_channel": "C0GENERAL", "declarers": [DECLARER]},
     "ci": {"routes": [{"repo": "octo-org/octo-repo", "branches": ["main"], "channel": SECRET}]},
     "agents": {
         "backends": [{"name": "sandbox", "kind": "a2a", "url": "http://127.0.0.1:9/"}],
@@ -69,13 +72,13 @@ async def _records(bot: BotUnderTest) -> Records:
             session,
             IncidentOptions.from_settings(settings),
             title="Payroll export leaks",
-            reporter=ALICE,
+            reporter=ENTITLED,
             private=True,
         )
         spec = Spec("rotate the payroll keys", "octo-org/octo-repo", "sandbox", 1, None)
         request = await agents.create_request(
             session, spec, channel=SECRET, thread_ts="1.1", message_ts="1.1",
-            requester=ALICE, source="mention",
+            requester=ENTITLED, source="mention",
         )  # fmt: skip
         [task] = await agents.request_tasks(session, request.id)
         standup = await standups.create(
@@ -91,7 +94,7 @@ async def _records(bot: BotUnderTest) -> Records:
                 cutoff_minutes=180,
                 users=[ALICE, BOB],
             ),  # fmt: skip
-            ALICE,
+            ENTITLED,
         )
         day = dt.date(2026, 3, 2)
         run = StandupRun(standup_id=standup.id, run_date=day)
@@ -106,7 +109,9 @@ async def _records(bot: BotUnderTest) -> Records:
                     cutoff_at=prompt_at + dt.timedelta(hours=3),
                 )
             )  # fmt: skip
-        form = codered.DeclareForm(level="red", focus="Payroll", owner=BOB, exit_criteria="fixed")
+        form = codered.DeclareForm(
+            level="red", focus="Payroll", owner=ENTITLED, exit_criteria="fixed"
+        )
         red = await codered.declare(session, CodeRedOptions.from_settings(settings), form, ALICE)
         notice = CodeRedNotice(
             codered_id=red.id, key="probe", kind="reconfirm", target=BOB, data={"level": "red"}
@@ -119,27 +124,27 @@ async def _records(bot: BotUnderTest) -> Records:
 # ------------------------------------------------------------------ the probes
 
 Payload = dict[str, Any]
-Build = Callable[[BotUnderTest, Records], Payload]
+Build = Callable[[BotUnderTest, Records, str], Payload]  # (bot, records, sender) -> payload
 
 
 def _command(command: str, text: str, channel: str = SECRET) -> Build:
-    def build(bot: BotUnderTest, records: Records) -> Payload:
+    def build(bot: BotUnderTest, records: Records, user: str) -> Payload:
         return {
             "command": command,
             "text": text.format(r=records),
-            "user_id": MALLORY,
+            "user_id": user,
             "channel_id": channel,
             "team_id": bot.state.team_id,
-            "response_url": bot.slack.response_url(channel, MALLORY),
-            "trigger_id": bot.state.new_trigger(MALLORY),
+            "response_url": bot.slack.response_url(channel, user),
+            "trigger_id": bot.state.new_trigger(user),
         }
 
     return build
 
 
 def _button(action_id: str, value: str, option: bool = False) -> Build:
-    def build(bot: BotUnderTest, records: Records) -> Payload:
-        payload = bot.slack.build_block_action(MALLORY, action_id, channel="C0GENERAL")
+    def build(bot: BotUnderTest, records: Records, user: str) -> Payload:
+        payload = bot.slack.build_block_action(user, action_id, channel="C0GENERAL")
         action = payload["actions"][0]
         action["action_id"] = action_id
         if option:
@@ -152,17 +157,17 @@ def _button(action_id: str, value: str, option: bool = False) -> Build:
 
 
 def _form(callback_id: str, values: Payload, metadata: Payload | None = None) -> Build:
-    def build(bot: BotUnderTest, records: Records) -> Payload:
+    def build(bot: BotUnderTest, records: Records, user: str) -> Payload:
         private = json.dumps({k: v.format(r=records) for k, v in (metadata or {}).items()})
-        return bot.slack.build_view_submission(MALLORY, callback_id, values, private)
+        return bot.slack.build_view_submission(user, callback_id, values, private)
 
     return build
 
 
 def _shortcut(callback_id: str) -> Build:
-    def build(bot: BotUnderTest, records: Records) -> Payload:
+    def build(bot: BotUnderTest, records: Records, user: str) -> Payload:
         posted = bot.state.post(SECRET, ALICE, "the payroll export is broken")
-        payload = bot.slack.build_message_shortcut(MALLORY, callback_id, SECRET, posted.ts)
+        payload = bot.slack.build_message_shortcut(user, callback_id, SECRET, posted.ts)
         payload["channel"] = {"id": SECRET, "name": "secret"}
         return payload
 
@@ -227,6 +232,18 @@ PROBES: dict[tuple[str, str], Build] = {
 }
 # Declared entries that touch no record: anyone in the workspace may use them.
 OPEN = {("view", "incidents.declare")}
+# Who passes the gate with each probe's payload (anyone else's: ENTITLED).
+ENTITLED_FOR = {("view", "codered.declare"): DECLARER}
+# Carol may see the secret records (she is added to the channel) but holds none of them: these
+# probes exercise the verb rules beyond `see`.
+SEES_ONLY = CAROL
+SEE_BUT_NOT_ACT: dict[tuple[str, str], Build] = {
+    ("action", "agents.cancel"): PROBES[("action", "agents.cancel")],
+    ("command", "/standup"): PROBES[("command", "/standup")],
+    ("action", "standups.write"): PROBES[("action", "standups.write")],
+    ("view", "standups.answer"): PROBES[("view", "standups.answer")],
+    ("command", "/codered"): PROBES[("command", "/codered")],
+}
 
 
 def _key(entry: Entry) -> tuple[str, str]:
@@ -261,10 +278,15 @@ async def _send(bot: BotUnderTest, type_: str, payload: Payload) -> Any:
     return await bot.slack.send(body, form, type_)
 
 
-async def _told(bot: BotUnderTest, before: int, wait: Callable[[], Awaitable[None]]) -> str:
+async def _told(
+    bot: BotUnderTest,
+    before: int,
+    wait: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0.02),
+    user: str = MALLORY,
+) -> str:
     """The ephemeral the gate sent the prober (through response_url or chat.postEphemeral)."""
     for _ in range(100):
-        said = bot.state.ephemerals_for(MALLORY)[before:]
+        said = bot.state.ephemerals_for(user)[before:]
         if said:
             return said[-1].text
         await wait()
@@ -272,13 +294,52 @@ async def _told(bot: BotUnderTest, before: int, wait: Callable[[], Awaitable[Non
 
 
 def _refusal_in(type_: str, response: Any) -> str:
+    """The refusal a command's or a form's acknowledgement carries ("" for the others)."""
     if type_ == COMMAND:
         return str(response.json().get("text"))
     payload = response.json() if response.content else {}
     if type_ == "view":
         assert payload.get("response_action") in ("errors", "update"), payload
-        return json.dumps(payload)
+        if payload["response_action"] == "errors":
+            return " ".join(payload["errors"].values())
+        return " ".join(block["text"]["text"] for block in payload["view"]["blocks"])
     return ""
+
+
+async def _expected_refusal(bot: BotUnderTest, type_: str, payload: Payload) -> Refused:
+    """What the gate itself says to this payload's sender (it must refuse)."""
+    entry = _entry(bot, type_, payload)
+    with pytest.raises(Refused) as refused:
+        await bot.rt.gate._check(entry, incoming_of(payload))
+    assert str(refused.value) != UNREADABLE, f"{_key(entry)}: the probe payload is unreadable"
+    return refused.value
+
+
+def _entry(bot: BotUnderTest, type_: str, payload: Payload) -> Entry:
+    """The declaration the gate matches this payload with."""
+    found = request_key(payload)
+    assert found is not None and found[0] == type_, (type_, found)
+    entry = bot.rt.gate.find(*found)
+    assert entry is not None, found
+    return entry
+
+
+async def _probe(
+    bot: BotUnderTest, type_: str, key: str, payload: Payload, user: str
+) -> tuple[Refused, str]:
+    """Send a probe; it must be refused with the gate's own reason and change no row."""
+    expected = await _expected_refusal(bot, type_, payload)
+    before_rows = await _snapshot(bot)
+    before_said = len(bot.state.ephemerals_for(user))
+    response = await _send(bot, type_, payload)
+    assert response.status_code == 200, (key, response.text)
+    said = _refusal_in(type_, response) or await _told(bot, before_said, user=user)
+    assert str(expected)[:140] in said, (key, str(expected), said)
+    assert UNREADABLE not in said, (key, said)
+    # Listeners run before the acknowledgement, so anything written is there by now.
+    assert await _snapshot(bot) == before_rows, f"{key} wrote something"
+    assert not bot.state.open_views(user), f"{key} opened a view for the prober"
+    return expected, said
 
 
 def test_every_declared_entry_has_a_probe(db_url: str) -> None:
@@ -296,30 +357,34 @@ async def test_a_non_member_is_refused_everywhere_and_nothing_is_written(
 ) -> None:
     records = await _records(bot)
     for (type_, key), build in PROBES.items():
-        payload = build(bot, records)
-        before_rows = await _snapshot(bot)
-        before_said = len(bot.state.ephemerals_for(MALLORY))
-        response = await _send(bot, type_, payload)
-        assert response.status_code == 200, (key, response.text)
-        said = _refusal_in(type_, response) or await _told(
-            bot, before_said, lambda: asyncio.sleep(0.02)
-        )
-        assert re.search(r"no_entry|There is no|cannot find|not allowed|no longer", said), (
-            key,
-            said,
-        )
-        # Listeners run before the acknowledgement, so anything written is there by now.
-        assert await _snapshot(bot) == before_rows, f"{key} wrote something"
-        assert not bot.state.open_views(MALLORY), f"{key} opened a view for the prober"
-        # Control: the very same payload from someone entitled passes the gate.
-        sent_key = payload["actions"][0]["action_id"] if type_ == "action" else key
-        entry = bot.rt.gate.find(type_, sent_key)
-        assert entry is not None
-        entitled = Incoming(payload, ALICE, SECRET)
+        payload = build(bot, records, MALLORY)
+        await _probe(bot, type_, key, payload, MALLORY)
+        # Control: the very same payload, only its sender swapped for someone entitled (who is
+        # no admin), passes the gate, and touches the same records.
+        entry = _entry(bot, type_, payload)
+        forged = incoming_of(payload)
+        entitled = replace(forged, user=ENTITLED_FOR.get((type_, key), ENTITLED))
+        async with bot.rt.sessions() as session:
+            targets = list(await entry.targets(session, forged))
+            assert targets == list(await entry.targets(session, entitled)), key
+            assert targets, f"{key}: the probe touches no record, so it proves nothing"
+            for target in targets:
+                assert await bot.rt.policy.subject(session, target.kind, target.ref), target
         try:
             await bot.rt.gate._check(entry, entitled)
         except Refused as refusal:  # pragma: no cover - the failure message says which
             pytest.fail(f"{key}: the entitled user was refused too: {refusal}")
+
+
+async def test_someone_who_may_see_a_record_still_may_not_change_it(bot: BotUnderTest) -> None:
+    """Carol reads the private channel but asked for, owns and was sent nothing in it."""
+    records = await _records(bot)
+    bot.state.channels[SECRET].members.add(SEES_ONLY)
+    for (type_, key), build in SEE_BUT_NOT_ACT.items():
+        payload = build(bot, records, SEES_ONLY)
+        refusal, said = await _probe(bot, type_, key, payload, SEES_ONLY)
+        assert not isinstance(refusal, NotFound), f"{key}: refused as unseen: {refusal}"
+        assert str(refusal).startswith("Only "), (key, str(refusal))
 
 
 async def test_a_listener_registered_around_the_gate_never_runs(bot: BotUnderTest) -> None:
@@ -359,6 +424,34 @@ ARGUMENTS = st.sampled_from(
 )  # fmt: skip
 
 
+# Each private word, and a name of the same shape that names nothing.
+UNKNOWN_WORDS = {
+    "Payroll export leaks": "Payrolx exporx leakx",
+    "rotate the payroll keys": "rotatx thx payrolx keyx",
+    "Secret daily": "Secrex dailx",
+}
+
+
+def _unknown(text: str) -> str:
+    for word, unknown in UNKNOWN_WORDS.items():
+        text = text.replace(word, unknown)
+    return text
+
+
+async def _said_to(bot: BotUnderTest, command: str, text: str, user: str) -> str:
+    """All the person was shown: the command's acknowledgement and every ephemeral since."""
+    before = len(bot.state.ephemerals_for(user))
+    response = await bot.slack.command(command, text, user=user, channel="C0GENERAL")
+    assert response.status_code == 200, response.text
+    try:
+        parts = [json.dumps(response.json(), ensure_ascii=False, sort_keys=True)]
+    except ValueError:
+        parts = [response.text]
+    for shown in bot.state.ephemerals_for(user)[before:]:
+        parts.append(shown.text + json.dumps(shown.blocks or [], ensure_ascii=False))
+    return "\n".join(parts)
+
+
 def _subcommands(bot: BotUnderTest) -> list[tuple[str, str]]:
     """Every command and subcommand the bot documents: new ones are drawn without edits here."""
     found = []
@@ -382,10 +475,14 @@ async def test_no_command_text_reveals_or_changes_a_private_record(
     command, sub = data.draw(st.sampled_from(_subcommands(bot)))
     words = data.draw(st.lists(ARGUMENTS | st.text(max_size=8), max_size=4))
     text = " ".join([sub, *words])
-    response = await bot.slack.command(command, text, user=MALLORY, channel="C0GENERAL")
-    assert response.status_code == 200
-    leaked = [word for word in PRIVATE_WORDS if word in response.text and word not in text]
+    said = await _said_to(bot, command, text, MALLORY)
+    leaked = [word for word in PRIVATE_WORDS if word in said and word not in text]
     assert not leaked, (command, text, leaked)
+    if _unknown(text) != text:
+        # A private word the prober typed may come back only as typed: the answer must be the
+        # one a name of the same shape that names nothing gets.
+        unknown = await _said_to(bot, command, _unknown(text), MALLORY)
+        assert _unknown(said) == unknown, (command, text, said, unknown)
     after = await _snapshot(bot)
     for table in PRIVATE_TABLES:
         assert after[table] == before[table], f"{command} {text!r} changed {table}"
@@ -417,11 +514,13 @@ async def test_no_button_value_lets_a_non_member_change_a_private_record(
     )
     payload = bot.slack.build_block_action(MALLORY, key, channel="C0GENERAL")
     payload["actions"][0].update(action_id=key, value=value, selected_option={"value": value})
+    expected = await _expected_refusal(bot, "action", payload)
+    before_said = len(bot.state.ephemerals_for(MALLORY))
     response = await _send(bot, "action", payload)
     assert response.status_code == 200, response.text
-    after = await _snapshot(bot)
-    for table in PRIVATE_TABLES:
-        assert after[table] == before[table], f"{key} {value!r} changed {table}"
+    told = await _told(bot, before_said)
+    assert str(expected) in told, (key, value, str(expected), told)
+    assert await _snapshot(bot) == before, f"{key} {value!r} wrote something"
     assert not bot.state.open_views(MALLORY), f"{key} {value!r} opened a view"
 
 
@@ -623,8 +722,9 @@ async def test_refusals_quote_names_and_refs_inertly(bot: BotUnderTest) -> None:
 
     before = len(bot.state.ephemerals_for(MALLORY))
     forged = "<https://evil.test|9>:1"
-    await _send(bot, "action", _button("incidents.snooze", forged)(bot, await _records(bot)))
-    told = await _told(bot, before, lambda: asyncio.sleep(0.02))
+    probe = _button("incidents.snooze", forged)(bot, await _records(bot), MALLORY)
+    await _send(bot, "action", probe)
+    told = await _told(bot, before)
     assert "There is no incident" in told and "<https://evil.test" not in told, told
 
 
