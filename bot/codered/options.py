@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Settings
+from bot.core.dates import parse_weekday
 
 LEVELS = ("yellow", "orange", "red")  # from the mildest up
 EMOJI = {
@@ -16,8 +17,6 @@ EMOJI = {
     "orange": ":large_orange_circle:",
     "yellow": ":large_yellow_circle:",
 }
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 HEADER_VIEW = "codered.header"
 ANNOUNCE_VIEW = "codered.announce"
 RETRO_VIEW = "codered.retro"
@@ -54,7 +53,7 @@ class Options:
             declarers=frozenset(config.declarers),
             announce_channel=config.announce_channel,
             checkin_days={
-                level: tuple(sorted({WEEKDAYS.index(day[:3].lower()) for day in days}))
+                level: tuple(sorted({parse_weekday(day) for day in days}))
                 for level, days in config.checkin_days.items()
             },
             call_levels=frozenset(config.call_levels),

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# The short names schedules are shown with (and the shortest a weekday may be written).
+WEEKDAYS = tuple(name[:3] for name in WEEKDAY_NAMES)
 _IN_DAYS = re.compile(r"\+(\d{1,3})d?")
 
 
@@ -16,6 +18,14 @@ def weekday_index(word: str) -> int | None:
     if len(word) < 3:
         return None
     return next((i for i, name in enumerate(WEEKDAY_NAMES) if name.startswith(word)), None)
+
+
+def parse_weekday(word: str) -> int:
+    """`weekday_index`, refusing anything else with a message that says what to write."""
+    index = weekday_index(word)
+    if index is None:
+        raise ValueError(f"`{word.strip()}` is not a day of the week (mon, tue, ... sun)")
+    return index
 
 
 def parse_day(text: str, today: dt.date) -> dt.date:

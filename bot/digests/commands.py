@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core import dates
 from bot.core.commands import UsageError
 from bot.core.db import transaction, utcnow
 from bot.digests import activity, service
@@ -51,10 +52,10 @@ def parse_time(text: str) -> int:
 
 
 def parse_weekday(text: str) -> int:
-    key = text.strip().lower()[:3]
-    if len(text.strip()) < 3 or key not in service.WEEKDAYS:
-        raise UsageError(f"`{text}` is not a day of the week; use mon, tue, ... sun.")
-    return service.WEEKDAYS.index(key)
+    try:
+        return dates.parse_weekday(text)
+    except ValueError as error:
+        raise UsageError(f"{error}.") from error
 
 
 def parse_zone(text: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import DigestConfig
 from bot.core import tasks
+from bot.core.dates import WEEKDAYS
 from bot.core.db import insert_ignore, utcnow
 from bot.core.projector import mark_dirty
 from bot.digests.models import DigestRun, DigestSchedule
@@ -34,7 +35,6 @@ WEEKLY_FROM = dt.timedelta(days=6)
 _LOOKBACKS = tuple(
     dt.timedelta(minutes=m) for m in (2, 2 * 60, 2 * 24 * 60, 8 * 24 * 60, 32 * 24 * 60)
 )
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
+from bot.core.dates import WEEKDAYS
 from bot.core.security import inert
 from bot.standups import schedule
 from bot.standups.service import DEFAULT_QUESTIONS, AnswerForm, StandupSpec
@@ -78,7 +79,7 @@ def _text(
 
 
 def _day_option(day: int) -> Option:
-    return Option(value=str(day), label=schedule.WEEKDAYS[day].title())
+    return Option(value=str(day), label=WEEKDAYS[day].title())
 
 
 def standup_modal(defaults: FormDefaults, groups: list[GroupChoice]) -> View:

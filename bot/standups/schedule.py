@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.dates import parse_day
+from bot.core.dates import WEEKDAYS, parse_day, parse_weekday
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BUSINESS_DAYS = (0, 1, 2, 3, 4)
 _TIME = re.compile(r"^(\d{1,2})[:h.](\d{2})$")
 MAX_SKIP_DAYS = 62
@@ -44,19 +43,12 @@ def parse_days(text: str) -> tuple[int, ...]:
     days: set[int] = set()
     for part in filter(None, words.split(",")):
         start, _, end = part.partition("-")
-        first, last = _weekday(start), _weekday(end or start)
+        first, last = parse_weekday(start), parse_weekday(end or start)
         span = range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
         days.update(span)
     if not days:
         raise ValueError("name at least one day, e.g. mon-fri or mon,thu")
     return tuple(sorted(days))
-
-
-def _weekday(word: str) -> int:
-    key = word.strip()[:3]
-    if key not in WEEKDAYS:
-        raise ValueError(f"`{word}` is not a day of the week (mon, tue, ... sun)")
-    return WEEKDAYS.index(key)
 
 
 def days_to_column(days: tuple[int, ...] | list[int]) -> str:
