@@ -8,13 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ci.events import GREEN, IGNORED, RED, Commit, RunEvent
 from bot.config import CiRoute
 from bot.core.db import make_engine, make_sessionmaker
-from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -61,15 +59,6 @@ def run_event(
         title=f"commit {sha}",
         commits=(Commit(sha=sha, message=f"change {sha}", author_email=f"{sha}@example.com"),),
     )
-
-
-async def count_rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    """Rows in every table the bot has."""
-    async with sessions() as session:
-        return {
-            table.name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
-            for table in metadata.sorted_tables
-        }
 
 
 def later(minutes: int) -> dt.datetime:

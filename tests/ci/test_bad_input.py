@@ -14,8 +14,9 @@ import pytest
 from bot.ci.samples import fixture, github_headers, workflow_run
 from bot.ci.webhooks import GITHUB_MAX_BODY
 from bot.core.db import utcnow
-from tests.ci.conftest import BUILDKITE_TOKEN, GITHUB_SECRET, GITLAB_TOKEN, ci_bot, count_rows
+from tests.ci.conftest import BUILDKITE_TOKEN, GITHUB_SECRET, GITLAB_TOKEN, ci_bot
 from tests.ci.test_gitlab_buildkite_e2e import build, buildkite_signature, pipeline
+from tests.rows import row_counts
 
 GITHUB_CAP = GITHUB_MAX_BODY  # GitHub's own 25 MB, enforced by the front door
 
@@ -190,7 +191,7 @@ CASES: dict[str, tuple[Callable[[], Case], int]] = {
 async def test_bad_input_answers_and_writes_nothing(db_url: str, provider: str) -> None:
     async with ci_bot(db_url) as bot:
         await bot.rt.scheduler.stop()  # nothing else may write while we count
-        before = await count_rows(bot.rt.sessions)
+        before = await row_counts(bot.rt.sessions)
         wrong: list[str] = []
         for name, (make, expected) in CASES.items():
             if not name.startswith(provider):
@@ -202,9 +203,9 @@ async def test_bad_input_answers_and_writes_nothing(db_url: str, provider: str) 
             if answer.status_code != expected or not isinstance(answer.json(), dict) or not reason:
                 wrong.append(f"{name}: {answer.status_code} {answer.text[:200]}")
             await bot.settle()
-            if await count_rows(bot.rt.sessions) != before:
+            if await row_counts(bot.rt.sessions) != before:
                 wrong.append(f"{name}: left rows behind")
-                before = await count_rows(bot.rt.sessions)
+                before = await row_counts(bot.rt.sessions)
         assert wrong == []
         assert [c.method for c in bot.state.calls if c.method.startswith("chat.")] == []
 
@@ -227,8 +228,8 @@ async def test_unconfigured_provider_says_which_setting(
     }
     async with ci_bot(db_url, **unset) as bot:
         await bot.rt.scheduler.stop()
-        before = await count_rows(bot.rt.sessions)
+        before = await row_counts(bot.rt.sessions)
         answer = await bot.http.post(path, content=b"{}", headers={"X-GitHub-Event": "ping"})
         assert answer.status_code == 503
         assert setting in answer.json()["error"]
-        assert await count_rows(bot.rt.sessions) == before
+        assert await row_counts(bot.rt.sessions) == before

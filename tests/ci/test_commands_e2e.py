@@ -7,8 +7,9 @@ import json
 import pytest
 
 from bot.sandbox.harness import BotUnderTest
-from tests.ci.conftest import ci_bot, count_rows
+from tests.ci.conftest import ci_bot
 from tests.ci.test_github_e2e import run, send
+from tests.rows import row_counts
 
 USER, CHANNEL = "U0ALICE", "C0CI"
 
@@ -39,11 +40,11 @@ async def ask(bot: BotUnderTest, text: str) -> tuple[str, str]:
 async def test_help_and_bad_input_write_nothing(db_url: str, text: str, says: str) -> None:
     async with ci_bot(db_url) as bot:
         await bot.rt.scheduler.stop()
-        before = await count_rows(bot.rt.sessions)
+        before = await row_counts(bot.rt.sessions)
         answer, _blocks = await ask(bot, text)
         assert says in answer
         assert "/ci status [repo]" in answer  # the usage comes with every complaint
-        assert await count_rows(bot.rt.sessions) == before
+        assert await row_counts(bot.rt.sessions) == before
         assert bot.state.messages(CHANNEL) == []
 
 

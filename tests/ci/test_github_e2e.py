@@ -14,7 +14,8 @@ from bot.ci.models import CiBreakage, CiRun
 from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import utcnow
 from bot.sandbox.harness import BotUnderTest
-from tests.ci.conftest import GITHUB_SECRET, ci_bot, count_rows
+from tests.ci.conftest import GITHUB_SECRET, ci_bot
+from tests.rows import row_counts
 
 BASE = utcnow().replace(microsecond=0) - dt.timedelta(hours=2)
 
@@ -84,14 +85,14 @@ async def test_same_delivery_twice_changes_nothing(db_url: str) -> None:
             await bot.http.post("/webhooks/github", content=body, headers=headers)
         ).status_code == 202
         await bot.settle()
-        rows, posts = await count_rows(bot.rt.sessions), len(chat_calls(bot))
+        rows, posts = await row_counts(bot.rt.sessions), len(chat_calls(bot))
         again = await bot.http.post("/webhooks/github", content=body, headers=headers)
         assert again.status_code == 200 and again.json() == {"duplicate": True}
         # A new delivery id for the same run (a manual redelivery) is the same run too.
         other = await send(bot, payload)
         assert other.status_code == 202 and other.json()["effect"] == "duplicate"
         await bot.settle()
-        after = await count_rows(bot.rt.sessions)
+        after = await row_counts(bot.rt.sessions)
         assert {k: v for k, v in after.items() if k != "processed_events"} == {
             k: v for k, v in rows.items() if k != "processed_events"
         }

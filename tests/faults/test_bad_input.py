@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
-from bot.models import metadata
 from bot.sandbox import seed
-from bot.sandbox.harness import BotUnderTest, running_bot
+from bot.sandbox.harness import running_bot
 from tests.examples import examples
 from tests.faults.scenes import CONFIG, GITHUB_SECRET
+from tests.rows import row_counts
 
 WORDS = st.sampled_from([
     "declare", "status", "sev", "role", "update", "note", "resolve", "list", "history", "mute",
@@ -22,14 +21,6 @@ WORDS = st.sampled_from([
     "attempts=9", "tz=Mars/Olympus", '"', "'", "\\", "\u202e", "🔥", "--", "=", "0", "-1",
 ])  # fmt: skip
 COMMAND_TEXT = st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=5).map(" ".join)
-
-
-async def row_counts(bot: BotUnderTest) -> dict[str, int]:
-    async with bot.rt.sessions() as session:
-        return {
-            name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
-            for name, table in metadata.tables.items()
-        }
 
 
 def assert_no_listener_crashed(caplog: pytest.LogCaptureFixture) -> None:
@@ -105,7 +96,7 @@ async def test_generated_webhook_bodies(db_url: str) -> None:
     # Webhooks are answered after their rows are written, so no worker is needed; without
     # the scheduler, a minute turning during the test cannot add a row of its own.
     async with running_bot(db_url, start_workers=False, **CONFIG) as bot:
-        before = await row_counts(bot)
+        before = await row_counts(bot.rt.sessions)
         bodies = examples(
             st.one_of(
                 st.binary(max_size=200),
@@ -125,4 +116,4 @@ async def test_generated_webhook_bodies(db_url: str) -> None:
                 assert response.status_code < 500, (event, body, response.text)
                 if response.status_code >= 400:
                     assert response.json().get("error"), "a refusal must say what was wrong"
-        assert await row_counts(bot) == before
+        assert await row_counts(bot.rt.sessions) == before

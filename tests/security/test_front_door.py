@@ -20,8 +20,6 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_runtime
 from bot.ci.samples import github_headers, workflow_run
@@ -29,12 +27,12 @@ from bot.config import Settings
 from bot.core.db import utcnow
 from bot.core.frontdoor import DEFAULT_MAX_BODY, MAX_JSON_DEPTH, caps_of, mounted_routes
 from bot.core.signatures import hmac_sha256_hex
-from bot.models import metadata
 from bot.sandbox import seed
 from bot.sandbox.harness import BOT_TOKEN, FAST, SIGNING_SECRET, BotUnderTest, running_bot
 from bot.sandbox.server import Sandbox
 from bot.sandbox.signing import signed_headers
 from tests.examples import examples
+from tests.rows import row_counts
 
 GITHUB_SECRET = "front-door-github-secret"
 GITLAB_TOKEN = "front-door-gitlab-token"
@@ -93,14 +91,6 @@ def with_signatures(path: str, body: bytes, stamp: int | None = None) -> list[di
     if signer is not None:
         variants.append(signer(body, int(time.time()) if stamp is None else stamp))
     return variants
-
-
-async def row_counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    async with sessions() as session:
-        return {
-            name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
-            for name, table in metadata.tables.items()
-        }
 
 
 def assert_refused(response: httpx.Response, what: str, status: int | None = None) -> None:
