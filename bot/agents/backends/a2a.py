@@ -34,8 +34,10 @@ from a2a.types import (
 from a2a.utils.errors import (
     A2AError,
     InternalError,
+    MethodNotFoundError,
     TaskNotCancelableError,
     TaskNotFoundError,
+    UnsupportedOperationError,
 )
 
 from bot.agents import models as m
@@ -49,10 +51,19 @@ from bot.agents.backends.base import (
     Update,
 )
 from bot.config import AgentBackend
+from bot.core.redaction import redact_payload, redact_text
 
 log = logging.getLogger(__name__)
 
 PUSH_PATH = "/agents/push"
+# How the agent says it cannot list tasks: a v0.3 transport has no ListTasks, a server may
+# not implement it. Anything else (a network error, an internal error) is not an answer.
+CANNOT_LIST = (NotImplementedError, MethodNotFoundError, UnsupportedOperationError)
+# Tasks looked through for an attempt's start message: pages of LIST_PAGE_SIZE in one thread.
+LIST_PAGE_SIZE = 100
+LIST_PAGES = 10
+# Facts the agent needs verbatim (identifiers); the instruction is text and is redacted.
+_VERBATIM_FACTS = frozenset({"repo", "base_branch", "branch", "requester"})
 
 
 def create(config: AgentBackend, env: BackendEnv) -> A2ABackend:
@@ -62,7 +73,8 @@ def create(config: AgentBackend, env: BackendEnv) -> A2ABackend:
 
 
 def job_message(job: Job) -> Message:
-    """A new task's first message: the labelled context as text, the facts as data."""
+    """A new task's first message: the labelled context as text, the facts as data. Both are
+    redacted here, at egress, whatever redacted them before."""
     facts = {
         "instruction": job.instruction,
         "repo": job.repo,
@@ -76,7 +88,10 @@ def job_message(job: Job) -> Message:
         message_id=start_message_id(job),
         context_id=job.context_id,
         role=Role.ROLE_USER,
-        parts=[new_text_part(job.payload), new_data_part(facts, "application/json")],
+        parts=[
+            new_text_part(redact_text(job.payload)),
+            new_data_part(redact_payload(facts, keep=_VERBATIM_FACTS), "application/json"),
+        ],
         reference_task_ids=list(job.reference_task_ids),
     )
 
@@ -93,7 +108,7 @@ def answer_message(job: Job, text: str) -> Message:
         context_id=job.context_id,
         task_id=job.backend_task_id or "",
         role=Role.ROLE_USER,
-        parts=[new_text_part(text)],
+        parts=[new_text_part(redact_text(text))],
     )
 
 
@@ -168,18 +183,34 @@ class A2ABackend:
 
         Sending is not idempotent: a crash after the agent got the message but before its
         task id was stored would otherwise start the work twice. The task is found by the
-        message's fixed id among the thread's tasks (A2A ListTasks by context).
+        message's fixed id among the thread's tasks (A2A ListTasks by context, each task with
+        its whole history: a shorter one keeps the latest messages, not the first). Only an
+        agent that cannot list gets the message sent without looking; any other failure ends
+        the drive, to be retried.
         """
-        request = ListTasksRequest(context_id=job.context_id, page_size=100, history_length=100)
-        try:
-            page = await agent.client.list_tasks(request)
-        except (A2AClientError, A2AError) as error:  # the agent cannot list: send as before
-            log.info("agents: %s cannot list tasks: %r", self.url, error)
-            return None
         wanted = start_message_id(job)
-        for task in page.tasks:
-            if any(message.message_id == wanted for message in task.history):
-                return str(task.id)
+        token = ""
+        for _ in range(LIST_PAGES):
+            request = ListTasksRequest(
+                context_id=job.context_id, page_size=LIST_PAGE_SIZE, page_token=token
+            )
+            try:
+                page = await agent.client.list_tasks(request)
+            except CANNOT_LIST as error:
+                log.info("agents: %s cannot list tasks: %r", self.url, error)
+                return None
+            for task in page.tasks:
+                if any(message.message_id == wanted for message in task.history):
+                    return str(task.id)
+            if not page.next_page_token:
+                return None
+            token = page.next_page_token
+        log.warning(
+            "agents: %s: no start message among the first %d tasks of %s",
+            self.url,
+            LIST_PAGES * LIST_PAGE_SIZE,
+            job.context_id,
+        )
         return None
 
     async def _send(self, agent: Agent, job: Job, message: Message, emit: Emit) -> None:
