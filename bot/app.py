@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.core import ledger, tasks
+from bot.core import inbox, ledger, tasks
 from bot.core.access import Policy, channel_policy
 from bot.core.commands import CommandRegistry
 from bot.core.db import make_engine, make_sessionmaker, utcnow
@@ -28,12 +28,10 @@ from bot.core.directory import Directory
 from bot.core.events import EventBus
 from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
-from bot.core.inbox import GroupCommit
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
 from bot.core.ratelimits import Pacer
-from bot.core.redaction import redact_payload
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
 from bot.web import create_web_app
@@ -51,7 +49,10 @@ FEATURES: tuple[str, ...] = (
     "bot.digests",
     "bot.home",
 )
-SLACK_EVENT_TASK = "slack.event"
+# What a failed interaction (button, form, shortcut) hears: the reason goes to the log only.
+LISTENER_FAILED = json.dumps(
+    {"ok": False, "error": "the request failed on our side and changed nothing; try again"}
+)
 
 
 @dataclass
@@ -197,7 +198,8 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         commands=usages,
         replica_id=replica_id,
     )
-    install_event_inbox(rt)
+    rt.on_stop(inbox.install(bolt, sessions, rt.events, rt.tasks, identity, metrics).close)
+    bolt.error(answer_listener_failure)
     policy.register(channel_policy())
     register_core_jobs(rt)
     for package in FEATURES:
@@ -206,57 +208,11 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     return rt
 
 
-def install_event_inbox(rt: Runtime) -> None:
-    """Events are written to the database and acknowledged; a worker replays them to listeners.
-
-    Deduplication by event_id happens in the same transaction, so a redelivery
-    (X-Slack-Retry-Num) finds the ledger row and changes nothing. Features subscribe through
-    `rt.events`; an event type nobody subscribes to is acknowledged and not stored.
-    """
-
-    inbox_commits = GroupCommit(rt.sessions, "slack", SLACK_EVENT_TASK)
-
-    async def inbox(req: AsyncBoltRequest, resp: BoltResponse, next: Any) -> BoltResponse | None:
-        body = req.body
-        if body.get("type") != "event_callback":
-            passed: BoltResponse | None = await next()
-            return passed
-        event_id = str(body.get("event_id") or "")
-        if not event_id:
-            return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
-        if not rt.events.wants(body):
-            return BoltResponse(status=200, body="")  # nobody listens: nothing to keep
-        # Redacted before it is stored: the raw event never reaches the database. Stored with
-        # the events arriving at the same moment, in one transaction, before the answer.
-        await inbox_commits.store(event_id, redact_payload(body))
-        return BoltResponse(status=200, body="")
-
-    async def replay(payload: dict[str, Any]) -> None:
-        # Ignoring the bot's own messages depends on knowing who the bot is.
-        known = rt.identity.known or await rt.identity.fetch()
-        await rt.events.dispatch(
-            payload, known.user_id if known else None, known.bot_id if known else None
-        )
-
-    async def redact_interactions(
-        req: AsyncBoltRequest, resp: BoltResponse, next: Any
-    ) -> BoltResponse | None:
-        # Commands, buttons and forms write what people typed: listeners only see it redacted.
-        if req.body.get("type") != "event_callback":
-            req.body = redact_payload(req.body)
-        response: BoltResponse | None = await next()
-        return response
-
-    rt.bolt.use(redact_interactions)
-    rt.bolt.use(inbox)
-    rt.tasks.register(SLACK_EVENT_TASK, replay)
-    rt.bolt.error(answer_listener_failure)
-
-
 async def answer_listener_failure(
     error: Exception, request: AsyncBoltRequest
 ) -> BoltResponse | None:
-    """A listener crashed. Its transaction rolled back; tell the person instead of a bare 500."""
+    """A listener crashed and its transaction rolled back. A command gets an ephemeral apology;
+    anything else a 503 with a fixed text: the error, which may name a host, goes to the log."""
     log.exception("listener failed: %r", error)
     if request.body.get("command"):
         text = "Sorry, that command failed on my side and changed nothing. Please try again."
@@ -265,7 +221,9 @@ async def answer_listener_failure(
             body=json.dumps({"response_type": "ephemeral", "text": text}),
             headers={"content-type": ["application/json"]},
         )
-    return BoltResponse(status=400, body=json.dumps({"error": f"could not handle: {error}"}))
+    return BoltResponse(
+        status=503, body=LISTENER_FAILED, headers={"content-type": ["application/json"]}
+    )
 
 
 def register_core_jobs(rt: Runtime) -> None:

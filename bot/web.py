@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -207,12 +207,18 @@ def check_slack_body(body: bytes, content_type: str | None) -> None:
     except UnicodeDecodeError:
         raise BadRequest(400, "body is not UTF-8") from None
     media_type = (content_type or "").split(";")[0].strip().lower()
+    parsed: dict[str, Any] = {}
     if media_type == "application/json" or text.startswith("{"):
-        loads_object(body)
+        parsed = loads_object(body)
     elif "payload" in text:
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
         if payload is not None:
-            loads_object(payload)
+            parsed = loads_object(payload)
+    else:
+        parsed = dict(parse_qsl(text, keep_blank_values=True))
+    # Bolt's own middleware reads an event's fields before any listener runs.
+    if "event" in parsed and not isinstance(parsed["event"], dict):
+        raise BadRequest(400, "`event` is not an object")
 
 
 def add_parse_error_handlers(api: FastAPI) -> None:

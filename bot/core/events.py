@@ -2,9 +2,11 @@
 
 Bolt verifies and parses a request at the front door, and the inbox stores the event. The worker
 then hands the stored event here: its envelope is parsed once into a typed model, events the bot
-caused itself are dropped (as Bolt's own middleware would), and every subscriber of the event's
-type is called in turn. A second pass through Bolt is not needed, and Bolt's first-match rule,
-which would let one feature's listener shadow another's, does not apply.
+caused itself are dropped by Bolt's own rule (its user id extraction, which also reads the
+`message` of a `message_changed` and the `previous_message` of a `message_deleted`, and its list
+of self events that are kept), and every subscriber of the event's type is called in turn. A
+second pass through Bolt is not needed, and Bolt's first-match rule, which would let one
+feature's listener shadow another's, does not apply.
 
 Subscribers must be idempotent: a failure is raised after the others ran, and the inbox retries
 the event.
@@ -17,12 +19,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from slack_bolt.middleware.ignoring_self_events.ignoring_self_events import IgnoringSelfEvents
+from slack_bolt.request.internals import extract_user_id
+
+from bot.core.identity import Identity
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
-# Events that concern the bot's own user but still matter (Bolt keeps them too).
-KEPT_SELF_EVENTS = frozenset({"member_joined_channel", "member_left_channel"})
+# Events that concern the bot's own user but still matter: Bolt's own list.
+KEPT_SELF_EVENTS = frozenset(IgnoringSelfEvents.events_that_should_be_kept)
 
 
 class SlackEvent(BaseModel):
@@ -34,10 +40,6 @@ class SlackEvent(BaseModel):
     subtype: str | None = None
     user: str | dict[str, Any] | None = None
     bot_id: str | None = None
-
-    @property
-    def user_id(self) -> str | None:
-        return self.user.get("id") if isinstance(self.user, dict) else self.user
 
 
 class EventEnvelope(BaseModel):
@@ -73,13 +75,12 @@ class EventBus:
         event = body.get("event")
         return isinstance(event, dict) and event.get("type") in self.subscribers
 
-    async def dispatch(
-        self, body: dict[str, Any], bot_user_id: str | None, bot_id: str | None
-    ) -> None:
-        """Hand a stored envelope to its subscribers; raises the first failure after all ran."""
+    async def dispatch(self, body: dict[str, Any], me: Identity) -> None:
+        """Hand a stored envelope to its subscribers, unless the bot (`me`) caused it; raises
+        the first failure after all ran."""
         envelope = EventEnvelope.model_validate(body)
         event = envelope.event
-        if _is_own(event, bot_user_id, bot_id):
+        if is_own(body, me):
             return
         raw = body["event"]
         failures: list[Exception] = []
@@ -93,8 +94,11 @@ class EventBus:
             raise failures[0]
 
 
-def _is_own(event: SlackEvent, bot_user_id: str | None, bot_id: str | None) -> bool:
-    if event.type in KEPT_SELF_EVENTS:
+def is_own(body: dict[str, Any], me: Identity) -> bool:
+    """Whether the bot caused this envelope's event, by the rule of Bolt's IgnoringSelfEvents."""
+    event = body.get("event")
+    if not isinstance(event, dict) or event.get("type") in KEPT_SELF_EVENTS:
         return False
-    mine_by_user = bot_user_id is not None and event.user_id == bot_user_id
-    return mine_by_user or (bot_id is not None and event.bot_id == bot_id)
+    if extract_user_id(body) == me.user_id:
+        return True
+    return me.bot_id is not None and event.get("bot_id") == me.bot_id

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.access import NotFound, Policy, Refused
 from bot.core.commands import CommandRegistry, wants_help
 from bot.core.replies import GuardedRespond, guard_request
-from bot.core.slack import sanitise_arguments
+from bot.core.slack import guard_text
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class Gate:
         """Answer a refused request. The reason can quote what the person typed, so it leaves
         through the same text guard as everything else the bot says."""
         body = req.body
-        text = _guarded(text)
+        text = guard_text(text)
         if type_ == COMMAND:
             return _json({"response_type": "ephemeral", "text": text})
         if type_ == OPTIONS:
@@ -287,12 +287,6 @@ class Gate:
                 await self.client.chat_postMessage(channel=user, text=text)
         except (SlackApiError, OSError) as error:
             log.info("gate: could not tell %s why: %r", user, error)
-
-
-def _guarded(text: str) -> str:
-    """Refusal text neutralised and redacted, as every Web API call's text is."""
-    guarded = sanitise_arguments({"text": text}) or {}
-    return str(guarded.get("text") or "")
 
 
 def _json(payload: dict[str, Any]) -> BoltResponse:

@@ -2,8 +2,9 @@
 
 Bolt's single-team authorization calls auth.test on the first request and fails the request when
 Slack cannot be reached. Here the identity is fetched in the background and cached; a request
-that arrives while it is unknown is still answered. The worker waits for it before it hands a
-stored event to the event registry, because ignoring the bot's own messages depends on it.
+that arrives while it is unknown is still answered. The worker needs it before it hands a
+stored event to the event registry, because ignoring the bot's own events depends on it: until
+it is known, the stored event waits.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ class BotIdentity:
             log.warning("auth.test failed, identity unknown for now: %r", error)
             return None
         self.known = Identity(response.get("team_id"), response["user_id"], response.get("bot_id"))
+        return self.known
+
+    async def current(self) -> Identity | None:
+        """The identity, asking Slack when it is unknown and an attempt is due; else None.
+
+        Callers at the same moment share one auth.test, and a failed one is not repeated
+        before `retry_seconds`, however many stored events are waiting for the answer.
+        """
+        if self.known is None:
+            self.refresh_soon()
+            if self._refreshing is not None and not self._refreshing.done():
+                await asyncio.shield(self._refreshing)
         return self.known
 
     def refresh_soon(self) -> None:

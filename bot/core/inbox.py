@@ -1,23 +1,108 @@
-"""Group commit at the acknowledgement: events arriving together share one transaction.
+"""The Slack event inbox: events are stored at the acknowledgement and replayed by a worker.
 
-Each event must be durable before Slack hears "200": its `event_id` claimed in the ledger and
-the event stored as a task, committed. Committing each alone makes the commit the cost of an
-event. Here an event waits at most `window` seconds (2 ms) for others; then one transaction
-claims all their ids in one statement, stores the new ones in one statement and commits, and
-every waiting request is answered. Durability is unchanged: nobody is answered before the
-commit that holds their event, and a failed commit fails every request in it (Slack retries).
+`install` puts two middlewares on the Bolt app and registers the replay task:
+
+- interactive payloads (commands, buttons, forms) are redacted before any listener sees them;
+- an `event_callback` somebody subscribes to is redacted, its `event_id` claimed in the dedupe
+  ledger and the event stored as a task, committed before Slack hears "200". A redelivery
+  (X-Slack-Retry-Num) finds the ledger row and changes nothing. When the store fails the answer
+  is a 503 that names nothing, and Slack delivers the event again;
+- the worker hands a stored event to the event registry once the bot knows who it is, so the
+  bot's own events can be told apart; until then the task waits (`NotReady`).
+
+Group commit at the acknowledgement: events arriving together share one transaction. Committing
+each alone makes the commit the cost of an event. Here an event waits at most `window` seconds
+(2 ms) for others; then one transaction claims all their ids in one statement, stores the new
+ones in one statement and commits, and every waiting request is answered. Durability is
+unchanged: nobody is answered before the commit that holds their event, and a failed commit
+fails every request in it (Slack retries).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import ledger, tasks
 from bot.core.db import transaction
+from bot.core.events import EventBus
+from bot.core.identity import BotIdentity
+from bot.core.metrics import Metrics
+from bot.core.projector import NotReady
+from bot.core.redaction import redact_payload
+
+log = logging.getLogger(__name__)
+
+SLACK_EVENT_TASK = "slack.event"
+# What Slack (and whoever reads its delivery log) hears when an event could not be stored: no
+# exception text, which could name the database host.
+NOT_STORED = json.dumps({"ok": False, "error": "the event could not be stored; deliver it again"})
+
+
+def install(
+    bolt: AsyncApp,
+    sessions: async_sessionmaker[AsyncSession],
+    events: EventBus,
+    runner: tasks.TaskRunner,
+    identity: BotIdentity,
+    metrics: Metrics,
+) -> GroupCommit:
+    """Wire the inbox into `bolt` and `runner`; the returned GroupCommit is closed at stop."""
+    commits = GroupCommit(sessions, "slack", SLACK_EVENT_TASK, metrics)
+
+    async def redact_interactions(
+        req: AsyncBoltRequest, resp: BoltResponse, next: Any
+    ) -> BoltResponse | None:
+        # Commands, buttons and forms write what people typed: listeners only see it redacted.
+        if req.body.get("type") != "event_callback":
+            req.body = redact_payload(req.body)
+        response: BoltResponse | None = await next()
+        return response
+
+    async def store_event(
+        req: AsyncBoltRequest, resp: BoltResponse, next: Any
+    ) -> BoltResponse | None:
+        body = req.body
+        if body.get("type") != "event_callback":
+            passed: BoltResponse | None = await next()
+            return passed
+        event_id = str(body.get("event_id") or "")
+        if not event_id:
+            return BoltResponse(status=400, body='{"error": "event_callback without event_id"}')
+        if not events.wants(body):
+            return BoltResponse(status=200, body="")  # nobody listens: nothing to keep
+        try:
+            # Redacted before it is stored: the raw event never reaches the database. Stored
+            # with the events arriving at the same moment, in one transaction, before the answer.
+            await commits.store(event_id, redact_payload(body))
+        except Exception:
+            log.exception(
+                "inbox: event %s could not be stored; Slack will deliver it again", event_id
+            )
+            return BoltResponse(
+                status=503, body=NOT_STORED, headers={"content-type": ["application/json"]}
+            )
+        return BoltResponse(status=200, body="")
+
+    async def replay(payload: dict[str, Any]) -> None:
+        # Telling the bot's own events apart depends on knowing who the bot is.
+        me = await identity.current()
+        if me is None:
+            raise NotReady("the bot's identity (auth.test) is not known yet")
+        await events.dispatch(payload, me)
+
+    bolt.use(redact_interactions)
+    bolt.use(store_event)
+    runner.register(SLACK_EVENT_TASK, replay)
+    return commits
 
 
 @dataclass
@@ -35,6 +120,7 @@ class GroupCommit:
         sessions: async_sessionmaker[AsyncSession],
         source: str,
         kind: str,
+        metrics: Metrics,
         *,
         window: float = 0.002,
         max_batch: int = 128,
@@ -44,20 +130,30 @@ class GroupCommit:
         self.kind = kind
         self.window = window
         self.max_batch = max_batch
+        # Transactions committed: fewer than events when they arrive together.
+        self._committed = metrics.inbox_commits.labels(source)
         self._waiting: list[_Waiting] = []
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
-        self.commits = 0  # transactions committed: fewer than events when they arrive together
 
     async def store(self, key: str, payload: dict[str, Any]) -> bool:
-        """Claim `key` and store `payload` as a task, durably; False when `key` was seen before."""
-        waiting = _Waiting(key, payload)
+        """Claim `key` and store `payload` as a task, durably; False when `key` was seen before.
+
+        The ledger keeps `ledger.MAX_KEY` characters of a key, so that is what counts.
+        """
+        waiting = _Waiting(key[: ledger.MAX_KEY], payload)
         self._waiting.append(waiting)
         if len(self._waiting) >= self.max_batch:
             self._flush_now()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.window, self._flush_now)
         return await waiting.stored
+
+    async def close(self) -> None:
+        """Commit what is waiting now and wait for every commit under way."""
+        self._flush_now()
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
 
     def _flush_now(self) -> None:
         if self._timer is not None:
@@ -68,6 +164,9 @@ class GroupCommit:
             flush = asyncio.create_task(self._commit(batch))
             self._flushes.add(flush)
             flush.add_done_callback(self._flushes.discard)
+            # A flush cancelled (even before it began) or ended by anything but an Exception
+            # answers nobody: their requests are cancelled rather than left waiting.
+            flush.add_done_callback(lambda _: _cancel_unanswered(batch))
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         # A redelivery may arrive in the same batch as its original: only the first one counts.
@@ -77,17 +176,20 @@ class GroupCommit:
         try:
             async with transaction(self.sessions) as session:
                 fresh = await ledger.claim_many(session, self.source, list(first))
-                new = [first[key] for key in first if key[:255] in fresh]
+                new = [first[key] for key in first if key in fresh]
                 await tasks.enqueue_many(session, self.kind, [w.payload for w in new])
-            self.commits += 1
-        except BaseException as error:  # the commit failed: nobody is told their event is kept
+        except Exception as error:  # the commit failed: nobody is told their event is kept
             for waiting in batch:
                 if not waiting.stored.done():
                     waiting.stored.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
             return
+        self._committed.inc()
         stored = {id(w) for w in new}
         for waiting in batch:
             if not waiting.stored.done():
                 waiting.stored.set_result(id(waiting) in stored)
+
+
+def _cancel_unanswered(batch: list[_Waiting]) -> None:
+    for waiting in batch:
+        waiting.stored.cancel()  # no effect on an answered one

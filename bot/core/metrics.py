@@ -39,6 +39,13 @@ class Metrics:
         self.jobs = Counter(
             "opsbot_jobs_total", "Scheduled job firings", ["job", "result"], registry=self.registry
         )
+        self.inbox_commits = Counter(
+            "opsbot_inbox_commits_total",
+            "Transactions that stored deliveries at the acknowledgement (deliveries arriving "
+            "together share one)",
+            ["source"],
+            registry=self.registry,
+        )
         self.dirty = Gauge(
             "opsbot_projector_dirty", "Views waiting to be synced", registry=self.registry
         )
