@@ -54,11 +54,14 @@ async def _fill(url: str, cards: int, dirty: int) -> None:
 async def _time(url: str, calls: int) -> tuple[float, int]:
     engine = make_engine(url)
     projector = Projector(make_sessionmaker(engine), None, "bench", Metrics())  # type: ignore[arg-type]
-    found = await projector._due_ids(limit=64)  # warm the connection and the plan
+    due = projector.worker.due_select
+    async with projector.sessions() as session:  # warms the connection and the plan
+        found = list(await session.scalars(due(utcnow(), 64)))
     samples = []
     for _ in range(calls):
         started = time.perf_counter()
-        await projector._due_ids(limit=64)
+        async with projector.sessions() as session:
+            await session.scalars(due(utcnow(), 64))
         samples.append(time.perf_counter() - started)
     await engine.dispose()
     return statistics.median(samples) * 1000, len(found)

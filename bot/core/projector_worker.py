@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Set
-from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -14,10 +13,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
-from bot.core.db import on_commit, transaction, utcnow
-from bot.core.leases import backoff_seconds, lease_free, try_lease, wait_for_wake
+from bot.core.db import transaction, utcnow
+from bot.core.leases import backoff_seconds
 from bot.core.metrics import Metrics
 from bot.core.projector import (
     DIRTY,
@@ -31,6 +29,7 @@ from bot.core.projector import (
     View,
 )
 from bot.core.ratelimits import Pacer
+from bot.core.worker import LeasedWorker, Queue
 
 log = logging.getLogger(__name__)
 
@@ -70,73 +69,42 @@ class Projector:
         self.owner = owner
         self.metrics = metrics
         self.pacer = pacer or Pacer()
-        self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.sweep_seconds = sweep_seconds
         self.backoff_base = backoff_base
         self.views: dict[str, Registration] = {}
-        self._wake = asyncio.Event()
-        self._running: set[int] = set()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._unhook = on_commit(self._wake_on_commit)
+        self.worker = LeasedWorker(
+            "projector",
+            sessions,
+            Queue(
+                model=Projection,
+                due=self._dirty_filter,
+                # New cards first: being seen at all matters more than the next refresh.
+                order=(Projection.ts.is_not(None), Projection.updated_at, Projection.id),
+                wake_flag="wake_projector",
+            ),
+            owner,
+            self.sync,
+            concurrency=concurrency,
+            lease_seconds=lease_seconds,
+            sweep_seconds=sweep_seconds,
+        )
 
     def register(self, kind: str, load: Loader, view: View) -> None:
         self.views[kind] = Registration(load=load, view=view)
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _wake_on_commit(self, session: Session) -> None:
-        if session.info.pop("wake_projector", False):
-            self._wake.set()
+        self.worker.wake()
 
     def running(self) -> bool:
         """Whether the sync loop is up."""
-        return self._loop_task is not None and not self._loop_task.done()
+        return self.worker.running()
 
     def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._run_loop(), name="projector")
+        self.worker.start()
 
     async def stop(self) -> None:
-        self._unhook()
-        if self._loop_task:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-
-    async def _run_loop(self) -> None:
-        slots = asyncio.Semaphore(self.concurrency)
-        while True:
-            self._wake.clear()
-            try:
-                due = await self._due_ids(limit=self.concurrency * 8)
-            except Exception:
-                log.exception("projector: cannot read dirty views; retrying")
-                due = []
-            for row_id in due:
-                if row_id in self._running:
-                    continue
-                await slots.acquire()
-                self._running.add(row_id)
-                job = asyncio.create_task(self.sync(row_id))
-                job.add_done_callback(partial(self._done, row_id, slots))
-            await wait_for_wake(self._wake, self.sweep_seconds)
-
-    def _done(self, row_id: int, slots: asyncio.Semaphore, _job: asyncio.Task[None]) -> None:
-        self._running.discard(row_id)
-        slots.release()
-        self._wake.set()
-
-    async def _due_ids(self, limit: int) -> list[int]:
-        now = utcnow()
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(Projection.id)
-                .where(*self._dirty_filter(now), lease_free(Projection, now))
-                # New cards first: being seen at all matters more than the next refresh.
-                .order_by(Projection.ts.is_not(None), Projection.updated_at, Projection.id)
-                .limit(limit)
-            )
-            return [row[0] for row in rows]
+        await self.worker.stop()
 
     @staticmethod
     def _dirty_filter(now: dt.datetime) -> list[Any]:
@@ -157,22 +125,19 @@ class Projector:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if not self._running and await self.pending_count() == 0:
+            if not self.worker.active and await self.pending_count() == 0:
                 return
             self.wake()
             await asyncio.sleep(0.02)
         raise TimeoutError(f"projector: {await self.pending_count()} views still out of sync")
 
-    async def sync(self, row_id: int) -> None:
-        """Bring one view up to date. Safe to call from any replica: the lease makes it single."""
+    async def sync(self, claimed: Projection) -> None:
+        """Bring one view, claimed by this replica's worker, up to date."""
         try:
-            async with transaction(self.sessions) as session:
-                if not await try_lease(session, Projection, row_id, self.owner, self.lease_seconds):
-                    return
-            await self._sync_leased(row_id)
+            await self._sync_leased(claimed.id)
         except Exception:
-            log.exception("projector: view %s could not be synced", row_id)
-            await self._release(row_id, {"next_attempt_at": utcnow() + dt.timedelta(seconds=5)})
+            log.exception("projector: view %s could not be synced", claimed.id)
+            await self._release(claimed.id, {"next_attempt_at": utcnow() + dt.timedelta(seconds=5)})
 
     async def _sync_leased(self, row_id: int) -> None:
         async with self.sessions() as session:

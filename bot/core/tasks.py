@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import (
     PRUNE_BATCH,
@@ -23,14 +23,14 @@ from bot.core.db import (
     UTCDateTime,
     affected,
     insert_ignore,
-    on_commit,
     prune_in_batches,
     transaction,
     utcnow,
 )
-from bot.core.leases import backoff_seconds, lease_free, renew_leases, try_lease, wait_for_wake
+from bot.core.leases import backoff_seconds
 from bot.core.metrics import Metrics
 from bot.core.projector import NotReady
+from bot.core.worker import LeasedWorker, Queue
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,14 @@ async def prune(
     )
 
 
+TASKS_DUE = Queue(
+    model=Task,
+    due=lambda now: [Task.status == "pending", Task.run_after <= now],
+    order=(Task.run_after, Task.id),
+    wake_flag="wake_tasks",
+)
+
+
 class TaskRunner:
     def __init__(
         self,
@@ -127,105 +135,36 @@ class TaskRunner:
         self.owner = owner
         self.metrics = metrics
         self.handlers: dict[str, TaskHandler] = {}
-        self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.sweep_seconds = sweep_seconds
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
-        self._wake = asyncio.Event()
-        self._running: set[int] = set()
-        self._loops: list[asyncio.Task[None]] = []
-        self._unhook = on_commit(self._wake_on_commit)
+        self.worker = LeasedWorker(
+            "tasks",
+            sessions,
+            TASKS_DUE,
+            owner,
+            self._execute,
+            concurrency=concurrency,
+            lease_seconds=lease_seconds,
+            sweep_seconds=sweep_seconds,
+        )
 
     def register(self, kind: str, handler: TaskHandler) -> None:
         self.handlers[kind] = handler
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _wake_on_commit(self, session: Session) -> None:
-        if session.info.pop("wake_tasks", False):
-            self._wake.set()
+        self.worker.wake()
 
     def running(self) -> bool:
         """Whether the worker loops are up (none has ended, by a crash or a stop)."""
-        return bool(self._loops) and not any(loop.done() for loop in self._loops)
+        return self.worker.running()
 
     def start(self) -> None:
-        self._loops = [
-            asyncio.create_task(self._run_loop(), name="tasks"),
-            asyncio.create_task(self._renew_loop(), name="tasks-renew"),
-        ]
+        self.worker.start()
 
     async def stop(self) -> None:
-        self._unhook()
-        for loop in self._loops:
-            loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
-        self._loops = []
-
-    async def _run_loop(self) -> None:
-        slots = asyncio.Semaphore(self.concurrency)
-        inflight: set[asyncio.Task[None]] = set()
-
-        def finished(job: asyncio.Task[None]) -> None:
-            inflight.discard(job)
-            slots.release()
-
-        while True:
-            self._wake.clear()
-            try:
-                due = await self._due_ids(limit=self.concurrency * 4)
-            except Exception:
-                log.exception("tasks: cannot read due tasks; retrying")
-                due = []
-            for task_id in due:
-                if task_id in self._running:
-                    continue
-                await slots.acquire()
-                job = asyncio.create_task(self._run_one(task_id))
-                inflight.add(job)
-                job.add_done_callback(finished)
-            if len(due) >= self.concurrency * 4:
-                continue
-            await wait_for_wake(self._wake, self.sweep_seconds)
-
-    async def _renew_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            try:
-                async with transaction(self.sessions) as session:
-                    await renew_leases(
-                        session, Task, list(self._running), self.owner, self.lease_seconds
-                    )
-            except Exception:
-                log.exception("tasks: lease renewal failed")
-
-    async def _due_ids(self, limit: int) -> list[int]:
-        now = utcnow()
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(Task.id)
-                .where(Task.status == "pending", Task.run_after <= now, lease_free(Task, now))
-                .order_by(Task.run_after, Task.id)
-                .limit(limit)
-            )
-            return [row[0] for row in rows]
-
-    async def _run_one(self, task_id: int) -> None:
-        self._running.add(task_id)
-        try:
-            async with transaction(self.sessions) as session:
-                if not await try_lease(session, Task, task_id, self.owner, self.lease_seconds):
-                    return
-                task = await session.get(Task, task_id)
-            if task is None or task.status != "pending":
-                return
-            await self._execute(task)
-        except Exception:
-            log.exception("tasks: task %s could not be run", task_id)
-        finally:
-            self._running.discard(task_id)
+        await self.worker.stop()
 
     async def _execute(self, task: Task) -> None:
         handler = self.handlers.get(task.kind)
@@ -302,7 +241,7 @@ class TaskRunner:
         """Wait until no task is due or running (tests and the demo use this)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
-            if not self._running and not await self._pending_now():
+            if not self.worker.active and not await self._pending_now():
                 return
             self.wake()
             await asyncio.sleep(0.02)

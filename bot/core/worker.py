@@ -1,0 +1,176 @@
+"""One worker loop for leased rows: durable tasks and projected views both run on it.
+
+Each turn claims as many due rows as there are free slots, in one statement: the rows' leases
+are taken and the rows returned together (`UPDATE ... WHERE id IN (due rows) RETURNING`, with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL so replicas claiming at once take different rows). Each
+claimed row is handed to the owner's `handle` in its own slot; leases of rows still running are
+renewed. A commit that made new work wakes the loop at once; a sweep every `sweep_seconds` is
+the safety net (work made by another replica, a retry whose time came).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from bot.core.db import dialect_of, on_commit, transaction, utcnow
+from bot.core.leases import lease_free, renew_leases, wait_for_wake
+
+log = logging.getLogger(__name__)
+
+
+class Leased(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Row = TypeVar("Row", bound=Leased)
+
+
+@dataclass(frozen=True)
+class Queue(Generic[Row]):
+    """Which rows of `model` are due now (besides being free of leases), in what order."""
+
+    model: type[Row]
+    due: Callable[[dt.datetime], Sequence[ColumnElement[bool]]]
+    order: Sequence[Any]
+    # The session.info flag a writer sets to wake this loop after its commit.
+    wake_flag: str
+
+
+class LeasedWorker(Generic[Row]):
+    def __init__(
+        self,
+        name: str,
+        sessions: async_sessionmaker[AsyncSession],
+        queue: Queue[Row],
+        owner: str,
+        handle: Callable[[Row], Awaitable[None]],
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        sweep_seconds: float,
+    ) -> None:
+        self.name = name
+        self.sessions = sessions
+        self.queue = queue
+        self.owner = owner
+        self.handle = handle
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.sweep_seconds = sweep_seconds
+        self.active: set[int] = set()  # ids of the rows this replica is working on
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._unhook = on_commit(self._wake_on_commit)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _wake_on_commit(self, session: Session) -> None:
+        if session.info.pop(self.queue.wake_flag, False):
+            self._wake.set()
+
+    def running(self) -> bool:
+        """Whether the loops are up (none has ended, by a crash or a stop)."""
+        return bool(self._loops) and not any(loop.done() for loop in self._loops)
+
+    def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._run_loop(), name=self.name),
+            asyncio.create_task(self._renew_loop(), name=f"{self.name}-renew"),
+        ]
+
+    async def stop(self) -> None:
+        self._unhook()
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+
+    async def claim(self, limit: int) -> list[Row]:
+        """Lease up to `limit` due rows nobody holds, in one statement, and return them."""
+        model: Any = self.queue.model
+        now = utcnow()
+        async with transaction(self.sessions) as session:
+            due = self.due_select(now, limit)
+            if dialect_of(session) == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            claimed = await session.scalars(
+                update(model)
+                .where(model.id.in_(due.scalar_subquery()), lease_free(model, now))
+                .values(
+                    lease_owner=self.owner,
+                    lease_expires=now + dt.timedelta(seconds=self.lease_seconds),
+                )
+                .returning(model),
+                execution_options={"synchronize_session": False},
+            )
+            return list(claimed)
+
+    def due_select(self, now: dt.datetime, limit: int) -> Select[tuple[int]]:
+        """The ids of up to `limit` rows due at `now` that nobody holds, in the queue's order."""
+        model: Any = self.queue.model
+        return (
+            select(model.id)
+            .where(*self.queue.due(now), lease_free(model, now))
+            .order_by(*self.queue.order)
+            .limit(limit)
+        )
+
+    async def _run_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            free = self.concurrency - len(self.active)
+            rows: list[Row] = []
+            if free > 0:
+                try:
+                    rows = await self.claim(free)
+                except Exception:
+                    log.exception("%s: cannot claim due rows; retrying", self.name)
+            for row in rows:
+                self._spawn(row)
+            if rows and len(rows) == free:
+                continue  # maybe more are due: the next turn waits only if every slot is busy
+            await wait_for_wake(self._wake, self.sweep_seconds)
+
+    def _spawn(self, row: Row) -> None:
+        row_id = row.id
+        self.active.add(row_id)
+        job = asyncio.create_task(self._run_one(row))
+        job.add_done_callback(lambda _: self._finished(row_id))
+
+    def _finished(self, row_id: int) -> None:
+        self.active.discard(row_id)
+        self._wake.set()  # a slot is free
+
+    async def _run_one(self, row: Row) -> None:
+        try:
+            await self.handle(row)
+        except Exception:
+            log.exception("%s: row %s could not be handled", self.name, row.id)
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            if not self.active:
+                continue
+            try:
+                async with transaction(self.sessions) as session:
+                    await renew_leases(
+                        session,
+                        self.queue.model,
+                        list(self.active),
+                        self.owner,
+                        self.lease_seconds,
+                    )
+            except Exception:
+                log.exception("%s: lease renewal failed", self.name)
