@@ -20,10 +20,8 @@ fails every request in it (Slack retries).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -32,6 +30,7 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import ledger, tasks
+from bot.core.batching import Batcher
 from bot.core.db import transaction
 from bot.core.events import EventBus
 from bot.core.identity import BotIdentity
@@ -105,16 +104,9 @@ def install(
     return commits
 
 
-@dataclass
-class _Waiting:
-    key: str
-    payload: dict[str, Any]
-    stored: asyncio.Future[bool] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
 class GroupCommit:
+    """Events claimed in the ledger and stored as tasks, a batch to a transaction."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -128,68 +120,32 @@ class GroupCommit:
         self.sessions = sessions
         self.source = source
         self.kind = kind
-        self.window = window
-        self.max_batch = max_batch
         # Transactions committed: fewer than events when they arrive together.
         self._committed = metrics.inbox_commits.labels(source)
-        self._waiting: list[_Waiting] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._flushes: set[asyncio.Task[None]] = set()
+        self.batches: Batcher[tuple[str, dict[str, Any]], bool] = Batcher(
+            self._commit, window=window, max_batch=max_batch
+        )
 
     async def store(self, key: str, payload: dict[str, Any]) -> bool:
         """Claim `key` and store `payload` as a task, durably; False when `key` was seen before.
 
         The ledger keeps `ledger.MAX_KEY` characters of a key, so that is what counts.
         """
-        waiting = _Waiting(key[: ledger.MAX_KEY], payload)
-        self._waiting.append(waiting)
-        if len(self._waiting) >= self.max_batch:
-            self._flush_now()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.window, self._flush_now)
-        return await waiting.stored
+        return await self.batches.submit((key[: ledger.MAX_KEY], payload))
 
     async def close(self) -> None:
         """Commit what is waiting now and wait for every commit under way."""
-        self._flush_now()
-        if self._flushes:
-            await asyncio.gather(*self._flushes, return_exceptions=True)
+        await self.batches.close()
 
-    def _flush_now(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._waiting = self._waiting, []
-        if batch:
-            flush = asyncio.create_task(self._commit(batch))
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
-            # A flush cancelled (even before it began) or ended by anything but an Exception
-            # answers nobody: their requests are cancelled rather than left waiting.
-            flush.add_done_callback(lambda _: _cancel_unanswered(batch))
-
-    async def _commit(self, batch: list[_Waiting]) -> None:
+    async def _commit(self, batch: list[tuple[str, dict[str, Any]]]) -> list[bool]:
         # A redelivery may arrive in the same batch as its original: only the first one counts.
-        first: dict[str, _Waiting] = {}
-        for waiting in batch:
-            first.setdefault(waiting.key, waiting)
-        try:
-            async with transaction(self.sessions) as session:
-                fresh = await ledger.claim_many(session, self.source, list(first))
-                new = [first[key] for key in first if key in fresh]
-                await tasks.enqueue_many(session, self.kind, [w.payload for w in new])
-        except Exception as error:  # the commit failed: nobody is told their event is kept
-            for waiting in batch:
-                if not waiting.stored.done():
-                    waiting.stored.set_exception(error)
-            return
+        first: dict[str, int] = {}
+        for index, (key, _payload) in enumerate(batch):
+            first.setdefault(key, index)
+        async with transaction(self.sessions) as session:
+            fresh = await ledger.claim_many(session, self.source, list(first))
+            new = [index for key, index in first.items() if key in fresh]
+            await tasks.enqueue_many(session, self.kind, [batch[index][1] for index in new])
         self._committed.inc()
-        stored = {id(w) for w in new}
-        for waiting in batch:
-            if not waiting.stored.done():
-                waiting.stored.set_result(id(waiting) in stored)
-
-
-def _cancel_unanswered(batch: list[_Waiting]) -> None:
-    for waiting in batch:
-        waiting.stored.cancel()  # no effect on an answered one
+        stored = set(new)
+        return [index in stored for index in range(len(batch))]

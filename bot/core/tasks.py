@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.core.batching import Batcher
 from bot.core.db import (
     PRUNE_BATCH,
     Base,
@@ -149,6 +150,7 @@ class TaskRunner:
             lease_seconds=lease_seconds,
             sweep_seconds=sweep_seconds,
         )
+        self._completions: Batcher[int, None] = Batcher(self._mark_done, max_batch=concurrency)
 
     def register(self, kind: str, handler: TaskHandler) -> None:
         self.handlers[kind] = handler
@@ -165,6 +167,7 @@ class TaskRunner:
 
     async def stop(self) -> None:
         await self.worker.stop()
+        await self._completions.close()
 
     async def _execute(self, task: Task) -> None:
         handler = self.handlers.get(task.kind)
@@ -181,10 +184,15 @@ class TaskRunner:
             await self._record_failure(task, error)
             self.metrics.tasks.labels(task.kind, "retry").inc()
             return
+        await self._completions.submit(task.id)
+        self.metrics.tasks.labels(task.kind, "done").inc()
+
+    async def _mark_done(self, task_ids: list[int]) -> list[None]:
+        """Tasks finished at the same moment are marked done in one statement."""
         async with transaction(self.sessions) as session:
             await session.execute(
                 update(Task)
-                .where(Task.id == task.id)
+                .where(Task.id.in_(task_ids))
                 # The payload (often a whole Slack event) is dropped with the same statement:
                 # once the work is done nothing needs it, and it may hold personal data.
                 .values(
@@ -195,7 +203,7 @@ class TaskRunner:
                     lease_expires=None,
                 )
             )
-        self.metrics.tasks.labels(task.kind, "done").inc()
+        return [None] * len(task_ids)
 
     async def _retry_later(self, task: Task, seconds: float) -> None:
         async with transaction(self.sessions) as session:

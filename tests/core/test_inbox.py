@@ -127,8 +127,8 @@ async def test_a_cancelled_commit_cancels_the_waiting_requests(
     inbox = GroupCommit(sessions, "slack", "slack.event", Metrics(), window=30.0)
     waiting = [asyncio.ensure_future(inbox.store(f"Ev{n}", {})) for n in range(3)]
     await asyncio.sleep(0)
-    inbox._flush_now()
-    (flush,) = inbox._flushes
+    inbox.batches.flush_now()
+    (flush,) = inbox.batches.flushes
     flush.cancel()
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(result, asyncio.CancelledError) for result in results)

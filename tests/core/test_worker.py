@@ -139,3 +139,49 @@ async def test_the_loop_runs_every_due_row_once_with_bounded_slots(
         await worker.stop()
     assert sorted(handled) == sorted(set(handled)) and len(handled) == 30
     assert 1 < most <= 4
+
+
+async def test_tasks_finishing_together_are_marked_done_in_one_statement(db_url: str) -> None:
+    from sqlalchemy import event
+
+    from bot.core.metrics import Metrics
+    from bot.core.tasks import TaskRunner
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    completions: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        words = statement.upper()
+        assignments = words.split(" WHERE ")[0]
+        if words.lstrip().startswith("UPDATE TASKS SET") and "FINISHED_AT" in assignments:
+            completions.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    runner = TaskRunner(sessions, "a", Metrics(), concurrency=8, sweep_seconds=0.05)
+    release = asyncio.Event()
+    ran: list[int] = []
+
+    async def handler(payload: dict[str, object]) -> None:
+        await release.wait()  # all eight finish at the same moment
+        ran.append(int(str(payload["n"])))
+
+    runner.register("t", handler)
+    await _add(sessions, 8)
+    runner.start()
+    try:
+        for _ in range(200):
+            if len(runner.worker.active) == 8:
+                break
+            await asyncio.sleep(0.01)
+        release.set()
+        await runner.drain(timeout=10)
+    finally:
+        await runner.stop()
+    async with sessions() as session:
+        done = await session.scalar(
+            select(func.count()).select_from(Task).where(Task.status == "done")
+        )
+    await engine.dispose()
+    assert sorted(ran) == list(range(8)) and done == 8
+    assert 1 <= len(completions) <= 2, completions
