@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import random
@@ -56,6 +55,13 @@ def backoff_seconds(attempt: int, base: float = 1.0, cap: float = 300.0) -> floa
 
 
 async def wait_for_wake(wake: asyncio.Event, seconds: float) -> None:
-    """Sleep until woken (a commit made new work) or until the periodic sweep is due."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), timeout=seconds)
+    """Sleep until woken (a commit made new work) or until the periodic sweep is due.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the
+    event is set, and a worker being stopped would go on looping.
+    """
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
