@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib
 import json
@@ -34,6 +35,7 @@ from bot.core.projector_worker import Projector
 from bot.core.ratelimits import Pacer
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
+from bot.core.wakeups import WakeListener
 from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class Runtime:
     events: EventBus
     policy: Policy
     gate: Gate
+    wakeups: WakeListener
     routers: list[APIRouter] = field(default_factory=list)
     stop_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web: FastAPI | None = None
@@ -97,6 +100,7 @@ class Runtime:
         self.projector.start()
         self.tasks.start()
         self.scheduler.start()
+        self.wakeups.start()
 
     def workers_running(self) -> bool:
         """Whether this process does its share of stored work (tasks and card syncs)."""
@@ -107,13 +111,27 @@ class Runtime:
         self.stop_hooks.append(hook)
 
     async def stop(self) -> None:
+        """Stop taking work; let what runs finish within the grace period, give the rest back.
+
+        Tasks go first, so that the cards they change are synced before the projector stops.
+        """
         if self.started:
             self.started = False
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.settings.shutdown_grace_seconds
+            log.info("stopping: %gs for running work", self.settings.shutdown_grace_seconds)
             for hook in self.stop_hooks:
                 await hook()
             await self.scheduler.stop()
-            await self.tasks.stop()
-            await self.projector.stop()
+            await self.tasks.stop(grace=max(0.0, deadline - loop.time()))
+            log.info("stopping: tasks stopped")
+            try:  # cards those tasks changed are shown before the projector stops
+                await self.projector.drain(timeout=min(5.0, max(0.0, deadline - loop.time())))
+            except Exception as error:  # out of time, or the database is gone
+                log.info("stopping: cards left out of sync for other replicas (%r)", error)
+            await self.projector.stop(grace=max(0.0, deadline - loop.time()))
+            log.info("stopping: card syncs stopped")
+            await self.wakeups.stop()
         await self.engine.dispose()
 
     async def settle(self, timeout: float = 15.0) -> None:
@@ -165,6 +183,24 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     directory = Directory(access_client, ttl=settings.membership_ttl_seconds)
     policy = Policy(directory, admins=lambda: settings.admins)
     usages = CommandRegistry()
+    projector = Projector(
+        sessions,
+        projector_client,
+        replica_id,
+        metrics,
+        pacer=Pacer(speedup=tuning.pacer_speedup),
+        lease_seconds=tuning.lease_seconds,
+        sweep_seconds=tuning.projector_sweep_seconds,
+        backoff_base=tuning.backoff_base,
+    )
+    runner = tasks.TaskRunner(
+        sessions,
+        replica_id,
+        metrics,
+        lease_seconds=tuning.lease_seconds,
+        sweep_seconds=tuning.task_sweep_seconds,
+        backoff_base=tuning.backoff_base,
+    )
     rt = Runtime(
         settings=settings,
         engine=engine,
@@ -175,23 +211,14 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         events=EventBus(),
         policy=policy,
         gate=Gate(bolt, policy, sessions, access_client, usages),
-        projector=Projector(
-            sessions,
-            projector_client,
-            replica_id,
-            metrics,
-            pacer=Pacer(speedup=tuning.pacer_speedup),
-            lease_seconds=tuning.lease_seconds,
-            sweep_seconds=tuning.projector_sweep_seconds,
-            backoff_base=tuning.backoff_base,
-        ),
-        tasks=tasks.TaskRunner(
-            sessions,
-            replica_id,
-            metrics,
-            lease_seconds=tuning.lease_seconds,
-            sweep_seconds=tuning.task_sweep_seconds,
-            backoff_base=tuning.backoff_base,
+        projector=projector,
+        tasks=runner,
+        wakeups=WakeListener(
+            engine,
+            {
+                runner.worker.queue.wake_flag: runner.wake,
+                projector.worker.queue.wake_flag: projector.wake,
+            },
         ),
         scheduler=Scheduler(sessions, replica_id, metrics),
         metrics=metrics,

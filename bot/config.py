@@ -255,6 +255,12 @@ class Settings(BaseSettings):
     membership_ttl_seconds: float = Field(
         default=60, gt=0, description="how long Slack's answer on channel membership is trusted"
     )
+    shutdown_grace_seconds: float = Field(
+        default=20,
+        ge=0,
+        description="on SIGTERM, how long running tasks and card syncs may finish before their "
+        "leases are given back to other replicas",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
 

@@ -103,8 +103,8 @@ class Projector:
     def start(self) -> None:
         self.worker.start()
 
-    async def stop(self) -> None:
-        await self.worker.stop()
+    async def stop(self, grace: float = 0.0) -> None:
+        await self.worker.stop(grace)
 
     @staticmethod
     def _dirty_filter(now: dt.datetime) -> list[Any]:

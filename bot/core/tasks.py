@@ -165,8 +165,8 @@ class TaskRunner:
     def start(self) -> None:
         self.worker.start()
 
-    async def stop(self) -> None:
-        await self.worker.stop()
+    async def stop(self, grace: float = 0.0) -> None:
+        await self.worker.stop(grace)
         await self._completions.close()
 
     async def _execute(self, task: Task) -> None:

@@ -67,7 +67,7 @@ class LeasedWorker(Generic[Row]):
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.sweep_seconds = sweep_seconds
-        self.active: set[int] = set()  # ids of the rows this replica is working on
+        self._jobs: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._unhook = on_commit(self._wake_on_commit)
@@ -89,12 +89,42 @@ class LeasedWorker(Generic[Row]):
             asyncio.create_task(self._renew_loop(), name=f"{self.name}-renew"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop claiming; let running rows finish within `grace` seconds; give the leases of
+        the rest back, so another replica takes them over at once instead of when they lapse.
+        """
         self._unhook()
-        for loop in self._loops:
+        claiming, others = self._loops[:1], self._loops[1:]
+        for loop in claiming:
             loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await asyncio.gather(*claiming, return_exceptions=True)
+        if self._jobs:
+            log.info("%s: waiting up to %gs for %d running", self.name, grace, len(self._jobs))
+            await asyncio.wait(list(self._jobs.values()), timeout=grace)
+        unfinished = dict(self._jobs)
+        for job in unfinished.values():
+            job.cancel()
+        await asyncio.gather(*unfinished.values(), return_exceptions=True)
+        for loop in others:
+            loop.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
         self._loops = []
+        if unfinished:
+            await self._release(list(unfinished))
+
+    async def _release(self, row_ids: list[int]) -> None:
+        model: Any = self.queue.model
+        try:
+            async with transaction(self.sessions) as session:
+                await session.execute(
+                    update(model)
+                    .where(model.id.in_(row_ids), model.lease_owner == self.owner)
+                    .values(lease_owner=None, lease_expires=None)
+                )
+                session.info[self.queue.wake_flag] = True  # other replicas take them now
+            log.info("%s: gave back %d unfinished: %s", self.name, len(row_ids), row_ids)
+        except Exception:
+            log.exception("%s: could not give back %s; their leases will lapse", self.name, row_ids)
 
     async def claim(self, limit: int) -> list[Row]:
         """Lease up to `limit` due rows nobody holds, in one statement, and return them."""
@@ -129,7 +159,7 @@ class LeasedWorker(Generic[Row]):
     async def _run_loop(self) -> None:
         while True:
             self._wake.clear()
-            free = self.concurrency - len(self.active)
+            free = self.concurrency - len(self._jobs)
             rows: list[Row] = []
             if free > 0:
                 try:
@@ -144,12 +174,17 @@ class LeasedWorker(Generic[Row]):
 
     def _spawn(self, row: Row) -> None:
         row_id = row.id
-        self.active.add(row_id)
         job = asyncio.create_task(self._run_one(row))
+        self._jobs[row_id] = job
         job.add_done_callback(lambda _: self._finished(row_id))
 
+    @property
+    def active(self) -> set[int]:
+        """Ids of the rows this replica is working on."""
+        return set(self._jobs)
+
     def _finished(self, row_id: int) -> None:
-        self.active.discard(row_id)
+        self._jobs.pop(row_id, None)
         self._wake.set()  # a slot is free
 
     async def _run_one(self, row: Row) -> None:
@@ -161,7 +196,7 @@ class LeasedWorker(Generic[Row]):
     async def _renew_loop(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
-            if not self.active:
+            if not self._jobs:
                 continue
             try:
                 async with transaction(self.sessions) as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -185,3 +186,54 @@ async def test_tasks_finishing_together_are_marked_done_in_one_statement(db_url:
     await engine.dispose()
     assert sorted(ran) == list(range(8)) and done == 8
     assert 1 <= len(completions) <= 2, completions
+
+
+async def _running(worker: LeasedWorker[Task], count: int) -> None:
+    for _ in range(300):
+        if len(worker.active) == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(worker.active)} running, not {count}")
+
+
+async def test_stop_lets_running_rows_finish_within_the_grace(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _add(sessions, 2)
+    finished: list[int] = []
+
+    async def slow(row: Task) -> None:
+        await asyncio.sleep(0.3)
+        finished.append(row.id)
+
+    worker = LeasedWorker(
+        "tasks", sessions, TASKS_DUE, "a", slow, concurrency=4, lease_seconds=30, sweep_seconds=1
+    )
+    worker.start()
+    await _running(worker, 2)
+    await worker.stop(grace=5)
+    assert len(finished) == 2 and worker.active == set()
+
+
+async def test_stop_gives_back_what_cannot_finish_and_another_replica_takes_it_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _add(sessions, 3)
+
+    async def stuck(_row: Task) -> None:
+        await asyncio.Event().wait()
+
+    worker = LeasedWorker(
+        "tasks", sessions, TASKS_DUE, "a", stuck, concurrency=4, lease_seconds=30, sweep_seconds=1
+    )
+    worker.start()
+    await _running(worker, 3)
+    started = time.monotonic()
+    await worker.stop(grace=0.2)
+    assert time.monotonic() - started < 2
+    async with sessions() as session:
+        held = await session.scalar(
+            select(func.count()).select_from(Task).where(Task.lease_owner.is_not(None))
+        )
+    assert held == 0
+    assert len(await _worker(sessions, "b").claim(5)) == 3  # not after the 30 s lease
