@@ -11,14 +11,21 @@ from collections.abc import Sequence
 from bot.config import ConfigError, Settings, enabled_features, load_settings, require_slack
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def _migrate_unless(no_migrate: bool, settings: Settings) -> None:
+    """Start-up migrates, unless pods leave it to a migration job (`--no-migrate`)."""
+    from bot.migrate import upgrade
+
+    if not no_migrate:
+        upgrade(settings.database_url)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, no_migrate: bool) -> None:
     import uvicorn
 
     from bot.app import build_runtime
-    from bot.migrate import upgrade
 
     require_slack(settings)
-    upgrade(settings.database_url)
+    _migrate_unless(no_migrate, settings)
     if workers > 1:
         # Each worker process is a full replica: leases and claims keep the work single.
         uvicorn.run("bot.app:app_from_environment", factory=True, workers=workers, host=host,
@@ -29,8 +36,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(rt.web, host=host, port=port, log_level="warning", access_log=False)
 
 
-def _socket(settings: Settings, host: str, port: int) -> None:
-    from bot.migrate import upgrade
+def _socket(settings: Settings, host: str, port: int, no_migrate: bool) -> None:
     from bot.socket_mode import run_socket_mode
 
     require_slack(settings, socket_mode=True)
@@ -40,16 +46,29 @@ def _socket(settings: Settings, host: str, port: int) -> None:
             "no SLACK_SIGNING_SECRET: POST /slack/events is not served over HTTP; "
             "Slack traffic arrives over Socket Mode, webhooks over HTTP"
         )
-    upgrade(settings.database_url)
+    _migrate_unless(no_migrate, settings)
     asyncio.run(run_socket_mode(settings, host, port))
 
 
-def _db(settings: Settings, action: str) -> None:
-    from bot.migrate import upgrade
+def _db(settings: Settings, action: str, revision: str | None) -> int:
+    from bot import migrate
 
+    url = settings.database_url
     if action == "upgrade":
-        upgrade(settings.database_url)
-        print("database is at the latest revision")
+        migrate.upgrade(url, revision or "heads")
+        print(f"database is at {migrate.current(url) or 'no revision'}")
+    elif action == "downgrade":
+        if not revision:
+            hint = "e.g. -1, or one from `opsbot db history`"
+            print(f"opsbot: db downgrade needs a revision ({hint})", file=sys.stderr)
+            return 2
+        migrate.downgrade(url, revision)
+        print(f"database is at {migrate.current(url) or 'no revision'}")
+    elif action == "current":
+        print(migrate.current(url) or "no revision: the database is empty")
+    else:
+        print(migrate.history(url))
+    return 0
 
 
 def _jobs(settings: Settings, action: str, name: str | None) -> None:
@@ -98,11 +117,21 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--host", default="0.0.0.0")
         sub.add_argument("--port", type=int, default=3000)
+        sub.add_argument(
+            "--no-migrate",
+            action="store_true",
+            help="do not migrate at start (a migration job does it)",
+        )
     commands.choices["serve"].add_argument(
         "--workers", type=int, default=1, help="processes, each a full replica (default 1)"
     )
     db = commands.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade", "downgrade", "current", "history"])
+    db.add_argument("revision", nargs="?", help="target of upgrade (default: latest) or downgrade")
+    tasks = commands.add_parser("tasks", help="durable tasks: see, retry or drop them")
+    tasks.add_argument("action", choices=["list", "retry", "drop"])
+    tasks.add_argument("id", nargs="?", type=int, help="the task (retry, drop)")
+    tasks.add_argument("--dead", action="store_true", help="list only tasks that gave up")
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     jobs.add_argument("action", choices=["list", "run"])
     jobs.add_argument("name", nargs="?")
@@ -122,11 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         if args.command == "serve":
-            _serve(settings, args.host, args.port, args.workers)
+            _serve(settings, args.host, args.port, args.workers, args.no_migrate)
         elif args.command == "socket":
-            _socket(settings, args.host, args.port)
+            _socket(settings, args.host, args.port, args.no_migrate)
         elif args.command == "db":
-            _db(settings, args.action)
+            return _db(settings, args.action, args.revision)
+        elif args.command == "tasks":
+            from bot.core.task_admin import run_command
+
+            return run_command(settings.database_url, args.action, args.id, dead=args.dead)
         elif args.command == "jobs":
             _jobs(settings, args.action, args.name)
         elif args.command == "check":

@@ -6,13 +6,15 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 
 from bot.core.db import make_engine
 from bot.models import metadata
 
 config = context.config
+# Any fixed number will do, as long as nothing else in the database uses it.
+MIGRATION_LOCK = 0x6F7073626F74  # "opsbot"
 # `alembic -x tables=ci_,incident` limits autogenerate to tables with those prefixes, so a
 # feature's revision holds only its own tables while other features are still in progress.
 _prefixes = tuple(
@@ -32,7 +34,7 @@ def include_object(
 
 def run_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=database_url(),
         target_metadata=metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -50,11 +52,27 @@ def run_with(connection: Connection) -> None:
         include_object=include_object,
     )
     with context.begin_transaction():
+        # Replicas starting together migrate one at a time: the others wait here, then find
+        # the schema current. The lock ends with the transaction. SQLite has one writer anyway.
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
+def database_url() -> str:
+    """The bot's own URL when it runs the migrations; DATABASE_URL (or the settings' default)
+    when the alembic command line does."""
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from bot.config import Settings
+    from bot.core.db import normalize_url
+
+    return normalize_url(Settings().database_url)
+
+
 async def run_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    engine = make_engine(database_url(), poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(run_with)
     await engine.dispose()
