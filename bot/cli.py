@@ -102,12 +102,40 @@ def _jobs(settings: Settings, action: str, name: str | None) -> None:
     print(f"ran {name}")
 
 
-def _check(settings: Settings) -> None:
+def _check(settings: Settings) -> int:
+    """Valid settings (else exit 2 before this), then what serving needs: Slack credentials
+    and a database that answers. Each problem is one line on stderr; any of them exits 1."""
     print("configuration is valid")
     for line in enabled_features(settings):
         print(f"  {line}")
+    problems = []
     if not settings.slack_bot_token:
-        print("  slack: no SLACK_BOT_TOKEN; `opsbot demo` runs against the local sandbox")
+        problems.append("SLACK_BOT_TOKEN is not set (`opsbot demo` runs without Slack)")
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        problems.append(
+            "SLACK_SIGNING_SECRET is not set: requests to /slack/events cannot be verified "
+            "(Socket Mode needs SLACK_APP_TOKEN instead)"
+        )
+    database = _probe_database(settings.database_url)
+    if database.startswith("database does not answer"):
+        problems.append(database)
+    else:
+        print(f"  {database}")
+    for problem in problems:
+        print(f"opsbot: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _probe_database(url: str) -> str:
+    from bot import migrate
+
+    try:
+        revision = migrate.current(url)
+    except Exception as error:  # the reason's class only: a message may name the host
+        return f"database does not answer ({type(error).__name__})"
+    if not revision:
+        return "database answers; not migrated yet (opsbot db upgrade)"
+    return f"database answers, at revision {revision.split()[0]}"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -163,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "jobs":
             _jobs(settings, args.action, args.name)
         elif args.command == "check":
-            _check(settings)
+            return _check(settings)
         elif args.command == "demo":
             from bot.sandbox.demo import run_demo
 

@@ -16,6 +16,8 @@ import pytest
 from bot.sandbox.signing import signed_headers
 
 OPSBOT = [sys.executable, "-m", "bot.cli"]
+# What `opsbot check` needs besides valid settings to say the bot can serve.
+READY = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "serve-secret"}
 
 
 def run(
@@ -66,7 +68,7 @@ def test_each_bad_setting_is_named(tmp_path: Path, env: dict[str, str], named: s
 
 def test_ci_true_in_the_environment_is_not_the_ci_section(tmp_path: Path) -> None:
     """Every CI system sets CI=true; it must not be read as the `ci` settings section."""
-    result = run("check", env={"CI": "true", "CI__STILL_RED_HOURS": "2"}, cwd=tmp_path)
+    result = run("check", env={**READY, "CI": "true", "CI__STILL_RED_HOURS": "2"}, cwd=tmp_path)
     assert result.returncode == 0 and "configuration is valid" in result.stdout, result.stderr
     bad = run("check", env={"CI": "{not json"}, cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
@@ -88,9 +90,8 @@ def test_check_prints_what_the_config_file_enables(tmp_path: Path) -> None:
         "agents:\n  backends:\n    - {name: default, kind: a2a, url: 'http://127.0.0.1:9999/'}\n"
         "digests:\n  - {channel: C0ENG, cron: '0 9 * * mon-fri', timezone: Europe/Paris}\n"
     )
-    result = run(
-        "check", env={"OPSBOT_CONFIG": str(config), "GITHUB_WEBHOOK_SECRET": "s"}, cwd=tmp_path
-    )
+    env = {**READY, "OPSBOT_CONFIG": str(config), "GITHUB_WEBHOOK_SECRET": "s"}
+    result = run("check", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "configuration is valid" in out
@@ -165,3 +166,25 @@ def test_serve_migrates_and_answers_signed_commands_over_http(served: str) -> No
     assert httpx.post(f"{served}/slack/events", content=body, headers=forged).status_code == 401
     metrics = httpx.get(f"{served}/metrics").text
     assert "opsbot_http_request_seconds_bucket" in metrics
+
+
+def test_check_fails_without_what_serving_needs_and_probes_the_database(tmp_path: Path) -> None:
+    bare = run("check", cwd=tmp_path)
+    assert bare.returncode == 1 and "configuration is valid" in bare.stdout
+    problems = bare.stderr.strip().splitlines()
+    assert any("SLACK_BOT_TOKEN is not set" in line for line in problems)
+    assert any("SLACK_SIGNING_SECRET is not set" in line for line in problems)
+    assert "not migrated yet" in bare.stdout  # the default SQLite file answers, empty
+
+    socket_mode = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
+    assert run("check", env=socket_mode, cwd=tmp_path).returncode == 0
+
+    gone = {**READY, "DATABASE_URL": "postgresql://opsbot:secret@127.0.0.1:9/opsbot"}
+    down = run("check", env=gone, cwd=tmp_path)
+    assert down.returncode == 1 and "database does not answer" in down.stderr
+    assert "secret" not in down.stderr and "127.0.0.1" not in down.stderr
+
+    env = {**READY, "DATABASE_URL": f"sqlite:///{tmp_path}/ready.db"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    ready = run("check", env=env, cwd=tmp_path)
+    assert ready.returncode == 0 and "database answers, at revision" in ready.stdout
