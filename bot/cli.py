@@ -19,6 +19,23 @@ def _migrate_unless(no_migrate: bool, settings: Settings) -> None:
         upgrade(settings.database_url)
 
 
+def _log_start(settings: Settings, mode: str) -> None:
+    """One line at start-up: what runs, where, on which store, doing what."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bot.app import FEATURES
+
+    try:
+        release = version("opsbot")
+    except PackageNotFoundError:
+        release = "unknown"
+    store = settings.database_url.split(":", 1)[0].split("+", 1)[0]
+    features = ", ".join(name.removeprefix("bot.") for name in FEATURES)
+    logging.getLogger("opsbot").info(
+        "opsbot %s starting: %s; store %s; features %s", release, mode, store, features
+    )
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int, no_migrate: bool) -> None:
     import uvicorn
 
@@ -26,6 +43,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, no_migrate: b
 
     require_slack(settings)
     _migrate_unless(no_migrate, settings)
+    _log_start(settings, f"http on {host}:{port}, {workers} worker process(es)")
     if workers > 1:
         # Each worker process is a full replica: leases and claims keep the work single.
         uvicorn.run("bot.app:app_from_environment", factory=True, workers=workers, host=host,
@@ -47,6 +65,7 @@ def _socket(settings: Settings, host: str, port: int, no_migrate: bool) -> None:
             "Slack traffic arrives over Socket Mode, webhooks over HTTP"
         )
     _migrate_unless(no_migrate, settings)
+    _log_start(settings, f"socket mode, webhooks on {host}:{port}")
     asyncio.run(run_socket_mode(settings, host, port))
 
 

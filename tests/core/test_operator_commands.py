@@ -66,7 +66,9 @@ def test_replicas_migrating_an_empty_database_together_all_succeed(empty_db_url:
     assert HEAD in current(empty_db_url)
 
 
-def test_serve_with_no_migrate_leaves_the_schema_to_the_migration_job(tmp_path: Path) -> None:
+def test_serve_with_no_migrate_leaves_the_schema_to_the_migration_job_and_says_it_started(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path}/pod.db"
     port = _free_port()
     env = {
@@ -80,7 +82,7 @@ def test_serve_with_no_migrate_leaves_the_schema_to_the_migration_job(tmp_path: 
         [*OPSBOT, "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)],
         env={**clean, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp_path / "serve.log").open("w"),
     )
     try:
         for _ in range(200):
@@ -95,6 +97,11 @@ def test_serve_with_no_migrate_leaves_the_schema_to_the_migration_job(tmp_path: 
         process.terminate()
         process.wait(timeout=30)
     assert current(url) == ""  # nothing migrated: the job's to do
+    log = (tmp_path / "serve.log").read_text()
+    started = [line for line in log.splitlines() if "opsbot 0.1.0 starting" in line]
+    assert started, log
+    assert f"http on 127.0.0.1:{port}" in started[0] and "store sqlite" in started[0]
+    assert "incidents" in started[0] and "xoxb" not in log
 
 
 async def _seed_tasks(url: str) -> dict[str, int]:
