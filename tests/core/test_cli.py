@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -121,37 +122,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def serving(database_url: str, *flags: str, log: Path | None = None) -> Iterator[str]:
+    """`opsbot serve` in its own process on loopback, against an unreachable Slack, until it
+    answers /livez; its base URL. Its stderr goes to `log` when given."""
+    port = _free_port()
+    env = {**READY, "SLACK_API_URL": "http://127.0.0.1:9/api/", "DATABASE_URL": database_url}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
+    with contextlib.ExitStack() as stack:
+        errors = stack.enter_context(log.open("w")) if log else subprocess.DEVNULL
+        process = subprocess.Popen(
+            [*OPSBOT, "serve", *flags, "--host", "127.0.0.1", "--port", str(port)],
+            env={**clean, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    if httpx.get(f"{base}/livez", timeout=0.5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            else:
+                raise AssertionError("opsbot serve did not come up")
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    """`opsbot serve` in its own process on loopback, against an unreachable Slack."""
-    port = _free_port()
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "serve-secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
-    }
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
-    process = subprocess.Popen(
-        [*OPSBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**clean, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("opsbot serve did not come up")
+    with serving(f"sqlite:///{tmp_path}/serve.db") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_serve_migrates_and_answers_signed_commands_over_http(served: str) -> None:

@@ -8,10 +8,8 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
@@ -19,7 +17,7 @@ from bot.core import tasks
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.core.tasks import Task
 from bot.migrate import alembic_config, current, upgrade
-from tests.core.test_cli import OPSBOT, _free_port, run
+from tests.core.test_cli import OPSBOT, run, serving
 
 HEAD = str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
 
@@ -70,32 +68,8 @@ def test_serve_with_no_migrate_leaves_the_schema_to_the_migration_job_and_says_i
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path}/pod.db"
-    port = _free_port()
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "serve-secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-        "DATABASE_URL": url,
-    }
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
-    process = subprocess.Popen(
-        [*OPSBOT, "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)],
-        env={**clean, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "serve.log").open("w"),
-    )
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("opsbot serve --no-migrate did not come up")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(url, "--no-migrate", log=tmp_path / "serve.log") as base:
+        port = base.rsplit(":", 1)[-1]
     assert current(url) == ""  # nothing migrated: the job's to do
     log = (tmp_path / "serve.log").read_text()
     started = [line for line in log.splitlines() if "opsbot 0.1.0 starting" in line]
