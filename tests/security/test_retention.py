@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, select
 
 from bot.app import build_runtime
 from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.core.metrics import Metrics
-from bot.core.scheduler import JobFiring, prune_firings
+from bot.core.scheduler import JobFiring, JobSpec, prune_firings
 
 
 async def test_a_done_task_keeps_no_payload_and_a_dead_one_keeps_its_own(db_url: str) -> None:
@@ -43,11 +43,6 @@ async def test_a_done_task_keeps_no_payload_and_a_dead_one_keeps_its_own(db_url:
     assert rows["broken"].payload == {"event": {"text": "inspect me"}}
     assert rows["broken"].finished_at is not None
     await engine.dispose()
-
-
-async def _count(sessions: Any, model: Any) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) -> None:
@@ -96,14 +91,77 @@ async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) 
         await rt.engine.dispose()
 
 
+async def test_firing_claims_are_forgotten_by_when_they_were_claimed_not_by_their_minute(
+    db_url: str,
+) -> None:
+    """A job run now for a past minute (another replica's late firing) keeps its claim through
+    the retention job, so no replica can run that minute again; a claim made long ago goes."""
+    settings = Settings(database_url=db_url, retention={"job_firings_days": 7})
+    rt = build_runtime(settings)
+    runs: list[str] = []
+
+    async def demo() -> None:
+        runs.append("demo")
+
+    rt.scheduler.register(JobSpec(name="demo", func=demo, description="demo", every_seconds=60))
+    now = utcnow()
+    past_minute = now - dt.timedelta(days=30)
+    try:
+        # Claimed through the real path: fire_time is the minute 30 days ago, claimed_at is now.
+        assert await rt.scheduler.fire("demo", now=past_minute)
+        stale_minute = rt.scheduler.jobs["demo"].fire_time(past_minute - dt.timedelta(hours=1))
+        async with transaction(rt.sessions) as session:
+            session.add(
+                JobFiring(job="demo", fire_time=stale_minute, owner="r2", claimed_at=past_minute)
+            )
+        await rt.scheduler.run_now("core.prune_ledger")
+        async with rt.sessions() as session:
+            left = (await session.execute(select(JobFiring.fire_time, JobFiring.claimed_at))).all()
+        # Pruning by the firing's minute would take both rows; by the claim, only the stale one.
+        assert len(left) == 1, f"expected only the claim made now to stay, found {left}"
+        ((fire_time, claimed_at),) = left
+        assert fire_time == rt.scheduler.jobs["demo"].fire_time(past_minute)
+        assert claimed_at > now - dt.timedelta(minutes=5)
+        # The kept claim still guards its minute: a second replica cannot run it again.
+        assert not await rt.scheduler.fire("demo", now=past_minute)
+        assert runs == ["demo"]
+    finally:
+        await rt.engine.dispose()
+
+
 async def test_pruning_goes_in_batches(db_url: str) -> None:
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
-    long_ago = utcnow() - dt.timedelta(days=30)
+    now = utcnow()
+    long_ago, cutoff = now - dt.timedelta(days=30), now - dt.timedelta(days=7)
+    batch, eligible = 10, 25
     async with transaction(sessions) as session:
-        for n in range(25):
-            session.add(JobFiring(job=f"j{n}", fire_time=long_ago, owner="r1", claimed_at=long_ago))
-        session.add(JobFiring(job="fresh", fire_time=utcnow(), owner="r1", claimed_at=utcnow()))
-    deleted = await prune_firings(sessions, utcnow() - dt.timedelta(days=7), batch=10)
-    assert deleted == 25 and await _count(sessions, JobFiring) == 1
+        for n in range(eligible):
+            session.add(
+                JobFiring(job=f"old{n}", fire_time=long_ago, owner="r1", claimed_at=long_ago)
+            )
+        for n in range(3):  # claimed after the cutoff: must stay
+            session.add(JobFiring(job=f"fresh{n}", fire_time=now, owner="r1", claimed_at=now))
+
+    deleted_rows: list[int] = []
+
+    def count_deletes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            deleted_rows.append(cursor.rowcount)
+
+    event.listen(engine.sync_engine, "after_cursor_execute", count_deletes)
+    try:
+        deleted = await prune_firings(sessions, cutoff, batch=batch)
+    finally:
+        event.remove(engine.sync_engine, "after_cursor_execute", count_deletes)
+    async with sessions() as session:
+        jobs = sorted((await session.scalars(select(JobFiring.job))).all())
     await engine.dispose()
+
+    assert deleted == eligible
+    assert len(deleted_rows) > 1, f"all {eligible} rows went in {len(deleted_rows)} DELETE"
+    # One DELETE per full batch, then one for the rest: 10, 10, 5.
+    expected = [batch] * (eligible // batch) + [eligible % batch]
+    assert deleted_rows == expected, f"rows per DELETE: {deleted_rows}"
+    assert sum(deleted_rows) == eligible
+    assert jobs == ["fresh0", "fresh1", "fresh2"], "pruning left an old row or took a fresh one"
