@@ -130,6 +130,16 @@ def _clean_upload_content(content: str | bytes | None) -> str | bytes | None:
     return guard_text(content) if content is not None else None
 
 
+def _clean_upload(upload: Mapping[str, Any]) -> dict[str, Any]:
+    """One file's arguments with its text cleaned: `content`, or `file` given as bytes."""
+    cleaned = dict(upload)
+    if "content" in cleaned:
+        cleaned["content"] = _clean_upload_content(cleaned["content"])
+    if isinstance(cleaned.get("file"), bytes):
+        cleaned["file"] = _clean_upload_content(cleaned["file"])
+    return cleaned
+
+
 class GuardedClient(AsyncWebClient):
     """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
 
@@ -178,13 +188,7 @@ class GuardedClient(AsyncWebClient):
 
     async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
         """File bytes go to an upload URL, not through `api_call`: clean text content first."""
-        if "content" in kwargs:
-            kwargs["content"] = _clean_upload_content(kwargs["content"])
+        kwargs = _clean_upload(kwargs)
         if kwargs.get("file_uploads"):
-            kwargs["file_uploads"] = [
-                {**item, "content": _clean_upload_content(item.get("content"))}
-                if "content" in item
-                else item
-                for item in kwargs["file_uploads"]
-            ]
+            kwargs["file_uploads"] = [_clean_upload(item) for item in kwargs["file_uploads"]]
         return await super().files_upload_v2(**kwargs)
