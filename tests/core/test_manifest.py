@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.app import build_runtime
+from bot.app import Runtime, build_runtime
 from bot.config import Settings
+from bot.core.gate import ACTION, COMMAND, OPTIONS, SHORTCUT, VIEW
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT.parent / "shared" / "fixtures" / "slack-manifest" / "manifest.schema.1.0.0.json"
@@ -87,49 +89,69 @@ def manifest() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def listeners(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     database = tmp_path_factory.mktemp("manifest") / "db.sqlite"
     settings = Settings(
         slack_bot_token="xoxb-manifest",
         slack_signing_secret="secret",
         database_url=f"sqlite+aiosqlite:///{database}",
     )
-    rt = build_runtime(settings)
+    return build_runtime(settings)
+
+
+@pytest.fixture(scope="module")
+def bolt_routes(runtime: Runtime) -> list[tuple[str, str]]:
+    """(kind, key) of every listener registered on Bolt, in registration order."""
+    return [_bolt_route(listener) for listener in runtime.bolt._async_listeners]
+
+
+@pytest.fixture(scope="module")
+def listeners(runtime: Runtime, bolt_routes: list[tuple[str, str]]) -> dict[str, set[str]]:
     # Events reach features through the core event registry, not through Bolt listeners.
     found: dict[str, set[str]] = {
-        "command": set(),
-        "event": set(rt.events.subscribers),
-        "shortcut": set(),
+        COMMAND: set(),
+        "event": set(runtime.events.subscribers),
+        SHORTCUT: set(),
     }
-    event_listeners: list[str] = []
-    for listener in rt.bolt._async_listeners:
-        for matcher in listener.matchers:
-            facts = _closure_facts(matcher.func)
-            if "command" in facts:
-                found["command"].add(facts["command"])
-            elif "event_type" in facts:
-                found["event"].add(facts["event_type"])
-                event_listeners.append(facts["event_type"])
-            elif "message_shortcut.<locals>.func" in facts["names"] or (
-                "shortcut.<locals>.func" in facts["names"]
-            ):
-                found["shortcut"].add(facts.get("callback_id") or facts.get("constraints"))
-    found["duplicate_events"] = {e for e in event_listeners if event_listeners.count(e) > 1}
-    found["bolt_events"] = set(event_listeners)
+    for kind, key in bolt_routes:
+        if kind in found:
+            found[kind].add(key)
     return found
 
 
-def _closure_facts(func: Any, depth: int = 0) -> dict[str, Any]:
-    """Bolt's built-in matchers keep their command, event type or callback id in a closure."""
-    facts: dict[str, Any] = {"names": [func.__qualname__]}
-    for name, value in inspect.getclosurevars(func).nonlocals.items():
-        if callable(value) and hasattr(value, "__code__") and depth < 3:
-            inner = _closure_facts(value, depth + 1)
-            facts["names"] += inner.pop("names")
-            facts.update(inner)
-        elif isinstance(value, str):
-            facts[name] = value
-    return facts
+# Bolt's built-in matchers, by the builder that made them, and the kind of entry each serves:
+# the gate's command/action/view/shortcut/options use the first five. Any other builder (a
+# view_closed or global_shortcut listener, say) keeps its own name and so matches no declaration.
+BOLT_KINDS = {
+    "command": COMMAND,
+    "action": ACTION,
+    "view_submission": VIEW,
+    "shortcut": SHORTCUT,
+    "options": OPTIONS,
+    "event": "event",
+    "message_event": "event",
+    "function_executed": "event",
+    "workflow_step_execute": "event",
+}
+KEY_NAMES = ("command", "callback_id", "action_id", "event_type", "constraints")
+
+
+def _bolt_route(listener: Any) -> tuple[str, str]:
+    """Bolt's built-in matchers keep their command, callback id or event type in a closure."""
+    if len(listener.matchers) != 1:
+        return "several matchers", repr(listener.ack_function)
+    matcher = listener.matchers[0].func  # async wrapper around the builder's own `func`
+    inner = inspect.getclosurevars(matcher).nonlocals.get("func")
+    if inner is None or ".<locals>." not in inner.__qualname__:
+        return "custom matcher", matcher.__qualname__
+    builder = inner.__qualname__.split(".<locals>.")[0]
+    found = inspect.getclosurevars(inner).nonlocals
+    key = next((found[name] for name in KEY_NAMES if name in found), None)
+    return BOLT_KINDS.get(builder, builder), _show(key)
+
+
+def _show(key: object) -> str:
+    return f"/{key.pattern}/" if isinstance(key, re.Pattern) else str(key)
 
 
 def test_manifest_validates_against_slacks_schema(manifest: dict[str, Any]) -> None:
@@ -164,13 +186,24 @@ def test_events_match_the_listeners_both_ways(
     assert as_listened == listeners["event"]
 
 
-def test_no_event_type_has_two_bolt_listeners(listeners: dict[str, set[str]]) -> None:
-    """Bolt runs only the first match: a second listener would never hear its events.
-    Features share an event type through `rt.events.on(...)`."""
-    assert listeners["duplicate_events"] == set()
-    # Stored events are dispatched by the core registry: an event listener on Bolt would never
-    # see them.
-    assert listeners["bolt_events"] == set()
+def test_bolt_listeners_are_exactly_the_gate_declarations(
+    runtime: Runtime, bolt_routes: list[tuple[str, str]]
+) -> None:
+    """Stored Slack events are replayed by the worker to the core EventBus (`rt.events.on`), so
+    an event listener on Bolt would never hear them. Every interactive entry is declared through
+    the gate, which registers one Bolt listener per declaration: a listener without a declaration
+    was registered around the gate, and a declaration with two listeners is heard only once."""
+    bolt_events = sorted(key for kind, key in bolt_routes if kind == "event")
+    assert bolt_events == [], f"Bolt event listeners never run; use rt.events.on: {bolt_events}"
+
+    declared = Counter((entry.type, _show(entry.key)) for entry in runtime.gate.entries)
+    listened = Counter(bolt_routes)
+    assert declared, "no gate declarations: the runtime registered no features?"
+    assert [d for d, n in declared.items() if n > 1] == [], "declared twice"
+    assert [r for r, n in listened.items() if n > 1] == [], "two Bolt listeners for one entry"
+    assert sorted(listened - declared) == [], "Bolt listeners without a gate declaration"
+    assert sorted(declared - listened) == [], "gate declarations without a Bolt listener"
+    assert len(bolt_routes) == len(runtime.gate.entries)
 
 
 def test_each_subscribed_event_has_its_scope(manifest: dict[str, Any]) -> None:
