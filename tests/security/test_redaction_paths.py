@@ -25,6 +25,9 @@ def _token(prefix: str, length: int, seed: int) -> str:
 
 GITHUB = _token("ghp_", 36, 1)
 STRIPE = _token("sk_live_", 24, 2)
+# What each secret becomes: the marker stands where the secret stood, the words around it stay.
+GITHUB_MARK = "[REDACTED:github_token]"
+STRIPE_MARK = "[REDACTED:stripe_access_token]"
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ async def test_a_message_event_is_stored_redacted(bot: BotUnderTest) -> None:
     await bot.slack.user_message(GENERAL, ALICE, f"try this token {GITHUB} for the deploy")
     async with bot.rt.sessions() as session:
         [task] = (await session.scalars(select(Task))).all()
-    assert "[REDACTED:" in repr(task.payload)
+    assert f"try this token {GITHUB_MARK} for the deploy" in repr(task.payload)
     assert GITHUB not in await _everything_stored(bot)
 
 
@@ -60,10 +63,12 @@ async def test_command_text_is_redacted_before_any_row_is_written(bot: BotUnderT
     await bot.settle()
     stored = await _everything_stored(bot)
     assert STRIPE not in stored and GITHUB not in stored
-    assert "[REDACTED:" in stored
+    assert f"rolled back; the key was {STRIPE_MARK}" in stored
+    assert f"used {GITHUB_MARK} to test" in stored
     everything = [m for c in bot.state.channels for m in bot.state.all_messages(c)]
     posted = repr([(m.text, m.blocks) for m in everything])
     assert STRIPE not in posted and GITHUB not in posted
+    assert f"rolled back; the key was {STRIPE_MARK}" in posted
 
 
 async def test_a_ci_webhook_is_stored_and_posted_redacted(db_url: str) -> None:
@@ -76,23 +81,69 @@ async def test_a_ci_webhook_is_stored_and_posted_redacted(db_url: str) -> None:
         await bot.settle()
         stored = await _everything_stored(bot)
         assert STRIPE not in stored
+        assert f"hotfix: use {STRIPE_MARK} for now" in stored
         posted = repr([(m.text, m.blocks) for m in bot.state.all_messages("C0CI")])
         assert STRIPE not in posted
+
+
+def _calls(bot: BotUnderTest, method: str) -> str:
+    return repr([call.args for call in bot.state.calls if call.method == method])
 
 
 async def test_whatever_a_feature_posts_leaves_redacted(bot: BotUnderTest) -> None:
     """The last line: a view or job that forgot to redact still cannot post a secret."""
     client = bot.rt.client
-    await client.chat_postMessage(channel=GENERAL, text=f"leaked {GITHUB}")
+    await client.chat_postMessage(channel=GENERAL, text=f"leaked {GITHUB} here")
     await client.chat_postMessage(
         channel=GENERAL,
         text="blocks",
-        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": f"key {STRIPE}"}}],
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": f"key {STRIPE} here"}}],
     )
-    await client.files_upload_v2(channel=GENERAL, content=f"notes: {GITHUB}", filename="x.md")
-    sent = repr([call.args for call in bot.state.calls])
-    assert GITHUB not in sent and STRIPE not in sent
-    assert "[REDACTED:" in sent
+    posted = _calls(bot, "chat.postMessage")
+    assert GITHUB not in posted and STRIPE not in posted
+    assert f"leaked {GITHUB_MARK} here" in posted
+    assert f"key {STRIPE_MARK} here" in posted
+
+
+def _uploaded(bot: BotUnderTest, name: str) -> bytes:
+    """The bytes the sandbox received at the upload URL of the file called `name`."""
+    [file] = [f for f in bot.state.files.values() if f.name == name]
+    assert file.completed and file.content is not None, name
+    return file.content
+
+
+async def test_the_content_of_an_uploaded_file_leaves_redacted(bot: BotUnderTest) -> None:
+    """File bytes go to an upload URL, outside the Web API call: they are redacted too."""
+    client = bot.rt.client
+    text = f"notes: {GITHUB} and {STRIPE} end"
+    expected = f"notes: {GITHUB_MARK} and {STRIPE_MARK} end".encode()
+    await client.files_upload_v2(
+        channel=GENERAL,
+        content=text,
+        filename="content.md",
+        title=f"title {GITHUB} here",
+        initial_comment=f"comment {STRIPE} here",
+    )
+    await client.files_upload_v2(channel=GENERAL, content=text.encode(), filename="bytes.md")
+    await client.files_upload_v2(channel=GENERAL, file=text.encode(), filename="file.md")
+    await client.files_upload_v2(
+        channel=GENERAL,
+        file_uploads=[
+            {"content": text, "filename": "many-1.md"},
+            {"file": text.encode(), "filename": "many-2.md"},
+        ],
+    )
+    for name in ("content.md", "bytes.md", "file.md", "many-1.md", "many-2.md"):
+        assert _uploaded(bot, name) == expected, name
+    # What went with the file through the Web API: its title and the comment it was shared with.
+    completed = _calls(bot, "files.completeUploadExternal")
+    assert GITHUB not in completed and STRIPE not in completed
+    assert f"title {GITHUB_MARK} here" in completed
+    assert f"comment {STRIPE_MARK} here" in completed
+    # A binary file (a chart) is passed through byte for byte.
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    await client.files_upload_v2(channel=GENERAL, file=png, filename="chart.png")
+    assert _uploaded(bot, "chart.png") == png
 
 
 async def test_an_agent_push_is_redacted_only_once_it_is_verified(
