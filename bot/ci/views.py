@@ -12,6 +12,7 @@ from bot.ci.format import duration, first_line, link, mention, run_label, short,
 from bot.ci.queries import BreakageSummary, PipelineStatus
 from bot.core.projector import Rendered
 from bot.core.security import inert
+from bot.core.text import from_ci, plain
 
 MAX_RUNS = 10
 MAX_SUSPECTS = 10
@@ -114,7 +115,8 @@ def card(state: BreakageState) -> Rendered | None:
 
 def _header(state: BreakageState) -> str:
     icon = {"open": "🔴", "fixed": "🟢", "flaky": "🟡"}[state.status]
-    return f"{icon} {state.repo} {state.branch} · {state.workflow}"[:150]
+    # A header is plain text: repository, branch and workflow names come from the CI provider.
+    return f"{icon} " + plain(from_ci(f"{state.repo} {state.branch} · {state.workflow}"), 148)
 
 
 def run_line(state: RunLineState) -> Rendered | None:
