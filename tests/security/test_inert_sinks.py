@@ -6,11 +6,15 @@ view's state or a new Web API method is in scope without editing this file.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime as dt
 import enum
+import functools
+import importlib
 import inspect
 import json
+import random
 import re
 import types
 import typing
@@ -56,7 +60,8 @@ INJECTIONS = [
     "<!chan\u200bnel>",
     "<!<!here>here>",
 ]
-_FORGED_LINK = re.compile(r"<[^<>]*evil\.example[^<>]*>")
+# A link whose target is the attacker's (a label may mention anything once escaped).
+_FORGED_LINK = re.compile(r"<[^<>|]*evil\.example[^<>]*>")
 _MARKDOWN_LINK = re.compile(r"(?<!\\)\]\(")
 _RAW_HTML = re.compile(r"<(script|img)\b", re.IGNORECASE)
 # Written out here rather than taken from bot.core.text, so that a character dropped from the
@@ -175,19 +180,36 @@ def test_limits_never_cut_an_entity(limit: int) -> None:
 
 
 # ------------------------------------------------------------------ every projector view
+#
+# Every view the app registers with the projector gets a state built from its type hints, every
+# free-text field holding an injection between two markers. A state the view renders nothing
+# for, or renders without any of that text, proves nothing, so the builder first looks for the
+# choices (a bot-chosen value such as a state or a kind, an optional left out, a flag, one item
+# of a list differing from the others) under which the view shows the most untrusted fields,
+# and the test fails when no choice makes the view render untrusted text at all.
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+OPEN, CLOSE = "Zq1 ", " Zq2"  # markers: what the view shows between them is the injection
+# What lies between an opening and the next closing marker, with no marker in between (a view
+# that cuts a text short leaves an opening marker alone).
+_SHOWN = re.compile(r"Zq1 ((?:(?!Zq[12]).)*?) Zq2", re.DOTALL)
+_PROBE = re.compile(r"ZqF(\d+)x")  # the search's numbered texts, one per free-text field
 # Fields that hold Slack ids, timestamps or names from the bot's own configuration: stored
 # and validated at the edge, so they get well-formed values. Everything else a person, a CI
 # provider or an agent controls gets the injection.
 _USER_FIELD = re.compile(
     r"(^|_)(user|users|owner|owners|actor|requester|reporter|commander|answered_by|"
     r"assigned_by|resolved_by|snoozed_by|slack_user|waiting|missed|target|author_id|"
-    r"user_id|owner_id|reporter_id|commander_id)$"
+    r"user_id|owner_id|reporter_id|commander_id|canceled_by)$"
 )
 _CHANNEL_FIELD = re.compile(r"(^|_)(channel|channel_id|channels)$")
 _TS_FIELD = re.compile(r"(^|_)ts$")
-# Values chosen by the bot itself (states, levels, severities from the configuration).
+# Links a person types are checked to be plain http(s) addresses where they come in; views that
+# take URLs from CI or agents check them again, with or without this value.
+_URL_FIELD = re.compile(r"(^|_)(url|link)$")
+WELL_FORMED_URL = "https://ci.example/o/r/runs/1"
+# Values chosen by the bot itself (states, levels, severities from the configuration). Views
+# branch on them; the search also tries every string the views and states compare them with.
 _FIXED: dict[str, Any] = {
     "state": "working",
     "status": "investigating",
@@ -218,35 +240,84 @@ def _is_trusted_field(name: str) -> Any:
         return "C0ENG"
     if _TS_FIELD.search(name):
         return "1772443800.000100"
+    if _URL_FIELD.search(name):
+        return WELL_FORMED_URL
     return None
 
 
-class Factory:
-    """Builds any view state from its type hints, every free-text field holding `injection`."""
+Choices = dict[str, int]
 
-    def __init__(self, injection: str, overrides: dict[type, Callable[[Factory], Any]]) -> None:
-        self.injection = injection
+
+class Factory:
+    """Builds any view state from its type hints, every free-text field holding `injection`.
+
+    Each place where the builder could take another value (an optional, a flag, a literal, an
+    enum, a bot-chosen string) is a decision, named by its path both with item indexes
+    (`tasks.1.state`: one item) and without (`tasks.*.state`: every item). `choices` picks an
+    option per decision (0, the first option, by default); `decisions` records, after a build,
+    how many options each decision had.
+    """
+
+    def __init__(
+        self,
+        injection: str | None,
+        overrides: dict[Any, Callable[[Factory], Any]],
+        choices: Choices | None = None,
+        alternatives: tuple[str, ...] = (),
+        hostile_settings: bool = False,
+    ) -> None:
+        self.injection = injection  # None: number each text, to count which fields are shown
         self.overrides = overrides
+        self.choices = choices or {}
+        self.alternatives = alternatives
+        # Also offer the injection for values from the bot's configuration (severities, roles):
+        # for views that show nothing else, the configured words they render are the text.
+        self.hostile_settings = hostile_settings
+        self.decisions: dict[str, int] = {}
+        self.modules: set[str] = set()
+        self.path: list[str] = []
+        self.counter = 0
 
     def text(self) -> str:
-        return f"T {self.injection} T"
+        if self.injection is None:
+            self.counter += 1
+            return f"ZqF{self.counter}x"
+        return f"{OPEN}{self.injection}{CLOSE}"
+
+    def choose(self, options: int) -> int:
+        if options < 2:
+            return 0
+        exact = ".".join(self.path)
+        every = ".".join("*" if part.isdigit() else part for part in self.path)
+        for key in dict.fromkeys((exact, every)):
+            self.decisions[key] = options
+        chosen = self.choices.get(exact, self.choices.get(every, 0))
+        return chosen if chosen < options else 0
 
     def build(self, tp: Any, name: str = "") -> Any:  # noqa: PLR0911, PLR0912
         if tp in self.overrides:
             return self.overrides[tp](self)
-        if name in _FIXED:
-            return _FIXED[name]
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin in (typing.Union, types.UnionType):
             real = [arg for arg in args if arg is not type(None)]
+            if len(real) < len(args) and self.choose(2) == 1:
+                return None
             return self.build(real[0], name)
+        if name in _FIXED:
+            fixed = _FIXED[name]
+            if isinstance(fixed, str):
+                options = (fixed, *(item for item in self.alternatives if item != fixed))
+                if self.hostile_settings:
+                    options = (*options, "")
+                return options[self.choose(len(options))] or self.text()
+            return fixed
         if origin is typing.Literal:
-            return args[0]
+            return args[self.choose(len(args))]
         if tp is str:
             return _is_trusted_field(name) or self.text()
         if tp is bool:
-            return True
+            return (True, False)[self.choose(2)]
         if tp is int:
             return 3
         if tp is float:
@@ -258,11 +329,12 @@ class Factory:
         if tp is dt.timedelta:
             return dt.timedelta(hours=5, minutes=3)
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return next(iter(tp))
+            members = list(tp)
+            return members[self.choose(len(members))]
         if origin in (list, tuple, typing.Sequence, set, frozenset):
             if origin is tuple and args and args[-1] is not Ellipsis:
-                return tuple(self.build(arg, name) for arg in args)
-            items = [self.build(args[0], name), self.build(args[0], name)] if args else []
+                return tuple(self.item(index, arg, name) for index, arg in enumerate(args))
+            items = [self.item(index, args[0], name) for index in range(2)] if args else []
             return tuple(items) if origin is tuple else items
         if origin is dict:
             return {self.text(): self.build(args[1], name)} if args else {}
@@ -272,12 +344,28 @@ class Factory:
             return self.text()
         raise TypeError(f"no factory for {tp!r} (field {name!r}); add an override")
 
+    def item(self, index: int, tp: Any, name: str) -> Any:
+        self.path.append(str(index))
+        try:
+            return self.build(tp, name)
+        finally:
+            self.path.pop()
+
     def dataclass(self, cls: type) -> Any:
+        self.modules.add(cls.__module__)
         hints = typing.get_type_hints(cls)
         values = {}
         for item in dataclasses.fields(cls):
-            if item.init:
-                values[item.name] = self.build(hints[item.name], item.name)
+            if not item.init:
+                continue
+            self.path.append(item.name)
+            try:
+                override = self.overrides.get((cls, item.name))
+                values[item.name] = (
+                    override(self) if override else self.build(hints[item.name], item.name)
+                )
+            finally:
+                self.path.pop()
         return cls(**values)
 
 
@@ -288,18 +376,127 @@ def _settings() -> Any:
         slack_bot_token="xoxb-inert",
         slack_signing_secret="inert-secret",
         database_url="sqlite+aiosqlite:///:memory:",
+        incidents={"announce_channel": "C0INCIDENTS"},
+        codered={"announce_channel": "C0ALL"},
     )
 
 
-def _overrides() -> dict[type, Callable[[Factory], Any]]:
-    """Types a factory cannot derive from hints alone: configuration and stored snapshots."""
+def _digest_snapshot(factory: Factory) -> dict[str, Any]:
+    """A digest's stored snapshot (bot.digests.sections), every text from people, CI or agents."""
+    text, when = factory.text, NOW.isoformat()
+
+    def incident(number: int) -> dict[str, Any]:
+        return {
+            "id": number,
+            "title": text(),
+            "severity": text(),
+            "status": text(),
+            "channel": "C0INC",
+            "declared_at": when,
+        }
+
+    def task(number: int) -> dict[str, Any]:
+        return {
+            "id": number,
+            "repo": text(),
+            "instruction": text(),
+            "pr_url": "https://github.com/o/r/pull/1",
+            "error": text(),
+            "channel": "C0DEV",
+            "thread_ts": "1772443800.000100",
+        }
+
+    return {
+        "incidents": {
+            "opened": [incident(1)],
+            "resolved": [{**incident(2), "minutes": 42.0}],
+            "ongoing": [incident(3)],
+            "mttr_minutes": 42.0,
+        },
+        "ci": {
+            "red_minutes": [{"repo": text(), "branch": text(), "minutes": 12}],
+            "breakages": 2,
+            "fixed": 1,
+            "flakes": 1,
+            "flaky": [{"repo": text(), "workflow": text(), "count": 1}],
+            "red_now": [{"repo": text(), "branch": text(), "workflow": text(), "since": when}],
+        },
+        "agents": {"prs": [task(1)], "failures": [task(2)], "active": 1},
+        "standups": {
+            "standups": [{"name": text(), "asked": 4, "answered": 3}],
+            "blockers": [{"standup": text(), "user": "U0BOB", "text": text(), "since": when}],
+            "codered": {"level": text(), "title": text(), "since": when},
+        },
+        "activity": {
+            "messages": 3,
+            "people": 2,
+            "reactions": 1,
+            "threads": [{"ts": "1.1", "user": "U0BOB", "text": text(), "replies": 2}],
+            "unanswered": [{"ts": "2.2", "user": "U0BOB", "text": text(), "posted_at": when}],
+            "unanswered_total": 1,
+            "unanswered_hours": 4.0,
+        },
+    }
+
+
+@functools.cache
+def _overrides() -> dict[Any, Callable[[Factory], Any]]:
+    """What a factory cannot derive from hints alone: configuration and stored snapshots, by
+    type or by (dataclass, field)."""
+    from bot.digests.views import DigestState
     from bot.incidents.state import Options
 
     options = Options.from_settings(_settings())
-    return {Options: lambda _factory: options}
+    return {Options: lambda _factory: options, (DigestState, "snapshot"): _digest_snapshot}
 
 
-def _registered_views() -> list[tuple[str, Callable[[Any], Any], Any]]:
+def _compared_strings(modules: set[str]) -> tuple[str, ...]:
+    """Strings the modules compare values with or look them up by: the values views branch on."""
+    found: dict[str, None] = {}
+    for name in sorted(modules):
+        module = importlib.import_module(name)
+
+        def values(node: ast.AST, module: Any = module) -> Iterator[Any]:
+            if isinstance(node, ast.Constant):
+                yield node.value
+            elif isinstance(node, ast.Tuple | ast.List | ast.Set):
+                for element in node.elts:
+                    yield from values(element)
+            elif isinstance(node, ast.Name | ast.Attribute):
+                chain: list[str] = []
+                while isinstance(node, ast.Attribute):
+                    chain.insert(0, node.attr)
+                    node = node.value
+                if isinstance(node, ast.Name) and node.id in vars(module):
+                    value = vars(module)[node.id]
+                    for attr in chain:
+                        value = getattr(value, attr, None)
+                    yield from (value if isinstance(value, tuple | set | frozenset) else [value])
+
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+            elif isinstance(node, ast.Dict):
+                operands = [key for key in node.keys if key is not None]
+            elif isinstance(node, ast.MatchValue):
+                operands = [node.value]
+            else:
+                continue
+            for operand in operands:
+                for value in values(operand):
+                    if isinstance(value, str) and value and len(value) < 40:
+                        found[value] = None
+    return tuple(found)
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisteredView:
+    kind: str
+    view: Callable[[Any], Any]
+    state_type: Any
+
+
+def _registered_views() -> list[RegisteredView]:
     from bot.app import build_runtime
 
     rt = build_runtime(_settings())
@@ -307,21 +504,147 @@ def _registered_views() -> list[tuple[str, Callable[[Any], Any], Any]]:
     for kind, registration in sorted(rt.projector.views.items()):
         hints = typing.get_type_hints(registration.view)
         (state_type,) = [hint for key, hint in hints.items() if key != "return"]
-        found.append((kind, registration.view, state_type))
+        found.append(RegisteredView(kind, registration.view, state_type))
     return found
 
 
 REGISTERED = _registered_views()
 
 
-@pytest.mark.parametrize(("kind", "view", "state_type"), REGISTERED, ids=[r[0] for r in REGISTERED])
-def test_every_projector_view_renders_injections_inert(
-    kind: str, view: Callable[[Any], Any], state_type: Any
-) -> None:
-    overrides = _overrides()
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How to build a view's state: the choices, and what the factory may choose from."""
+
+    choices: Choices
+    alternatives: tuple[str, ...]
+    hostile_settings: bool = False
+
+    def factory(self, injection: str | None) -> Factory:
+        return Factory(
+            injection, _overrides(), self.choices, self.alternatives, self.hostile_settings
+        )
+
+    def but(self, choices: Choices) -> Plan:
+        return dataclasses.replace(self, choices=choices)
+
+
+def _shown_fields(registered: RegisteredView, plan: Plan) -> int:
+    """How many numbered free-text fields the view shows; -1 when it renders nothing."""
+    try:
+        rendered = registered.view(plan.factory(None).build(registered.state_type))
+    except Exception:  # noqa: BLE001 - a combination the real loaders never produce
+        return -1
+    if rendered is None:
+        return -1
+    return len({match for text in strings(rendered) for match in _PROBE.findall(text)})
+
+
+def _decisions(registered: RegisteredView, plan: Plan) -> dict[str, int]:
+    factory = plan.factory(None)
+    factory.build(registered.state_type)
+    return factory.decisions
+
+
+def _climb(registered: RegisteredView, plan: Plan) -> tuple[Plan, int]:
+    """From `plan`, take the single change that shows most, until none helps."""
+    best = _shown_fields(registered, plan)
+    for _ in range(6):
+        step, gain = None, best
+        for key, options in sorted(_decisions(registered, plan).items()):
+            for option in range(options):
+                if option == plan.choices.get(key, 0):
+                    continue
+                tried = plan.but({**plan.choices, key: option})
+                shown = _shown_fields(registered, tried)
+                if shown > gain:
+                    step, gain = tried, shown
+        if step is None:
+            break
+        plan, best = step, gain
+    return plan, best
+
+
+_SAMPLES = 300
+
+
+def _sample(registered: RegisteredView, plan: Plan) -> tuple[Plan, int]:
+    """The best of some random choices (seeded, so every run builds the same states), for
+    views that need several changes at once before they render anything (a flag and a state)."""
+    rng = random.Random(registered.kind)
+    decisions = [(k, n) for k, n in _decisions(registered, plan).items() if "*" not in k]
+    best_plan, best = plan, _shown_fields(registered, plan)
+    for _ in range(_SAMPLES):
+        tried = plan.but({key: rng.randrange(n) for key, n in decisions})
+        shown = _shown_fields(registered, tried)
+        if shown > best:
+            best_plan, best = tried, shown
+    return _climb(registered, best_plan)
+
+
+@functools.cache
+def _telling_plan(kind: str) -> tuple[Plan, int]:
+    """The plan under which the view shows the most untrusted fields, and how many it shows."""
+    (registered,) = [item for item in REGISTERED if item.kind == kind]
+    probe = Factory(None, _overrides())
+    probe.build(registered.state_type)
+    plan = Plan({}, _compared_strings({registered.view.__module__, *probe.modules}))
+    found, best = _climb(registered, plan)
+    if best <= 0:
+        found, best = _sample(registered, plan)
+    if best <= 0:
+        plan = dataclasses.replace(plan, hostile_settings=True)
+        found, best = _climb(registered, plan)
+    return found, best
+
+
+_SLACK_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _as_read(text: str) -> str:
+    """Slack markup as a reader sees it: a link's label, `@name`, nothing for `<!...>`."""
+
+    def shown(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if label is not None:
+            return f"{target[0]}{label}" if target[:1] in ("@", "#") else label
+        return "" if target.startswith("!") else target
+
+    return " ".join(_SLACK_MARKUP.sub(shown, text).split())
+
+
+def _inert_forms(injection: str) -> set[str]:
+    """What the core renderers make of the injection between the markers, for every source,
+    from the text as written or (digests of channel messages) as a reader sees it."""
+    forms = set()
+    for written in (f"{OPEN}{injection}{CLOSE}", f"{OPEN}{_as_read(injection)}{CLOSE}"):
+        for make in (by_person, from_ci, from_agent):
+            for render in (mrkdwn, plain, topic, markdown_file):
+                forms.update(_SHOWN.findall(render(make(written))))
+    return forms
+
+
+@pytest.mark.parametrize("registered", REGISTERED, ids=[item.kind for item in REGISTERED])
+def test_every_projector_view_renders_injections_inert(registered: RegisteredView) -> None:
+    plan, shown = _telling_plan(registered.kind)
+    assert shown > 0, (
+        f"{registered.kind}: no state built from {registered.state_type!r} makes the view "
+        "render untrusted text, so nothing here proves it inert; give the factory what it "
+        "needs (an override in _overrides, a value in _FIXED)"
+    )
     for injection in INJECTIONS:
-        state = Factory(injection, overrides).build(state_type)
-        assert_inert(view(state), f"{kind} with {injection!r}")
+        where = f"{registered.kind} with {injection!r}"
+        rendered = registered.view(plan.factory(injection).build(registered.state_type))
+        assert rendered is not None, f"{where}: rendered nothing"
+        texts = list(strings(rendered))
+        assert_inert(texts, where)
+        seen = [found for text in texts for found in _SHOWN.findall(text)]
+        assert seen, f"{where}: the untrusted text is not in the output: {texts}"
+        forms = _inert_forms(injection)
+        wrong = sorted(set(seen) - forms)
+        assert not wrong, f"{where}: shown as {wrong}, not as the core renderers make it {forms}"
+        if injection not in forms:
+            raw = [text for text in texts if injection in text]
+            assert not raw, f"{where}: the injection is shown raw in {raw}"
 
 
 # ------------------------------------------------------------------ the egress guard
