@@ -1,9 +1,15 @@
 """PostgreSQL restarts under load: the bot recovers by itself and loses nothing it acknowledged.
 
-Delivery to subscribers is at least once (DESIGN: a crash after the effect but before the task's
-completion repeats it), and subscribers are idempotent by unique rows. So the effect asserted
-here is a database write keyed by the event, as every real subscriber's is: exactly one per
-acknowledged event, however the restart falls.
+What this proves, and what it does not:
+
+* Delivery is at least once: every event acknowledged to Slack (a 200) reaches its subscriber,
+  however the restart falls. It may reach it more than once (DESIGN: a crash after the effect but
+  before the task's completion repeats it); deliveries are not counted here.
+* One database effect per acknowledged event, because effects are idempotent by unique rows: the
+  subscriber's effect is a ledger row keyed by the event, unique on (source, key), as every real
+  subscriber's effect is keyed. A repeated delivery finds the row and adds none, so the rows are
+  exactly the acknowledged events. That is the unique constraint at work, not delivery happening
+  once: an effect without such a key is not covered by this test.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from bot.sandbox.harness import running_bot
 from tests.pg import ThrowawayPostgres
 
 
-async def test_postgres_restart_under_load(
+async def test_postgres_restart_delivers_acknowledged_events_at_least_once_one_effect_row_each(
     postgres_db_url: str, postgres_server: ThrowawayPostgres | None
 ) -> None:
     if postgres_server is None:  # a server given by URL is not ours to restart
@@ -68,7 +74,13 @@ async def test_postgres_restart_under_load(
                     select(ProcessedEvent.key).where(ProcessedEvent.source == "emoji-effect")
                 )
             ).all()
-    assert health.status_code == 200  # recovered without restarting the bot
+    assert health.status_code == 200, "the bot did not recover without being restarted"
     assert len(acknowledged) == 120
-    assert set(handled) == set(acknowledged)  # every acknowledged event reached its subscriber
-    assert sorted(effects) == sorted(acknowledged)  # and had its effect exactly once
+    # At least once: handled may hold an event twice (a repeated delivery); none may be missing.
+    missing = sorted(set(acknowledged) - set(handled))
+    assert set(handled) == set(acknowledged), f"acknowledged, never delivered: {missing}"
+    # One effect row per acknowledged event: the ledger's unique (source, key) absorbs repeats.
+    repeats = len(handled) - len(set(handled))
+    assert sorted(effects) == sorted(acknowledged), (
+        f"effect rows are not one per acknowledged event ({repeats} repeated deliveries)"
+    )
