@@ -110,7 +110,7 @@ class Runtime:
         """Run `hook` first when the process stops (a feature's own loops end there)."""
         self.stop_hooks.append(hook)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
         """Stop taking work; let what runs finish within the grace period, give the rest back.
 
         Tasks go first, so that the cards they change are synced before the projector stops.
@@ -118,8 +118,9 @@ class Runtime:
         if self.started:
             self.started = False
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.settings.shutdown_grace_seconds
-            log.info("stopping: %gs for running work", self.settings.shutdown_grace_seconds)
+            grace = self.settings.shutdown_grace_seconds if grace is None else grace
+            deadline = loop.time() + grace
+            log.info("stopping: %gs for running work", grace)
             for hook in self.stop_hooks:
                 await hook()
             await self.scheduler.stop()

@@ -115,7 +115,7 @@ def _jobs(settings: Settings, action: str, name: str | None) -> None:
             await rt.scheduler.run_now(name)
             await rt.settle()
         finally:
-            await rt.stop()
+            await rt.stop(grace=0)  # settle() already waited for the job's work
 
     asyncio.run(run())
     print(f"ran {name}")
