@@ -243,6 +243,10 @@ class Settings(BaseSettings):
     gitlab_webhook_token: str | None = None
     buildkite_webhook_token: str | None = None
     log_level: str = "INFO"
+    # "json": one JSON object per line, for log collectors; "text" for people at a terminal.
+    log_format: Literal["json", "text"] = "text"
+    # When set, /metrics is served on this port only, and no longer on the public one.
+    opsbot_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     admins: list[str] = Field(default_factory=list)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
