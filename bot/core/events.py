@@ -8,8 +8,14 @@ of self events that are kept), and every subscriber of the event's type is calle
 second pass through Bolt is not needed, and Bolt's first-match rule, which would let one
 feature's listener shadow another's, does not apply.
 
-Subscribers must be idempotent: a failure is raised after the others ran, and the inbox retries
-the event.
+Two kinds of subscriber:
+
+- `on(type, subscriber)`: `subscriber(event, body)` makes effects outside the database (Slack
+  calls) and must be idempotent: a failure is raised after the others ran, and the inbox
+  retries the event, so the others run again;
+- `record(type, writer)`: `writer(session, event, body)` only writes rows, in the session it is
+  given: the transaction that completes the stored event. Its rows commit with the event's
+  completion, so a crash or a retry never writes them twice.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from slack_bolt.middleware.ignoring_self_events.ignoring_self_events import IgnoringSelfEvents
 from slack_bolt.request.internals import extract_user_id
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.identity import Identity
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
+Writer = Callable[[AsyncSession, dict[str, Any], dict[str, Any]], Awaitable[None]]
 # Events that concern the bot's own user but still matter: Bolt's own list.
 KEPT_SELF_EVENTS = frozenset(IgnoringSelfEvents.events_that_should_be_kept)
 
@@ -56,6 +64,7 @@ class EventEnvelope(BaseModel):
 class EventBus:
     def __init__(self) -> None:
         self.subscribers: dict[str, list[Subscriber]] = {}
+        self.writers: dict[str, list[Writer]] = {}
 
     def on(self, event_type: str, subscriber: Subscriber) -> None:
         """Call `subscriber(event, body)` for every `event_type` event."""
@@ -70,16 +79,23 @@ class EventBus:
 
         return decorate
 
+    def record(self, event_type: str, writer: Writer) -> None:
+        """Call `writer(session, event, body)` for every `event_type` event, in the transaction
+        that completes the event."""
+        self.writers.setdefault(event_type, []).append(writer)
+
     def wants(self, body: dict[str, Any]) -> bool:
         """Whether anyone listens to this envelope's event (else it need not be stored)."""
         event = body.get("event")
-        return isinstance(event, dict) and event.get("type") in self.subscribers
+        if not isinstance(event, dict):
+            return False
+        kind = event.get("type")
+        return kind in self.subscribers or kind in self.writers
 
     async def dispatch(self, body: dict[str, Any], me: Identity) -> None:
         """Hand a stored envelope to its subscribers, unless the bot (`me`) caused it; raises
         the first failure after all ran."""
-        envelope = EventEnvelope.model_validate(body)
-        event = envelope.event
+        event = EventEnvelope.model_validate(body).event
         if is_own(body, me):
             return
         raw = body["event"]
@@ -92,6 +108,18 @@ class EventBus:
                 failures.append(error)
         if failures:
             raise failures[0]
+
+    async def write(self, session: AsyncSession, body: dict[str, Any], me: Identity) -> None:
+        """Run the envelope's writers in `session`, unless the bot caused it. A failure is
+        raised at once: the caller rolls every writer of the event back together.
+
+        The inbox calls `dispatch` first, which has parsed and checked the envelope already.
+        """
+        if is_own(body, me):
+            return
+        raw = body["event"]
+        for writer in self.writers.get(raw["type"], ()):
+            await writer(session, raw, body)
 
 
 def is_own(body: dict[str, Any], me: Identity) -> bool:

@@ -8,7 +8,9 @@
   (X-Slack-Retry-Num) finds the ledger row and changes nothing. When the store fails the answer
   is a 503 that names nothing, and Slack delivers the event again;
 - the worker hands a stored event to the event registry once the bot knows who it is, so the
-  bot's own events can be told apart; until then the task waits (`NotReady`).
+  bot's own events can be told apart; until then the task waits (`NotReady`). Subscribers with
+  Slack effects run first; the writers' rows then commit in the transaction that marks the
+  event done, so they are written once however often the event is retried.
 
 Group commit at the acknowledgement: events arriving together share one transaction. Committing
 each alone makes the commit the cost of an event. Here an event waits at most `window` seconds
@@ -98,9 +100,16 @@ def install(
             raise NotReady("the bot's identity (auth.test) is not known yet")
         await events.dispatch(payload, me)
 
+    async def write(session: AsyncSession, payload: dict[str, Any]) -> None:
+        me = identity.known
+        if me is None:  # replay, which runs first, has learnt it
+            raise NotReady("the bot's identity (auth.test) is not known yet")
+        await events.write(session, payload, me)
+
     bolt.use(redact_interactions)
     bolt.use(store_event)
-    runner.register(SLACK_EVENT_TASK, replay)
+    # The subscribers' Slack effects first; their rows then commit with the event's completion.
+    runner.register(SLACK_EVENT_TASK, replay, writer=write)
     return commits
 
 

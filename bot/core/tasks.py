@@ -1,8 +1,18 @@
 """Durable tasks: work that must not be lost is a row, committed before we acknowledge.
 
-Workers in any replica lease due rows, run the handler registered for the row's kind, and mark
-it done; a failure is retried with backoff, and a row whose holder died is taken over when its
-lease lapses. Handlers must be idempotent: a crash after the effect but before `done` repeats it.
+Workers in any replica lease due rows and run what is registered for the row's kind, in two
+parts, either of which may be absent:
+
+- the handler, `handler(payload)`, for effects outside the database (Slack calls). It must be
+  idempotent: a crash after its effect but before the task is done repeats it;
+- the writer, `writer(session, payload)`, for database effects. It runs in the transaction that
+  marks the task done, so its rows and the completion commit together or not at all: a crash
+  repeats neither half of it, and a writer never runs twice for one task.
+
+Completions arriving together share one transaction (each writer in its own savepoint, so one
+failing writer fails only its task). A task is completed only by the replica that still holds
+its lease; a failure is retried with backoff, and a row whose holder died is taken over when its
+lease lapses.
 """
 
 from __future__ import annotations
@@ -11,12 +21,14 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.core import logs
 from bot.core.batching import Batcher
 from bot.core.db import (
     PRUNE_BATCH,
@@ -36,6 +48,7 @@ from bot.core.worker import LeasedWorker, Queue
 log = logging.getLogger(__name__)
 
 TaskHandler = Callable[[dict[str, Any]], Awaitable[None]]
+TaskWriter = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 
 class Task(Base):
@@ -119,6 +132,20 @@ TASKS_DUE = Queue(
 )
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A task whose handler has run, waiting for the transaction that completes it."""
+
+    task: Task
+    writer: TaskWriter | None
+
+
+# What completing a task came to: done, taken over by another replica, or the writer's error.
+DONE = "done"
+LOST = "lost"
+Outcome = str | Exception
+
+
 class TaskRunner:
     def __init__(
         self,
@@ -136,6 +163,7 @@ class TaskRunner:
         self.owner = owner
         self.metrics = metrics
         self.handlers: dict[str, TaskHandler] = {}
+        self.writers: dict[str, TaskWriter] = {}
         self.lease_seconds = lease_seconds
         self.sweep_seconds = sweep_seconds
         self.max_attempts = max_attempts
@@ -150,10 +178,21 @@ class TaskRunner:
             lease_seconds=lease_seconds,
             sweep_seconds=sweep_seconds,
         )
-        self._completions: Batcher[int, None] = Batcher(self._mark_done, max_batch=concurrency)
+        self._completions: Batcher[Completion, Outcome] = Batcher(
+            self._complete, max_batch=concurrency
+        )
 
-    def register(self, kind: str, handler: TaskHandler) -> None:
-        self.handlers[kind] = handler
+    def register(
+        self, kind: str, handler: TaskHandler | None = None, *, writer: TaskWriter | None = None
+    ) -> None:
+        """What runs a task of `kind`: a handler (outside the database), a writer (inside the
+        completing transaction), or both, the handler first."""
+        if handler is None and writer is None:
+            raise ValueError(f"task kind {kind!r} needs a handler or a writer")
+        if handler is not None:
+            self.handlers[kind] = handler
+        if writer is not None:
+            self.writers[kind] = writer
 
     def wake(self) -> None:
         self.worker.wake()
@@ -170,72 +209,124 @@ class TaskRunner:
         await self._completions.close()
 
     async def _execute(self, task: Task) -> None:
+        logs.bind_task(task.id, task.kind, task.payload)  # this row's own asyncio task
         handler = self.handlers.get(task.kind)
+        writer = self.writers.get(task.kind)
         try:
-            if handler is None:
+            if handler is None and writer is None:
                 raise LookupError(f"no handler for task kind {task.kind!r}")
-            await handler(task.payload)
-        except NotReady as waiting:  # e.g. the card it threads under is not posted yet
-            log.debug("tasks: %s #%s waits: %s", task.kind, task.id, waiting)
-            await self._retry_later(task, seconds=min(2.0, self.sweep_seconds))
-            return
+            if handler is not None:
+                await handler(task.payload)
+            outcome = await self._completions.submit(Completion(task, writer))
         except Exception as error:  # a failing handler must not stop the worker
-            log.warning("tasks: %s #%s failed: %r", task.kind, task.id, error)
+            outcome = error
             await self._record_failure(task, error)
+        self._count(task, outcome)
+
+    def _count(self, task: Task, outcome: Outcome) -> None:
+        if isinstance(outcome, NotReady):  # e.g. the card it threads under is not posted yet
+            log.debug("tasks: %s #%s waits: %s", task.kind, task.id, outcome)
+            return
+        if isinstance(outcome, Exception):
+            log.warning("tasks: %s #%s failed: %r", task.kind, task.id, outcome)
             self.metrics.tasks.labels(task.kind, "retry").inc()
             return
-        await self._completions.submit(task.id)
-        self.metrics.tasks.labels(task.kind, "done").inc()
+        if outcome == LOST:
+            log.info("tasks: %s #%s was taken over by another worker", task.kind, task.id)
+        self.metrics.tasks.labels(task.kind, outcome).inc()
 
-    async def _mark_done(self, task_ids: list[int]) -> list[None]:
-        """Tasks finished at the same moment are marked done in one statement."""
+    async def _complete(self, batch: list[Completion]) -> list[Outcome]:
+        """Mark finished tasks done and run their writers, in one transaction.
+
+        The completing UPDATE comes first: it fences off tasks whose lease another replica
+        took (they are not ours to complete, and their writers do not run), and on SQLite it
+        opens the real transaction the writers' savepoints nest in.
+        """
+        outcomes: dict[int, Outcome] = {}
         async with transaction(self.sessions) as session:
-            await session.execute(
-                update(Task)
-                .where(Task.id.in_(task_ids))
-                # The payload (often a whole Slack event) is dropped with the same statement:
-                # once the work is done nothing needs it, and it may hold personal data.
-                .values(
-                    status="done",
-                    payload={},
-                    finished_at=utcnow(),
-                    lease_owner=None,
-                    lease_expires=None,
+            held = set(
+                await session.scalars(
+                    update(Task)
+                    .where(
+                        Task.id.in_([item.task.id for item in batch]),
+                        Task.status == "pending",
+                        Task.lease_owner == self.owner,
+                    )
+                    # The payload (often a whole Slack event) is dropped with the same statement:
+                    # once the work is done nothing needs it, and it may hold personal data.
+                    .values(
+                        status="done",
+                        payload={},
+                        finished_at=utcnow(),
+                        lease_owner=None,
+                        lease_expires=None,
+                    )
+                    .returning(Task.id),
+                    execution_options={"synchronize_session": False},
                 )
             )
-        return [None] * len(task_ids)
+            for item in batch:
+                outcomes[item.task.id] = await self._write(session, item, held)
+        return [outcomes[item.task.id] for item in batch]
 
-    async def _retry_later(self, task: Task, seconds: float) -> None:
-        async with transaction(self.sessions) as session:
+    async def _write(self, session: AsyncSession, item: Completion, held: set[int]) -> Outcome:
+        if item.task.id not in held:
+            return LOST
+        if item.writer is None:
+            return DONE
+        try:
+            async with session.begin_nested():
+                await item.writer(session, item.task.payload)
+        except Exception as error:  # its savepoint is gone; the task goes back, the rest stay
             await session.execute(
                 update(Task)
-                .where(Task.id == task.id)
-                .values(
-                    run_after=utcnow() + dt.timedelta(seconds=seconds),
-                    lease_owner=None,
-                    lease_expires=None,
-                )
+                .where(Task.id == item.task.id)
+                .values(payload=item.task.payload, **self._failure_values(item.task, error))
             )
+            return error
+        return DONE
 
-    async def _record_failure(self, task: Task, error: Exception) -> None:
+    def _failure_values(self, task: Task, error: Exception) -> dict[str, Any]:
+        """The columns of a task sent back after `error`: later, or dead after too many tries."""
+        if isinstance(error, NotReady):  # waiting is not failing: no attempt is spent
+            later = min(2.0, self.sweep_seconds)
+            return {
+                "status": "pending",
+                "finished_at": None,
+                "run_after": utcnow() + dt.timedelta(seconds=later),
+                "lease_owner": None,
+                "lease_expires": None,
+            }
         attempts = task.attempts + 1
         dead = attempts >= self.max_attempts
-        async with transaction(self.sessions) as session:
-            await session.execute(
-                update(Task)
-                .where(Task.id == task.id)
-                .values(
-                    attempts=attempts,
-                    status="dead" if dead else "pending",
-                    # A dead task's age, for retention, counts from when it died.
-                    finished_at=utcnow() if dead else None,
-                    last_error=repr(error)[:2000],
-                    run_after=utcnow()
-                    + dt.timedelta(seconds=backoff_seconds(attempts, base=self.backoff_base)),
-                    lease_owner=None,
-                    lease_expires=None,
+        return {
+            "attempts": attempts,
+            "status": "dead" if dead else "pending",
+            # A dead task's age, for retention, counts from when it died.
+            "finished_at": utcnow() if dead else None,
+            "last_error": repr(error)[:2000],
+            "run_after": utcnow()
+            + dt.timedelta(seconds=backoff_seconds(attempts, base=self.backoff_base)),
+            "lease_owner": None,
+            "lease_expires": None,
+        }
+
+    async def _record_failure(self, task: Task, error: Exception) -> None:
+        """Send a task whose handler (or completing transaction) failed back to the queue, if
+        this replica still holds it."""
+        try:
+            async with transaction(self.sessions) as session:
+                await session.execute(
+                    update(Task)
+                    .where(
+                        Task.id == task.id,
+                        Task.status == "pending",
+                        Task.lease_owner == self.owner,
+                    )
+                    .values(**self._failure_values(task, error))
                 )
-            )
+        except Exception:  # the database is away: the lease lapses and the task runs again
+            log.exception("tasks: %s #%s: could not record its failure", task.kind, task.id)
 
     async def _pending_now(self) -> bool:
         """Any task due now, whoever holds its lease."""

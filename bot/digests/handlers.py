@@ -41,47 +41,50 @@ def _edited_at(message: dict[str, Any]) -> Any:
     return activity.ts_time(edited["ts"]) if edited.get("ts") else None
 
 
-async def store_message_event(rt: Runtime, event: dict[str, Any], bot_user_id: str | None) -> None:
+async def store_message_event(
+    session: AsyncSession, event: dict[str, Any], bot_user_id: str | None
+) -> None:
     channel = event.get("channel")
     if not channel or event.get("channel_type") not in CHANNEL_TYPES:
         return
     subtype = event.get("subtype")
-    async with transaction(rt.sessions) as session:
-        if subtype == "message_changed":
-            message = event.get("message") or {}
-            if message.get("ts") and not from_bot(message, bot_user_id):
-                await activity.record_edit(
-                    session,
-                    channel=channel,
-                    ts=message["ts"],
-                    user=message["user"],
-                    text=message.get("text") or "",
-                    thread_ts=message.get("thread_ts"),
-                    edited_at=_edited_at(message),
-                )
-        elif subtype == "message_deleted":
-            previous = event.get("previous_message") or {}
-            ts = event.get("deleted_ts") or previous.get("ts")
-            if ts and not (previous and from_bot(previous, bot_user_id)):
-                await activity.record_deletion(
-                    session,
-                    channel=channel,
-                    ts=ts,
-                    user=previous.get("user"),
-                    thread_ts=previous.get("thread_ts"),
-                )
-        elif subtype in HUMAN_SUBTYPES and event.get("ts") and not from_bot(event, bot_user_id):
-            await activity.record_message(
+    if subtype == "message_changed":
+        message = event.get("message") or {}
+        if message.get("ts") and not from_bot(message, bot_user_id):
+            await activity.record_edit(
                 session,
                 channel=channel,
-                ts=event["ts"],
-                user=event["user"],
-                text=event.get("text") or "",
-                thread_ts=event.get("thread_ts"),
+                ts=message["ts"],
+                user=message["user"],
+                text=message.get("text") or "",
+                thread_ts=message.get("thread_ts"),
+                edited_at=_edited_at(message),
             )
+    elif subtype == "message_deleted":
+        previous = event.get("previous_message") or {}
+        ts = event.get("deleted_ts") or previous.get("ts")
+        if ts and not (previous and from_bot(previous, bot_user_id)):
+            await activity.record_deletion(
+                session,
+                channel=channel,
+                ts=ts,
+                user=previous.get("user"),
+                thread_ts=previous.get("thread_ts"),
+            )
+    elif subtype in HUMAN_SUBTYPES and event.get("ts") and not from_bot(event, bot_user_id):
+        await activity.record_message(
+            session,
+            channel=channel,
+            ts=event["ts"],
+            user=event["user"],
+            text=event.get("text") or "",
+            thread_ts=event.get("thread_ts"),
+        )
 
 
-async def store_reaction_event(rt: Runtime, event: dict[str, Any], bot_user_id: str | None) -> None:
+async def store_reaction_event(
+    session: AsyncSession, event: dict[str, Any], bot_user_id: str | None
+) -> None:
     item = event.get("item") or {}
     user = event.get("user")
     if item.get("type") != "message" or not user or user == bot_user_id:
@@ -93,8 +96,7 @@ async def store_reaction_event(rt: Runtime, event: dict[str, Any], bot_user_id: 
     change = (
         activity.add_reaction if event["type"] == "reaction_added" else activity.remove_reaction
     )
-    async with transaction(rt.sessions) as session:
-        await change(session, channel=channel, ts=ts, user=user, name=name, at=at)
+    await change(session, channel=channel, ts=ts, user=user, name=name, at=at)
 
 
 def bot_user_id(rt: Runtime, body: dict[str, Any]) -> str | None:
@@ -107,16 +109,21 @@ def bot_user_id(rt: Runtime, body: dict[str, Any]) -> str | None:
 
 
 def _register_events(rt: Runtime) -> None:
-    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        await store_message_event(rt, event, bot_user_id(rt, body))
+    # Activity rows only: written in the transaction that completes the stored event.
+    async def on_message(
+        session: AsyncSession, event: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        await store_message_event(session, event, bot_user_id(rt, body))
 
-    rt.events.on("message", on_message)
+    rt.events.record("message", on_message)
 
-    async def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
-        await store_reaction_event(rt, event, bot_user_id(rt, body))
+    async def on_reaction(
+        session: AsyncSession, event: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        await store_reaction_event(session, event, bot_user_id(rt, body))
 
-    rt.events.on("reaction_added", on_reaction)
-    rt.events.on("reaction_removed", on_reaction)
+    rt.events.record("reaction_added", on_reaction)
+    rt.events.record("reaction_removed", on_reaction)
 
 
 def _register_jobs(rt: Runtime) -> None:

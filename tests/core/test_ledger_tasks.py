@@ -148,3 +148,89 @@ async def test_task_of_a_dead_replica_is_taken_over_when_its_lease_lapses(db_url
     await runner.stop()
     assert done == ["a"]
     await engine.dispose()
+
+
+async def _ledger_keys(sessions: Any, source: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(ledger.ProcessedEvent.key).where(ledger.ProcessedEvent.source == source)
+        )
+        return sorted(rows)
+
+
+async def _wait_for(check: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_writers_commit_with_their_task_and_a_failing_one_fails_only_itself(
+    db_url: str,
+) -> None:
+    engine, sessions = await _sessions(db_url)
+
+    async def write(session: Any, payload: dict[str, Any]) -> None:
+        await ledger.claim(session, "effect", payload["k"])
+        if payload["k"] == "bad":
+            raise ValueError("cannot write this one")
+
+    runner = _runner(sessions, "r1")
+    runner.register("write", writer=write)
+    async with transaction(sessions) as session:
+        await tasks.enqueue_many(session, "write", [{"k": k} for k in ("a", "b", "bad", "c")])
+    runner.start()
+
+    async def settled() -> bool:
+        async with sessions() as session:
+            rows = (await session.scalars(select(tasks.Task).order_by(tasks.Task.id))).all()
+        return [row.status for row in rows] == ["done", "done", "pending", "done"] and (
+            rows[2].attempts == 1
+        )
+
+    await _wait_for(settled)
+    await runner.stop()
+    # The failing writer's row went with its savepoint; the others' rows stayed.
+    assert await _ledger_keys(sessions, "effect") == ["a", "b", "c"]
+    async with sessions() as session:
+        bad = (await session.scalars(select(tasks.Task).where(tasks.Task.attempts == 1))).one()
+    assert bad.payload == {"k": "bad"}, "a task sent back keeps its payload for the retry"
+    assert "cannot write this one" in (bad.last_error or "")
+    await engine.dispose()
+
+
+async def test_a_task_taken_over_meanwhile_is_not_completed_by_its_old_holder(
+    db_url: str,
+) -> None:
+    engine, sessions = await _sessions(db_url)
+    taken_over = asyncio.Event()
+    written: list[str] = []
+
+    async def slow(payload: dict[str, Any]) -> None:
+        # While the handler runs, its lease lapses and another replica takes the task.
+        async with transaction(sessions) as session:
+            await session.execute(
+                update(tasks.Task).values(
+                    lease_owner="other", lease_expires=utcnow() + dt.timedelta(seconds=60)
+                )
+            )
+        taken_over.set()
+
+    async def write(session: Any, payload: dict[str, Any]) -> None:
+        written.append(payload["k"])
+
+    runner = _runner(sessions, "old")
+    runner.register("work", slow, writer=write)
+    async with transaction(sessions) as session:
+        await tasks.enqueue(session, "work", {"k": "x"})
+    runner.start()
+    await asyncio.wait_for(taken_over.wait(), 5)
+    await asyncio.sleep(0.1)
+    await runner.stop()
+    async with sessions() as session:
+        task = (await session.scalars(select(tasks.Task))).one()
+    assert written == [], "the writer ran for a task this replica no longer held"
+    assert (task.status, task.lease_owner, task.payload) == ("pending", "other", {"k": "x"})
+    lost = runner.metrics.tasks.labels("work", "lost")._value.get()
+    assert lost == 1
+    await engine.dispose()
