@@ -1,9 +1,10 @@
 """The projector: the one way durable views reach Slack.
 
-A feature registers a view per kind of record: a loader that reads the record's state and a pure
-view that turns it into a `Rendered` message. Services call `mark_dirty` in the transaction that
-changes the record. After the commit the projector wakes, renders the latest state, posts it once
-(storing channel and ts) and afterwards updates it in place. Many changes between two syncs become
+A feature registers a view per kind of record: a loader that reads the record's state, a pure
+view that turns it into a `Rendered` message, and the rows it is drawn from (`Watch`). A
+transaction that changes one of those rows marks the view dirty (`bot.core.watches`). After the
+commit the projector wakes, renders the latest state, posts it once (storing channel and ts)
+and afterwards updates it in place. Many changes between two syncs become
 one `chat.update` because only the latest state is rendered.
 
 Posting is made safe against lost answers by reconciliation, as a controller would: before a post
@@ -20,10 +21,13 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, insert_ignore, utcnow
+from bot.core.db import Base, UTCDateTime, dialect_of, utcnow
 
 METADATA_EVENT = "opsbot_view"
 # Errors that no retry will fix; the row is parked and shown in metrics instead of hammering Slack.
@@ -101,10 +105,9 @@ class Projection(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> None:
-    """Ask for the view of (kind, record) to be brought up to date after this transaction."""
-    record_id = str(record_id)
-    statement = insert_ignore(session, Projection).values(
+def _dirty(dialect: str, kind: str, record_id: str) -> Any:
+    """The upsert that asks for the view of (kind, record) to be brought up to date."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Projection).values(
         kind=kind,
         record_id=record_id,
         version=1,
@@ -113,7 +116,7 @@ async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> 
         attempts=0,
         updated_at=utcnow(),
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["kind", "record_id"],
         set_={
             "version": Projection.version + 1,
@@ -123,8 +126,23 @@ async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> 
             "updated_at": utcnow(),
         },
     )
-    await session.execute(statement)
+
+
+async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> None:
+    """Ask for the view of (kind, record) to be brought up to date after this transaction.
+
+    Features do not call this: their views watch their rows (`bot.core.watches`). It is for
+    what is not a row change, such as a person opening a view.
+    """
+    await session.execute(_dirty(dialect_of(session), kind, str(record_id)))
     session.info["wake_projector"] = True
+
+
+def mark_dirty_now(connection: Connection, views: set[tuple[str, str]]) -> None:
+    """`mark_dirty` for the watches' flush hook, which runs inside the flush, on its connection."""
+    dialect = connection.dialect.name
+    for kind, record_id in sorted(views):  # one order everywhere: no deadlock between writers
+        connection.execute(_dirty(dialect, kind, record_id))
 
 
 async def posted_ts(session: AsyncSession, kind: str, record_id: str | int) -> tuple[str, str]:

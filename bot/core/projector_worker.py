@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core import logs
 from bot.core.db import transaction, utcnow
 from bot.core.leases import backoff_seconds
 from bot.core.metrics import Metrics
@@ -27,8 +28,10 @@ from bot.core.projector import (
     Registration,
     Rendered,
     View,
+    mark_dirty_now,
 )
 from bot.core.ratelimits import Pacer
+from bot.core.watches import Watch, Watches
 from bot.core.worker import LeasedWorker, Queue
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,8 @@ class Projector:
         self.sweep_seconds = sweep_seconds
         self.backoff_base = backoff_base
         self.views: dict[str, Registration] = {}
+        self.watches = Watches(mark_dirty_now)
+        self.watches.install(sessions)
         self.worker = LeasedWorker(
             "projector",
             sessions,
@@ -90,8 +95,13 @@ class Projector:
             sweep_seconds=sweep_seconds,
         )
 
-    def register(self, kind: str, load: Loader, view: View) -> None:
+    def register(
+        self, kind: str, load: Loader, view: View, *, watches: Sequence[Watch] = ()
+    ) -> None:
+        """Project records of `kind`: `load` reads one, `view` draws it, and a change to any
+        row a watch covers marks the records it names dirty."""
         self.views[kind] = Registration(load=load, view=view)
+        self.watches.add(kind, watches)
 
     def wake(self) -> None:
         self.worker.wake()
@@ -133,6 +143,7 @@ class Projector:
 
     async def sync(self, claimed: Projection) -> None:
         """Bring one view, claimed by this replica's worker, up to date."""
+        logs.bind_record(claimed.kind, claimed.record_id)  # this row's own asyncio task
         try:
             await self._sync_leased(claimed.id)
         except Exception:

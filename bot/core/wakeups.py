@@ -31,8 +31,14 @@ RECONNECT_SECONDS = 1.0
 
 @event.listens_for(Session, "before_commit")
 def _notify_other_replicas(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if session.new or session.dirty or session.deleted:
+        # The commit's own flush comes after this hook; the rows it writes may wake a loop
+        # (a watched row marks its views dirty in that flush), so it happens now.
+        session.flush()
     flags = [flag for flag in WAKE_FLAGS if session.info.get(flag)]
-    if not flags or session.get_bind().dialect.name != "postgresql":
+    if not flags:
         return
     session.execute(
         text("SELECT pg_notify(:channel, :flags)"), {"channel": CHANNEL, "flags": ",".join(flags)}

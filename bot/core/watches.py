@@ -1,0 +1,99 @@
+"""Watches: a view names the rows it is drawn from, and a change to them marks it dirty.
+
+A feature registers each projected view with the sources it renders (`Watch(model, keys)`):
+`keys(row)` names the records whose view shows that row, as ids or as a SELECT of ids. Any
+transaction that adds, changes or deletes such a row through the ORM marks those views dirty
+in the same transaction (a SQLAlchemy `after_flush` hook), so services change records and
+never name views. A write made with a Core statement (an upsert, a bulk UPDATE) has no ORM row:
+its service says which rows it wrote with `changed(session, Model, column=value, ...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import chain
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, Select, event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+RecordKey = str | int
+Keys = Callable[[Any], Iterable[RecordKey | None] | Select[Any]]
+# Where a session finds its process's watches (sessions made by one sessionmaker share them).
+WATCHES_INFO = "opsbot_watches"
+MarkDirty = Callable[[Connection, set[tuple[str, str]]], None]
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A source of a view: rows of `model`; `keys(row)` are the records whose view shows it."""
+
+    model: type[Any]
+    keys: Keys
+
+
+class Watches:
+    """The watches of one process, found by its sessions through `session.info`."""
+
+    def __init__(self, mark: MarkDirty) -> None:
+        self.mark = mark
+        self.by_model: dict[type[Any], list[tuple[str, Keys]]] = {}
+
+    def add(self, kind: str, watches: Iterable[Watch]) -> None:
+        for watch in watches:
+            self.by_model.setdefault(watch.model, []).append((kind, watch.keys))
+
+    def install(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Make every session of `sessions` carry these watches."""
+        info = dict(sessions.kw.get("info") or {})
+        info[WATCHES_INFO] = self
+        sessions.kw["info"] = info
+
+    def views_of(
+        self, connection: Connection, rows: Iterable[tuple[type[Any], Any]]
+    ) -> set[tuple[str, str]]:
+        """The (kind, record id) of every view that shows one of `rows` (model, row)."""
+        found: set[tuple[str, str]] = set()
+        for model, row in rows:
+            for kind, keys in self.by_model.get(model, ()):
+                named = keys(row)
+                if isinstance(named, Select):
+                    named = connection.execute(named).scalars()
+                found.update((kind, str(key)) for key in named if key is not None)
+        return found
+
+
+def _changed_rows(session: Session) -> Iterable[Any]:
+    dirty = (row for row in session.dirty if session.is_modified(row, include_collections=False))
+    return chain(session.new, dirty, session.deleted)
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_watched_views(session: Session, _context: Any) -> None:
+    watches: Watches | None = session.info.get(WATCHES_INFO)
+    if watches is None:
+        return
+    rows = [(type(row), row) for row in _changed_rows(session) if type(row) in watches.by_model]
+    if rows:
+        _mark(session, watches, rows)
+
+
+def _mark(session: Session, watches: Watches, rows: list[tuple[type[Any], Any]]) -> None:
+    connection = session.connection()
+    views = watches.views_of(connection, rows)
+    if views:
+        watches.mark(connection, views)
+        session.info["wake_projector"] = True
+
+
+async def changed(session: AsyncSession, model: type[Any], **columns: Any) -> None:
+    """Say that a Core statement wrote a row of `model` with these columns: the views that
+    watch it are marked dirty, as an ORM change would mark them."""
+    watches: Watches | None = session.info.get(WATCHES_INFO)
+    if watches is None or model not in watches.by_model:
+        return
+    row = SimpleNamespace(**columns)
+    await session.run_sync(lambda sync_session: _mark(sync_session, watches, [(model, row)]))

@@ -1,0 +1,100 @@
+"""Watches: a change to a row a view is drawn from marks that view dirty, in the same
+transaction, without the writer naming the view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func, insert, select
+
+from bot.core import tasks
+from bot.core.db import make_engine, make_sessionmaker, transaction
+from bot.core.metrics import Metrics
+from bot.core.projector import Projection
+from bot.core.projector_worker import Projector
+from bot.core.watches import Watch, changed
+
+
+async def _setup(db_url: str) -> Any:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    projector = Projector(sessions, AsyncWebClient(token="xoxb-unused"), "test", Metrics())
+    # A view per "card" named in a task's payload, and one per task kind counted by SELECT.
+    projector.register(
+        "card", _load, _view, watches=[Watch(tasks.Task, lambda row: [row.payload.get("card")])]
+    )
+    projector.register(
+        "kind",
+        _load,
+        _view,
+        watches=[
+            Watch(tasks.Task, lambda row: select(tasks.Task.kind).where(tasks.Task.id == row.id))
+        ],
+    )
+    return engine, sessions
+
+
+async def _load(_session: Any, _record_id: str) -> None:
+    return None
+
+
+def _view(_state: Any) -> None:
+    return None
+
+
+async def _views(sessions: Any) -> dict[tuple[str, str], int]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Projection.kind, Projection.record_id, Projection.version)
+        )
+        return {(kind, record): version for kind, record, version in rows}
+
+
+async def test_adding_changing_and_deleting_a_watched_row_marks_its_views(db_url: str) -> None:
+    engine, sessions = await _setup(db_url)
+    async with transaction(sessions) as session:
+        task = tasks.Task(kind="k1", payload={"card": 7})
+        session.add(task)
+    assert await _views(sessions) == {("card", "7"): 1, ("kind", "k1"): 1}
+    async with transaction(sessions) as session:
+        row = await session.get(tasks.Task, task.id)
+        assert row is not None
+        row.attempts = 3
+    assert await _views(sessions) == {("card", "7"): 2, ("kind", "k1"): 2}
+    async with transaction(sessions) as session:
+        row = await session.get(tasks.Task, task.id)
+        assert row is not None
+        row.attempts = 3  # the same value: nothing changed, nothing to redraw
+    assert await _views(sessions) == {("card", "7"): 2, ("kind", "k1"): 2}
+    async with transaction(sessions) as session:
+        row = await session.get(tasks.Task, task.id)
+        await session.delete(row)
+    assert (await _views(sessions))[("card", "7")] == 3
+    await engine.dispose()
+
+
+async def test_a_rolled_back_change_marks_nothing(db_url: str) -> None:
+    engine, sessions = await _setup(db_url)
+    try:
+        async with transaction(sessions) as session:
+            session.add(tasks.Task(kind="k1", payload={"card": 1}))
+            await session.flush()
+            raise RuntimeError("the transaction fails")
+    except RuntimeError:
+        pass
+    assert await _views(sessions) == {}
+    await engine.dispose()
+
+
+async def test_a_core_write_is_covered_by_changed(db_url: str) -> None:
+    engine, sessions = await _setup(db_url)
+    async with transaction(sessions) as session:
+        await session.execute(insert(tasks.Task).values(kind="k2", payload={"card": 9}))
+        # A Core statement has no ORM row; without this call no view would be marked.
+        await changed(session, tasks.Task, id=None, payload={"card": 9})
+    views = await _views(sessions)
+    assert views[("card", "9")] == 1
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Projection)) == 1
+    await engine.dispose()
