@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, enabled_features, load_settings, require_slack
+from bot.core import logs
 
 
 def _migrate_unless(no_migrate: bool, settings: Settings) -> None:
@@ -19,21 +20,29 @@ def _migrate_unless(no_migrate: bool, settings: Settings) -> None:
         upgrade(settings.database_url)
 
 
-def _log_start(settings: Settings, mode: str) -> None:
-    """One line at start-up: what runs, where, on which store, doing what."""
+def _log_start(settings: Settings, mode: str, where: str, port: int) -> None:
+    """One line at start-up: what runs, where, on which store, doing what (as fields too, for
+    `LOG_FORMAT=json`)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from bot.app import FEATURES
+    from bot.core import tracing
 
     try:
         release = version("opsbot")
     except PackageNotFoundError:
         release = "unknown"
     store = settings.database_url.split(":", 1)[0].split("+", 1)[0]
-    features = ", ".join(name.removeprefix("bot.") for name in FEATURES)
+    features = [name.removeprefix("bot.") for name in FEATURES]
+    metrics_port = settings.opsbot_metrics_port
+    metrics = f"on port {metrics_port}" if metrics_port else f"on port {port} at /metrics"
+    traces = "otlp" if tracing.wanted() else "off"
     logging.getLogger("opsbot").info(
-        "opsbot %s starting: %s; store %s; features %s", release, mode, store, features
-    )
+        "opsbot %s starting: %s; store %s; features %s; metrics %s; traces %s",
+        release, where, store, ", ".join(features), metrics, traces,
+        extra={"version": release, "mode": mode, "port": port, "store": store,
+               "features": features, "metrics_port": metrics_port or port, "traces": traces},
+    )  # fmt: skip
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int, no_migrate: bool) -> None:
@@ -42,16 +51,26 @@ def _serve(settings: Settings, host: str, port: int, workers: int, no_migrate: b
     from bot.app import build_runtime
 
     require_slack(settings)
+    if workers > 1 and settings.opsbot_metrics_port:
+        raise ConfigError(
+            "setting OPSBOT_METRICS_PORT: cannot be shared by --workers processes; "
+            "run one process per pod and scale with replicas"
+        )
     _migrate_unless(no_migrate, settings)
-    _log_start(settings, f"http on {host}:{port}, {workers} worker process(es)")
+    _log_start(settings, "http", f"http on {host}:{port}, {workers} worker process(es)", port)
+    # uvicorn configures logging in each worker process from this: the same renderer there.
+    log_config = logs.dict_config(settings.log_format, settings.log_level)
     if workers > 1:
         # Each worker process is a full replica: leases and claims keep the work single.
         uvicorn.run("bot.app:app_from_environment", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning", access_log=False)  # fmt: skip
+                    port=port, log_level="warning", access_log=False,
+                    log_config=log_config)  # fmt: skip
         return
     rt = build_runtime(settings)
     assert rt.web is not None
-    uvicorn.run(rt.web, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        rt.web, host=host, port=port, log_level="warning", access_log=False, log_config=log_config
+    )
 
 
 def _socket(settings: Settings, host: str, port: int, no_migrate: bool) -> None:
@@ -65,7 +84,7 @@ def _socket(settings: Settings, host: str, port: int, no_migrate: bool) -> None:
             "Slack traffic arrives over Socket Mode, webhooks over HTTP"
         )
     _migrate_unless(no_migrate, settings)
-    _log_start(settings, f"socket mode, webhooks on {host}:{port}")
+    _log_start(settings, "socket", f"socket mode, webhooks on {host}:{port}", port)
     asyncio.run(run_socket_mode(settings, host, port))
 
 
@@ -192,11 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
-        for noisy in ("alembic", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        logs.configure(settings.log_format, settings.log_level)
         if args.command == "serve":
             _serve(settings, args.host, args.port, args.workers, args.no_migrate)
         elif args.command == "socket":

@@ -1,7 +1,9 @@
-"""HTTP routes: /slack/events, /healthz, /metrics, plus the routers features add.
+"""HTTP routes: /slack/events, /livez, /readyz, /metrics, plus the routers features add.
 
 Every route sits behind the front door (`bot.core.frontdoor`): body caps, no compressed
-bodies, a JSON depth limit, and a 4xx with a JSON reason for anything malformed.
+bodies, a JSON depth limit, and a 4xx with a JSON reason for anything malformed. Every request
+is counted by route template, logged with its request id, and traced when tracing is on.
+/metrics moves to a port of its own when OPSBOT_METRICS_PORT is set.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from aiohttp import web
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.app.async_app import AsyncApp
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import Settings
+from bot.core import logs, tracing
 from bot.core.frontdoor import (
     MB,
     BadRequest,
@@ -42,6 +46,7 @@ class Runtime(Protocol):
     settings: Settings
     bolt: AsyncApp
     metrics: Metrics
+    engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     routers: list[APIRouter]
 
@@ -58,10 +63,13 @@ log = logging.getLogger(__name__)
 # 100 blocks, inputs of at most 3,000 characters) and message events (40,000 characters of
 # text, 50 blocks): a few hundred KB at worst, so 1 MB leaves room and refuses the rest.
 SLACK_MAX_BODY = 1 * MB
+# Asked every few seconds by probes and scrapers: logged at debug level only.
+QUIET_ROUTES = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 
 
 class MetricsMiddleware:
-    """Counts and times every request (pure ASGI: no extra task per request)."""
+    """Counts, times and logs every request, under its request id (the caller's X-Request-Id,
+    else a new one, returned in the answer's X-Request-Id). Pure ASGI: no extra task."""
 
     def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app = app
@@ -73,30 +81,63 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
+        request_id = logs.request_id_from(_header(scope, b"x-request-id"))
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            # The route's template, never the raw path: unknown paths must not each become a series.
-            matched = scope.get("route")
-            route = getattr(matched, "path", None) or "unmatched"
-            self.rt.metrics.requests.labels(route, str(status["code"])).inc()
-            self.rt.metrics.latency.labels(route).observe(time.perf_counter() - started)
+        with logs.request_scope(request_id):
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                # The route's template, never the raw path: unknown paths must not each become
+                # a series.
+                matched = scope.get("route")
+                route = getattr(matched, "path", None) or "unmatched"
+                elapsed = time.perf_counter() - started
+                self.rt.metrics.requests.labels(route, str(status["code"])).inc()
+                self.rt.metrics.latency.labels(route).observe(elapsed)
+                log.log(
+                    logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+                    "%s %s %s",
+                    scope["method"],
+                    route,
+                    status["code"],
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status["code"],
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
+    metrics_port = rt.settings.opsbot_metrics_port
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        logs.adopt_uvicorn()
+        scraper = await serve_metrics(rt.metrics, metrics_port) if metrics_port else None
         if run_workers:
             await rt.start()
         yield
         await rt.stop()
+        if scraper is not None:
+            await scraper.cleanup()
 
+    rt.metrics.watch_store(rt.sessions)
     api = FastAPI(title="opsbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     add_slack_route(api, rt)
 
@@ -121,9 +162,11 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         body = {"ok": ready, "database": database, "workers": workers}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @api.get("/metrics")
-    async def metrics() -> Response:
-        return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    if not metrics_port:  # otherwise only the metrics port answers it, off the public one
+
+        @api.get("/metrics")
+        async def metrics() -> Response:
+            return Response(await rt.metrics.scrape(), media_type=CONTENT_TYPE_LATEST)
 
     for router in rt.routers:
         api.include_router(router)
@@ -131,7 +174,38 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     # Added last so it sees every route's declared cap; metrics wrap it to count refusals too.
     api.add_middleware(FrontDoor, caps=caps_of(api.routes))
     api.add_middleware(MetricsMiddleware, rt=rt)
+    # Installed here rather than by the command, so that each process of `serve --workers N`
+    # traces too; a no-op without OTEL_EXPORTER_OTLP_ENDPOINT.
+    tracing.install(_release())
+    tracing.instrument(api, rt.engine)
     return api
+
+
+async def serve_metrics(metrics: Metrics, port: int) -> web.AppRunner:
+    """GET /metrics on `port`, every interface, in this process's event loop: what the
+    scrape reads from the database is read with the app's own engine."""
+
+    async def scrape(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=await metrics.scrape(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, port=port).start()
+    log.info("metrics on port %d", port, extra={"metrics_port": port})
+    return runner
+
+
+def _release() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("opsbot")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def refusal(status: int, reason: str) -> JSONResponse:
@@ -171,7 +245,7 @@ def add_slack_route(api: FastAPI, rt: Runtime) -> None:
             )
         except SignatureError as error:
             return refusal(401, f"invalid signature: {error.reason}")
-        check_slack_body(body, headers.get("content-type"))
+        logs.bind_slack(check_slack_body(body, headers.get("content-type")))
         try:
             response = await slack_handler.handle(request)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
@@ -194,8 +268,9 @@ def json_refusal(response: Response) -> Response:
     return refusal(response.status_code, str(reason or text or "refused")[:300])
 
 
-def check_slack_body(body: bytes, content_type: str | None) -> None:
+def check_slack_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     """Refuse what Bolt's own parser would choke on: the same rules, as a 400 with a reason.
+    What it parsed is returned (the ids the request's log lines carry are read from it).
 
     Bolt reads a JSON body (events) or a form, whose `payload` field is JSON (interactivity)
     and which is otherwise flat (slash commands); each must come out as an object.
@@ -219,6 +294,7 @@ def check_slack_body(body: bytes, content_type: str | None) -> None:
     # Bolt's own middleware reads an event's fields before any listener runs.
     if "event" in parsed and not isinstance(parsed["event"], dict):
         raise BadRequest(400, "`event` is not an object")
+    return parsed
 
 
 def add_parse_error_handlers(api: FastAPI) -> None:

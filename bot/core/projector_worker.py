@@ -348,9 +348,7 @@ class Projector:
         except SlackApiError as error:
             return self._slack_error(method, pace_key, error, ok_errors)
         except (TimeoutError, OSError, Exception) as error:  # connection trouble: try later
-            self.metrics.slack_calls.labels(method, "transport_error").inc()
             raise Retry(self.backoff_base, f"{method}: {error!r}") from error
-        self.metrics.slack_calls.labels(method, "ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def _slack_error(
@@ -359,9 +357,7 @@ class Projector:
         status = error.response.status_code
         code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""
         if code in ok_errors:
-            self.metrics.slack_calls.labels(method, "ok").inc()
             return dict(error.response.data)
-        self.metrics.slack_calls.labels(method, code or str(status)).inc()
         if status == 429:
             retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
             self.pacer.pause(method, channel, retry_after)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from apscheduler.events import EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -127,7 +128,13 @@ class Scheduler:
                 max_instances=1,
                 misfire_grace_time=30,
             )
+        self._scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
         self._scheduler.start()
+
+    def _missed(self, event: JobEvent) -> None:
+        """This process woke too late for a firing (its loop blocked, or it was paused) and let
+        it go; another replica may have run it. APScheduler logs it; this counts it."""
+        self.metrics.jobs.labels(event.job_id, "missed").inc()
 
     async def stop(self) -> None:
         if self._scheduler and self._scheduler.running:

@@ -1,5 +1,7 @@
 """The Slack Web API client, pointed at SLACK_API_URL, with slack_sdk's retry handlers.
 
+Every client counts each HTTP attempt it makes in `opsbot_slack_api_calls_total` (`CallCounter`).
+
 Every client the app makes is a `GuardedClient`: the last line of defence for untrusted text.
 Whatever a view forgot, no outgoing call can broadcast (`<!channel>`, `<!here>`, `<!everyone>`,
 `<!subteam^...>`), carry bidi or zero-width characters or a secret (`bot.core.redaction`), or ask
@@ -10,6 +12,7 @@ Slack to turn bare `@here` into a ping (`link_names`, `parse=full`). The bot's o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,13 +22,61 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_internal_utils import _request_with_session
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.core.metrics import SLACK_CALLS
 from bot.core.redaction import redact_payload, redact_text
 from bot.core.text import neutralise
 
 DEFAULT_API_URL = "https://slack.com/api/"
+
+
+# A Web API method name (chat.postMessage); anything else (an upload URL) is counted as "other".
+METHOD_NAME = re.compile(r"^[a-z]+(\.[A-Za-z]+)+$")
+
+
+def call_result(response: HttpResponse | None) -> str:
+    """One attempt's outcome as a label: ok, ratelimited, Slack's error code, or the status."""
+    if response is None:
+        return "transport_error"  # no answer: connection refused, reset or timed out
+    if response.status_code == 429:
+        return "ratelimited"
+    body = response.body if isinstance(response.body, dict) else {}
+    if body.get("ok") is False:
+        return str(body.get("error") or "error")[:64]
+    if response.status_code >= 400:
+        return f"http_{response.status_code}"
+    return "ok"
+
+
+class CallCounter(AsyncRetryHandler):
+    """Counts every attempt, retried ones included, and never asks for a retry itself.
+
+    slack_sdk shows each attempt's answer to the request's retry handlers in order; a
+    `GuardedClient` puts this one first on every request (not in `retry_handlers`, which stays
+    what the caller chose), so clients with and without retries are counted alike.
+    """
+
+    async def can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.rsplit("/", 1)[-1].split("?", 1)[0]
+        label = method if METHOD_NAME.match(method) else "other"
+        SLACK_CALLS.labels(label, call_result(response)).inc()
+        return False
+
+
+COUNTER = CallCounter()
 
 
 def retry_handlers(
@@ -184,6 +235,20 @@ class GuardedClient(AsyncWebClient):
             json=sanitise_arguments(json),
             headers=headers,
             auth=auth,
+        )
+
+    async def _request(
+        self, *, http_verb: str, api_url: str, req_args: dict[str, Any]
+    ) -> dict[str, Any]:
+        """slack_sdk's own request loop, with the attempt counter ahead of the retry handlers."""
+        return await _request_with_session(
+            current_session=self.session,
+            timeout=self.timeout,
+            logger=self._logger,
+            http_verb=http_verb,
+            api_url=api_url,
+            req_args=req_args,
+            retry_handlers=[COUNTER, *self.retry_handlers],
         )
 
     async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.core.leases import lease_free
 from bot.core.redaction import redact_text
-from bot.core.tasks import Task
+from bot.core.tasks import WAKE_FLAG, Task
 
 LIST_LIMIT = 200
 
@@ -72,7 +72,7 @@ async def retry(sessions: async_sessionmaker[AsyncSession], task_id: int) -> Out
             .where(Task.id == task_id)
             .values(status="pending", attempts=0, run_after=utcnow(), finished_at=None)
         )
-        session.info["wake_tasks"] = True
+        session.info[WAKE_FLAG] = True
         return Outcome(True, f"task {task_id} ({task.kind}) will run again now")
 
 

@@ -47,6 +47,8 @@ from bot.core.worker import LeasedWorker, Queue
 
 log = logging.getLogger(__name__)
 
+# Set in session.info by a transaction that makes tasks: the task loops wake at its commit.
+WAKE_FLAG = "wake_tasks"
 TaskHandler = Callable[[dict[str, Any]], Awaitable[None]]
 TaskWriter = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
@@ -96,7 +98,7 @@ async def enqueue(
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(statement)
-    session.info["wake_tasks"] = True
+    session.info[WAKE_FLAG] = True
     return affected(result) == 1
 
 
@@ -105,7 +107,7 @@ async def enqueue_many(session: AsyncSession, kind: str, payloads: list[dict[str
     if not payloads:
         return
     await session.execute(insert(Task), [_row(kind, payload, None, 0.0) for payload in payloads])
-    session.info["wake_tasks"] = True
+    session.info[WAKE_FLAG] = True
 
 
 async def prune(
@@ -128,7 +130,7 @@ TASKS_DUE = Queue(
     model=Task,
     due=lambda now: [Task.status == "pending", Task.run_after <= now],
     order=(Task.run_after, Task.id),
-    wake_flag="wake_tasks",
+    wake_flag=WAKE_FLAG,
 )
 
 

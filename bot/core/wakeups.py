@@ -20,11 +20,11 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
+from bot.core.worker import register_wake_flag, wake_flags
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "opsbot_wake"
-# session.info flags a writer sets when its commit makes work for a loop.
-WAKE_FLAGS = ("wake_tasks", "wake_projector")
 KEEPALIVE_SECONDS = 10.0
 RECONNECT_SECONDS = 1.0
 
@@ -37,7 +37,7 @@ def _notify_other_replicas(session: Session) -> None:
         # The commit's own flush comes after this hook; the rows it writes may wake a loop
         # (a watched row marks its views dirty in that flush), so it happens now.
         session.flush()
-    flags = [flag for flag in WAKE_FLAGS if session.info.get(flag)]
+    flags = sorted(flag for flag in wake_flags() if session.info.get(flag))
     if not flags:
         return
     session.execute(
@@ -51,6 +51,8 @@ class WakeListener:
     def __init__(self, engine: AsyncEngine, wakers: Mapping[str, Callable[[], None]]) -> None:
         self.engine = engine
         self.wakers = dict(wakers)
+        for flag in self.wakers:  # what this replica listens for, its commits also announce
+            register_wake_flag(flag)
         self._loop: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set while a connection is listening
 

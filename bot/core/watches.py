@@ -38,8 +38,9 @@ class Watch:
 class Watches:
     """The watches of one process, found by its sessions through `session.info`."""
 
-    def __init__(self, mark: MarkDirty) -> None:
+    def __init__(self, mark: MarkDirty, wake_flag: str) -> None:
         self.mark = mark
+        self.wake_flag = wake_flag
         self.by_model: dict[type[Any], list[tuple[str, Keys]]] = {}
 
     def add(self, kind: str, watches: Iterable[Watch]) -> None:
@@ -86,7 +87,7 @@ def _mark(session: Session, watches: Watches, rows: list[tuple[type[Any], Any]])
     views = watches.views_of(connection, rows)
     if views:
         watches.mark(connection, views)
-        session.info["wake_projector"] = True
+        session.info[watches.wake_flag] = True
 
 
 async def changed(session: AsyncSession, model: type[Any], **columns: Any) -> None:

@@ -35,6 +35,18 @@ class Leased(Protocol):
 Row = TypeVar("Row", bound=Leased)
 
 
+# The wake flags of every queue: what a commit may carry to other replicas (`wakeups`).
+_WAKE_FLAGS: set[str] = set()
+
+
+def wake_flags() -> frozenset[str]:
+    return frozenset(_WAKE_FLAGS)
+
+
+def register_wake_flag(flag: str) -> None:
+    _WAKE_FLAGS.add(flag)
+
+
 @dataclass(frozen=True)
 class Queue(Generic[Row]):
     """Which rows of `model` are due now (besides being free of leases), in what order."""
@@ -44,6 +56,9 @@ class Queue(Generic[Row]):
     order: Sequence[Any]
     # The session.info flag a writer sets to wake this loop after its commit.
     wake_flag: str
+
+    def __post_init__(self) -> None:
+        register_wake_flag(self.wake_flag)
 
 
 class LeasedWorker(Generic[Row]):
