@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import Block
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, text
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -30,6 +30,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.core.db import Base, UTCDateTime, dialect_of, utcnow
 
 METADATA_EVENT = "opsbot_view"
+# Set in session.info by a transaction that marks views dirty: the projector wakes at its commit.
+WAKE_FLAG = "wake_projector"
 # Errors that no retry will fix; the row is parked and shown in metrics instead of hammering Slack.
 PERMANENT_ERRORS = {
     "channel_not_found",
@@ -55,12 +57,20 @@ class Rendered:
     pin: bool = False
 
 
+@dataclass(frozen=True)
+class HomeView:
+    """A person's App Home, published with views.publish (a view, not a message)."""
+
+    user: str
+    view: dict[str, Any]
+
+
 class NotReady(Exception):
     """The view depends on something not posted yet (e.g. its parent message); try again soon."""
 
 
 Loader = Callable[[AsyncSession, str], Awaitable[Any]]
-View = Callable[[Any], Rendered | None]
+View = Callable[[Any], Rendered | HomeView | None]
 
 
 @dataclass
@@ -103,6 +113,8 @@ class Projection(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What was last sent to Slack: a view drawn the same again is not sent again.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 def _dirty(dialect: str, kind: str, record_id: str) -> Any:
@@ -135,7 +147,19 @@ async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> 
     what is not a row change, such as a person opening a view.
     """
     await session.execute(_dirty(dialect_of(session), kind, str(record_id)))
-    session.info["wake_projector"] = True
+    session.info[WAKE_FLAG] = True
+
+
+async def redraw(session: AsyncSession, kind: str, record_id: str | int) -> None:
+    """Send the view of (kind, record) to Slack again even if it is drawn the same: for when
+    Slack no longer shows it (an App Home opened with no view, after a reinstall)."""
+    await session.execute(_dirty(dialect_of(session), kind, str(record_id)))
+    await session.execute(
+        update(Projection)
+        .where(Projection.kind == kind, Projection.record_id == str(record_id))
+        .values(content_hash=None)
+    )
+    session.info[WAKE_FLAG] = True
 
 
 def mark_dirty_now(connection: Connection, views: set[tuple[str, str]]) -> None:

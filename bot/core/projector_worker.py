@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Sequence, Set
 from typing import Any
@@ -22,6 +24,8 @@ from bot.core.projector import (
     DIRTY,
     METADATA_EVENT,
     PERMANENT_ERRORS,
+    WAKE_FLAG,
+    HomeView,
     Loader,
     NotReady,
     Projection,
@@ -53,6 +57,23 @@ def _blocks_json(blocks: Any) -> list[dict[str, Any]]:
     return [b.to_dict() if isinstance(b, Block) else b for b in blocks]
 
 
+def content_hash(rendered: Rendered | HomeView | None) -> str | None:
+    """A digest of what a view sends to Slack; None for a view that is taken down."""
+    if rendered is None:
+        return None
+    if isinstance(rendered, HomeView):
+        content: Any = rendered.view
+    else:
+        content = [rendered.channel, rendered.text, _blocks_json(rendered.blocks), rendered.pin]
+    encoded = json.dumps(content, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _shown(row: Projection, rendered: Rendered | HomeView) -> bool:
+    """Whether Slack has the view at all: a posted message, or a published home."""
+    return row.channel is not None if isinstance(rendered, HomeView) else row.ts is not None
+
+
 class Projector:
     def __init__(
         self,
@@ -76,7 +97,7 @@ class Projector:
         self.sweep_seconds = sweep_seconds
         self.backoff_base = backoff_base
         self.views: dict[str, Registration] = {}
-        self.watches = Watches(mark_dirty_now)
+        self.watches = Watches(mark_dirty_now, WAKE_FLAG)
         self.watches.install(sessions)
         self.worker = LeasedWorker(
             "projector",
@@ -86,7 +107,7 @@ class Projector:
                 due=self._dirty_filter,
                 # New cards first: being seen at all matters more than the next refresh.
                 order=(Projection.ts.is_not(None), Projection.updated_at, Projection.id),
-                wake_flag="wake_projector",
+                wake_flag=WAKE_FLAG,
             ),
             owner,
             self.sync,
@@ -161,8 +182,13 @@ class Projector:
             except NotReady as not_ready:
                 await self._release(row_id, self._retry_values(row, Retry(1.0, str(not_ready))))
                 return
+        digest = content_hash(rendered)
         try:
-            changes = await self._apply(row, rendered)
+            if rendered is not None and digest == row.content_hash and _shown(row, rendered):
+                changes: dict[str, Any] = {}  # Slack shows this already: nothing to send
+                self.metrics.projector.labels(row.kind, "unchanged").inc()
+            else:
+                changes = {**await self._apply(row, rendered), "content_hash": digest}
         except Retry as retry:
             self.metrics.projector.labels(row.kind, "retry").inc()
             await self._release(row_id, self._retry_values(row, retry))
@@ -184,7 +210,7 @@ class Projector:
             },
         )
 
-    async def _render(self, session: AsyncSession, row: Projection) -> Rendered | None:
+    async def _render(self, session: AsyncSession, row: Projection) -> Rendered | HomeView | None:
         registration = self.views.get(row.kind)
         if registration is None:
             raise NotReady(f"no view registered for {row.kind}")
@@ -212,7 +238,12 @@ class Projector:
                 .values(**values, lease_owner=None, lease_expires=None)
             )
 
-    async def _apply(self, row: Projection, rendered: Rendered | None) -> dict[str, Any]:
+    async def _apply(self, row: Projection, rendered: Rendered | HomeView | None) -> dict[str, Any]:
+        if isinstance(rendered, HomeView):
+            await self._call(
+                "views.publish", rendered.user, user_id=rendered.user, view=rendered.view
+            )
+            return {"channel": rendered.user}
         if rendered is None:
             if row.ts and row.channel:
                 await self._call(

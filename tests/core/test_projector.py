@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import Tuning
 from bot.core.db import transaction
-from bot.core.projector import Projection, Rendered, mark_dirty
+from bot.core.projector import Projection, Rendered, mark_dirty, redraw
 from bot.sandbox import seed
 from bot.sandbox.harness import FAST, BotUnderTest, running_bot
 
@@ -178,3 +178,22 @@ async def test_dm_views_open_the_conversation_and_update_there(bot: BotUnderTest
     await bot.settle()
     dm = bot.state.open_im(seed.BOB)
     assert [m.text for m in bot.state.messages(dm)] == ["your role: scribe"]
+
+
+async def test_a_view_drawn_the_same_is_not_sent_again_unless_redrawn(bot: BotUnderTest) -> None:
+    cards: dict[str, str] = {}
+    install_view(bot, cards)
+    await change(bot, cards, "1", "v1")
+    await bot.settle()
+    await change(bot, cards, "1", "v1")  # marked dirty, drawn the same
+    await bot.settle()
+    assert len(bot.state.calls_to("chat.postMessage")) == 1
+    assert bot.state.calls_to("chat.update") == []
+    await change(bot, cards, "1", "v2")
+    await bot.settle()
+    assert len(bot.state.calls_to("chat.update")) == 1
+    async with transaction(bot.rt.sessions) as session:
+        await redraw(session, KIND, "1")  # Slack lost it, say: sent again though unchanged
+    await bot.settle()
+    assert len(bot.state.calls_to("chat.update")) == 2
+    assert [m.text for m in bot_messages(bot)] == ["v2"]
