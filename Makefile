@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench ack
+
+# The configuration reference, generated from the settings models (a test checks it is current).
+docs: $(VENV)/.installed
+	$(BIN)/python -m bot.config_docs > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info opsbot.db*

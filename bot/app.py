@@ -20,7 +20,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.core import inbox, ledger, tasks
 from bot.core.access import Policy, channel_policy
 from bot.core.commands import CommandRegistry
@@ -156,7 +156,7 @@ def build_bolt(settings: Settings, identity: BotIdentity) -> AsyncApp:
         # Verification is always on. Socket Mode requests skip it in Bolt (the websocket is
         # authenticated by the app token); without a signing secret no HTTP route reaches Bolt,
         # and a random one means a request signed with an empty key could never pass anyway.
-        signing_secret=settings.slack_signing_secret or secrets.token_hex(32),
+        signing_secret=reveal(settings.slack_signing_secret) or secrets.token_hex(32),
         request_verification_enabled=True,
         # Listeners only write rows; answering after they finish keeps acknowledged work durable.
         process_before_response=True,
@@ -171,7 +171,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     metrics = Metrics()
     replica_id = new_replica_id()
     # Commands that never reach Slack (`jobs list`, `check`) work without a token.
-    token = settings.slack_bot_token or "xoxb-not-configured"
+    token = reveal(settings.slack_bot_token) or "xoxb-not-configured"
     client = make_client(token, settings.slack_api_url)
     projector_client = make_client(token, settings.slack_api_url, handlers=[])
     identity = BotIdentity(

@@ -204,11 +204,28 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the whole bot against the local Slack sandbox")
     demo.add_argument("--keep", action="store_true", help="keep the temporary database")
     commands.add_parser("check", help="validate configuration and print what is enabled")
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local Slack stand-in and print the settings to point at it"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=3001)
+    sandbox.add_argument(
+        "--rate-limits", action="store_true", help="enforce Slack's published rate limits"
+    )
+    commands.add_parser("config-docs", help="print the configuration reference (Markdown)")
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "sandbox":
+        from bot.sandbox_command import run_sandbox  # the only way in to bot/sandbox
+
+        return asyncio.run(run_sandbox(args.host, args.port, args.rate_limits))
+    if args.command == "config-docs":
+        from bot.config_docs import main as config_docs
+
+        return config_docs()
     try:
         settings = load_settings()
         logs.configure(settings.log_format, settings.log_level)
@@ -231,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_demo(keep=args.keep))
     except ConfigError as error:
-        print(f"opsbot: {error}", file=sys.stderr)
+        for line in error.lines:  # every problem, one line each
+            print(f"opsbot: {line}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,29 +1,49 @@
 """Settings: environment variables plus the YAML file named by OPSBOT_CONFIG.
 
-Environment variables win over the file, so secrets can stay out of it. A bad setting stops
-start-up with one line naming the setting and what it must be.
+Environment variables win over the file, so secrets can stay out of it; secrets can also come
+from files (`<NAME>_FILE`, or the directory OPSBOT_SECRETS_DIR). Bad settings stop start-up
+with one line each, naming the variable or the file and line, and what the setting must be.
+Every field carries a description: `opsbot config-docs` turns them into docs/configuration.md.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-    YamlConfigSettingsSource,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
 )
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config_sources import InitSource, Loc, build_sources, dotted, origin
+from bot.config_sources import reveal as reveal  # readers of secrets import it from here
 
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _http_url(value: str) -> str:
+    """Checked with pydantic's HttpUrl, kept as the text the operator wrote (readers and
+    clients take strings, and HttpUrl would add a trailing slash)."""
+    try:
+        _HTTP_URL.validate_python(value)
+    except ValidationError:
+        shown = "" if "@" in value else f" (got {value!r})"  # userinfo may hold a password
+        raise ValueError(f"must be an http:// or https:// URL{shown}") from None
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 
 
 class Section(BaseModel):
@@ -31,17 +51,37 @@ class Section(BaseModel):
 
 
 class IncidentsConfig(Section):
-    announce_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_ID)
-    channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9][a-z0-9_-]{0,20}$")
-    severities: list[str] = Field(default_factory=lambda: ["sev1", "sev2", "sev3"], min_length=1)
+    announce_channel: str | None = Field(
+        default=None,
+        pattern=SLACK_CHANNEL_ID,
+        description="channel id where new incidents are announced",
+    )
+    channel_prefix: str = Field(
+        default="inc",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,20}$",
+        description="prefix of each incident's own channel name",
+    )
+    severities: list[str] = Field(
+        default_factory=lambda: ["sev1", "sev2", "sev3"],
+        min_length=1,
+        description="severity names, most severe first",
+    )
     statuses: list[str] = Field(
-        default_factory=lambda: ["investigating", "identified", "mitigated", "resolved"]
+        default_factory=lambda: ["investigating", "identified", "mitigated", "resolved"],
+        description="status names; a new incident starts in the first",
     )
-    roles: list[str] = Field(default_factory=lambda: ["commander", "communications", "scribe"])
+    roles: list[str] = Field(
+        default_factory=lambda: ["commander", "communications", "scribe"],
+        description="roles people can take in an incident",
+    )
     update_intervals_minutes: dict[str, int] = Field(
-        default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240}
+        default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240},
+        description="severity -> minutes between reminders to post a status update",
     )
-    timeline_reaction: str = "pushpin"
+    timeline_reaction: str = Field(
+        default="pushpin",
+        description="emoji name whose reaction adds a message to the incident timeline",
+    )
 
 
 Level = Literal["red", "orange", "yellow"]
@@ -63,24 +103,48 @@ def _default_max_level_days() -> dict[Level, int]:
     return {"red": 14, "orange": 28, "yellow": 56}
 
 
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
 class CodeRedConfig(Section):
-    announce_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_ID)
-    declarers: list[str] = Field(default_factory=list)
-    # Check-in days per level (mon..sun); levels listed in call_levels also get a daily call.
-    checkin_days: dict[Level, list[str]] = Field(default_factory=_default_checkin_days)
-    call_levels: list[Level] = Field(default_factory=_default_call_levels)
-    checkin_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    checkin_reminder_minutes: int = Field(default=120, gt=0, le=720)
-    checkin_cutoff_minutes: int = Field(default=240, gt=0, le=720)
-    call_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    # After this many days at one level the owner is asked to reconfirm it or step down.
-    max_level_days: dict[Level, int] = Field(default_factory=_default_max_level_days)
+    announce_channel: str | None = Field(
+        default=None,
+        pattern=SLACK_CHANNEL_ID,
+        description="channel id for company-wide announcements of levels and ends",
+    )
+    declarers: list[str] = Field(
+        default_factory=list, description="user ids who may declare code red, besides admins"
+    )
+    checkin_days: dict[Level, list[str]] = Field(
+        default_factory=_default_checkin_days,
+        description="level -> check-in days (mon..sun)",
+    )
+    call_levels: list[Level] = Field(
+        default_factory=_default_call_levels, description="levels that also get a daily call"
+    )
+    checkin_time: str = Field(default="10:00", pattern=HHMM, description="check-in time, HH:MM")
+    checkin_reminder_minutes: int = Field(
+        default=120, gt=0, le=720, description="minutes after check-in time to remind"
+    )
+    checkin_cutoff_minutes: int = Field(
+        default=240, gt=0, le=720, description="minutes after check-in time to close it"
+    )
+    call_time: str = Field(default="16:00", pattern=HHMM, description="daily call time, HH:MM")
+    max_level_days: dict[Level, int] = Field(
+        default_factory=_default_max_level_days,
+        description="level -> days after which the owner is asked to reconfirm it or step down",
+    )
 
 
 class StandupsConfig(Section):
-    holidays: list[str] = Field(default_factory=list)
-    # How long a cached Slack time zone is trusted before users.info is asked again.
-    timezone_refresh_hours: float = Field(default=24.0, gt=0)
+    holidays: list[str] = Field(
+        default_factory=list, description="YYYY-MM-DD dates with no standup"
+    )
+    timezone_refresh_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="how long a cached Slack time zone is trusted before users.info is asked again",
+    )
 
     @field_validator("holidays")
     @classmethod
@@ -96,26 +160,51 @@ class StandupsConfig(Section):
 
 
 class CiRoute(Section):
-    repo: str = Field(pattern=r"^[\w.*?\[\]-]+/[\w.*?\[\]-]+$|^\*$")  # globs allowed
-    branches: list[str] = Field(default_factory=list)
-    channel: str = Field(pattern=SLACK_CHANNEL_ID)
-    owners: list[str] = Field(default_factory=list)
+    repo: str = Field(
+        pattern=r"^[\w.*?\[\]-]+/[\w.*?\[\]-]+$|^\*$",
+        description="owner/name of the repository; globs allowed (`octo-org/*`, `*`)",
+    )
+    branches: list[str] = Field(
+        default_factory=list, description="branches reported; empty means every branch"
+    )
+    channel: str = Field(pattern=SLACK_CHANNEL_ID, description="channel id for the route's cards")
+    owners: list[str] = Field(
+        default_factory=list,
+        description="user ids mentioned when a breakage stays red past ci.still_red_hours",
+    )
 
 
 class CiConfig(Section):
-    routes: list[CiRoute] = Field(default_factory=list)
-    still_red_hours: float = Field(default=4.0, gt=0)
-    github_token: str | None = None
-    authors: dict[str, str] = Field(default_factory=dict)
+    routes: list[CiRoute] = Field(
+        default_factory=list, description="which repository and branch goes to which channel"
+    )
+    still_red_hours: float = Field(
+        default=4.0, gt=0, description="hours red before route owners are mentioned"
+    )
+    github_token: SecretStr | None = Field(
+        default=None, description="GitHub token to list the commits suspected of a breakage"
+    )
+    authors: dict[str, str] = Field(
+        default_factory=dict,
+        description="commit author (email, GitHub login or name) -> Slack user id",
+    )
 
 
 class AgentBackend(Section):
-    name: str = Field(pattern=r"^[\w.-]{1,40}$")
-    # A kind is a module in bot/agents/backends/ (a2a, command, ...): a new kind is a new module.
-    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
-    url: str | None = None
-    command: list[str] | None = None
-    token: str | None = None
+    name: str = Field(pattern=r"^[\w.-]{1,40}$", description="name people pick the agent by")
+    kind: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,30}$",
+        description="a module in bot/agents/backends/: a2a or command",
+    )
+    url: HttpUrlText | None = Field(default=None, description="the A2A agent's address (a2a)")
+    command: list[str] | None = Field(
+        default=None, description="the agent's command line (command)"
+    )
+    token: SecretStr | None = Field(default=None, description="bearer token sent to the agent")
+    token_file: str | None = Field(
+        default=None,
+        description="file holding the token (a mounted secret), instead of `token`",
+    )
 
     @field_validator("kind")
     @classmethod
@@ -126,33 +215,79 @@ class AgentBackend(Section):
             raise ValueError(f"must name an agent backend kind, e.g. a2a or command ({value!r})")
         return value
 
+    @model_validator(mode="after")
+    def _token_from_file(self) -> AgentBackend:
+        # The YAML file is usually a ConfigMap; the token itself belongs in a Secret.
+        if self.token_file is None:
+            return self
+        if self.token is not None:
+            raise ValueError("set token or token_file, not both")
+        try:
+            with open(self.token_file, encoding="utf-8") as file:
+                self.token = SecretStr(file.read().strip())
+        except OSError as error:
+            reason = f"token_file: cannot read {self.token_file} ({error.strerror})"
+            raise ValueError(reason) from None
+        return self
+
 
 class AgentsConfig(Section):
-    backends: list[AgentBackend] = Field(default_factory=list)
-    # User ids (U...) and user group ids (S...); empty means everyone in the workspace.
-    allowed_users: list[str] = Field(default_factory=list)
-    repos: dict[str, str] = Field(default_factory=dict)
-    max_messages: int = Field(default=50, gt=0)
-    max_chars: int = Field(default=20000, gt=0)
-    # Local clones for the command backend: repository (owner/name) -> path.
-    checkouts: dict[str, str] = Field(default_factory=dict)
-    worktree_root: str | None = None
-    github_token: str | None = None
-    github_api_url: str = "https://api.github.com"
-    retries: int = Field(default=3, ge=1, le=20)
-    retry_seconds: float = Field(default=2.0, ge=0)
-    attempt_timeout_minutes: float = Field(default=60.0, gt=0)
-    recover_seconds: float = Field(default=15.0, gt=0)
+    backends: list[AgentBackend] = Field(
+        default_factory=list, description="the coding agents people can hand work to"
+    )
+    allowed_users: list[str] = Field(
+        default_factory=list,
+        description="user ids (U...) and user group ids (S...); empty means everyone",
+    )
+    repos: dict[str, str] = Field(
+        default_factory=dict, description="channel id -> default repository (owner/name)"
+    )
+    max_messages: int = Field(
+        default=50, gt=0, description="most thread messages given to an agent"
+    )
+    max_chars: int = Field(
+        default=20000, gt=0, description="most characters of thread given to an agent"
+    )
+    checkouts: dict[str, str] = Field(
+        default_factory=dict,
+        description="local clones for the command backend: repository (owner/name) -> path",
+    )
+    worktree_root: str | None = Field(
+        default=None,
+        description="where the command backend makes worktrees (default: a temporary directory)",
+    )
+    github_token: SecretStr | None = Field(
+        default=None, description="token to open pull requests on the forge"
+    )
+    github_api_url: HttpUrlText = Field(
+        default="https://api.github.com",
+        description="the forge's API (GitHub Enterprise: https://host/api/v3)",
+    )
+    retries: int = Field(default=3, ge=1, le=20, description="attempts before a run gives up")
+    retry_seconds: float = Field(
+        default=2.0, ge=0, description="first wait between attempts, doubled each time"
+    )
+    attempt_timeout_minutes: float = Field(
+        default=60.0, gt=0, description="how long one attempt may run"
+    )
+    recover_seconds: float = Field(
+        default=15.0, gt=0, description="how often runs left by a stopped process are resumed"
+    )
 
 
 class DigestConfig(Section):
-    channel: str = Field(pattern=SLACK_CHANNEL_ID)
-    cron: str
-    timezone: str = "UTC"
-    # A digest with nothing to say is skipped unless this is set.
-    post_empty: bool = False
-    # A question with no answer from anyone else this long after it was asked is listed.
-    unanswered_hours: float = Field(default=4.0, gt=0, le=168)
+    channel: str = Field(pattern=SLACK_CHANNEL_ID, description="channel id the digest goes to")
+    cron: str = Field(description="5-field crontab, e.g. `0 9 * * mon-fri`")
+    timezone: str = Field(default="UTC", description="IANA time zone of `cron`")
+    post_empty: bool = Field(
+        default=False, description="post a digest with nothing to say instead of skipping it"
+    )
+    unanswered_hours: float = Field(
+        default=4.0,
+        gt=0,
+        le=168,
+        description="a question with no answer from anyone else this long after is listed",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -207,24 +342,21 @@ class RetentionSettings(Section):
 class TuningConfig(Section):
     """Worker timings. The defaults suit production; tests and drills shorten them."""
 
-    lease_seconds: float = Field(default=30.0, gt=0)
-    task_sweep_seconds: float = Field(default=2.0, gt=0)
-    projector_sweep_seconds: float = Field(default=5.0, gt=0)
-    backoff_base: float = Field(default=1.0, gt=0)
-    pacer_speedup: float = Field(default=1.0, gt=0)
-
-
-class EnvironmentSource(EnvSettingsSource):
-    """Environment variables, except that a bare variable only fills a section when it holds a
-    JSON object: `CI=true`, which every CI system sets, is not the `ci` section. Nested
-    variables (`CI__STILL_RED_HOURS=2`) work as usual."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        value, key, is_complex = super().get_field_value(field, field_name)
-        section = isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-        if section and isinstance(value, str) and not value.lstrip().startswith("{"):
-            return None, key, is_complex
-        return value, key, is_complex
+    lease_seconds: float = Field(
+        default=30.0, gt=0, description="how long a worker holds a task before others may take it"
+    )
+    task_sweep_seconds: float = Field(
+        default=2.0, gt=0, description="how often workers look for due tasks without a wake-up"
+    )
+    projector_sweep_seconds: float = Field(
+        default=5.0, gt=0, description="how often cards are checked for changes to push to Slack"
+    )
+    backoff_base: float = Field(
+        default=1.0, gt=0, description="first retry delay of a failed task, in seconds"
+    )
+    pacer_speedup: float = Field(
+        default=1.0, gt=0, description="divides Slack's rate-limit windows (for sandboxes)"
+    )
 
 
 class Settings(BaseSettings):
@@ -232,30 +364,72 @@ class Settings(BaseSettings):
         env_prefix="", case_sensitive=False, extra="forbid", env_nested_delimiter="__"
     )
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    database_url: str = "sqlite+aiosqlite:///./opsbot.db"
-    opsbot_config: str | None = None
-    opsbot_public_url: str | None = None
-    github_webhook_secret: str | None = None
-    gitlab_webhook_token: str | None = None
-    buildkite_webhook_token: str | None = None
-    log_level: str = "INFO"
-    # "json": one JSON object per line, for log collectors; "text" for people at a terminal.
-    log_format: Literal["json", "text"] = "text"
-    # When set, /metrics is served on this port only, and no longer on the public one.
-    opsbot_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="the bot token (xoxb-...) of your Slack app"
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="your Slack app's signing secret, to verify requests to /slack/events",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="app-level token (xapp-...) with connections:write, for socket"
+    )
+    slack_api_url: HttpUrlText = Field(
+        default="https://slack.com/api/",
+        description="Slack's Web API; `opsbot sandbox` prints one for its local stand-in",
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./opsbot.db",
+        repr=False,  # may hold a password
+        json_schema_extra={"secret": True},
+        description="sqlite:///path or postgresql://user:password@host/db",
+    )
+    opsbot_config: str | None = Field(
+        default=None, description="path of the YAML configuration file (environment only)"
+    )
+    opsbot_secrets_dir: str | None = Field(
+        default=None,
+        description="directory with one file per setting, e.g. a mounted Kubernetes Secret "
+        "(environment only)",
+    )
+    opsbot_public_url: HttpUrlText | None = Field(
+        default=None, description="the bot's public base URL, for agents' push callbacks"
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        default=None, description="secret of the GitHub webhook (POST /webhooks/github)"
+    )
+    gitlab_webhook_token: SecretStr | None = Field(
+        default=None, description="token of the GitLab webhook (POST /webhooks/gitlab)"
+    )
+    buildkite_webhook_token: SecretStr | None = Field(
+        default=None, description="token of the Buildkite webhook (POST /webhooks/buildkite)"
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["json", "text"] = Field(
+        default="text",
+        description="json: one JSON object per line, for log collectors; text: for people",
+    )
+    opsbot_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="when set, /metrics is served on this port only, not on the public one",
+    )
 
-    admins: list[str] = Field(default_factory=list)
-    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
-    codered: CodeRedConfig = Field(default_factory=CodeRedConfig)
-    standups: StandupsConfig = Field(default_factory=StandupsConfig)
-    ci: CiConfig = Field(default_factory=CiConfig)
-    agents: AgentsConfig = Field(default_factory=AgentsConfig)
-    digests: list[DigestConfig] = Field(default_factory=list)
-    activity_retention_days: float = Field(default=30, gt=0)
+    admins: list[str] = Field(
+        default_factory=list, description="user ids who may declare code red, change any record"
+    )
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig, description="incidents")
+    codered: CodeRedConfig = Field(default_factory=CodeRedConfig, description="code red")
+    standups: StandupsConfig = Field(default_factory=StandupsConfig, description="standups")
+    ci: CiConfig = Field(default_factory=CiConfig, description="CI breakages")
+    agents: AgentsConfig = Field(default_factory=AgentsConfig, description="coding agents")
+    digests: list[DigestConfig] = Field(
+        default_factory=list, description="scheduled channel digests"
+    )
+    activity_retention_days: float = Field(
+        default=30, gt=0, description="days message text is kept for digests"
+    )
     membership_ttl_seconds: float = Field(
         default=60, gt=0, description="how long Slack's answer on channel membership is trusted"
     )
@@ -265,27 +439,37 @@ class Settings(BaseSettings):
         description="on SIGTERM, how long running tasks and card syncs may finish before their "
         "leases are given back to other replicas",
     )
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
-    tuning: TuningConfig = Field(default_factory=TuningConfig)
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, description="bookkeeping retention"
+    )
+    tuning: TuningConfig = Field(default_factory=TuningConfig, description="worker timings")
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         if not value.split(":", 1)[0].startswith(("sqlite", "postgres")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            message = "must be a sqlite:/// or postgresql:// URL (cannot parse it)"
+            raise ValueError(message) from None
         return value
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token_shape(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("xoxb-"):
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
 
     @field_validator("slack_app_token")
     @classmethod
-    def _app_token_shape(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("xapp-"):
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
 
@@ -298,53 +482,55 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get("OPSBOT_CONFIG")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, EnvironmentSource(settings_cls)]
-        if path:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
-        return tuple(sources)
+        # A bare Settings() (Alembic's env.py) stops at the first unreadable source;
+        # load_settings() builds the same sources to report every problem at once.
+        return build_sources(settings_cls, init_settings, file_secret_settings, strict=True)
 
 
 class ConfigError(Exception):
-    """One line for the operator: which setting, and what it must be."""
+    """Lines for the operator: which setting, from where, and what it must be."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "config"
-    if len(first["loc"]) == 1 and first["loc"][0] in Settings.model_fields:
-        location = str(first["loc"][0]).upper()
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "is not a known setting"
-    elif first["type"] == "string_pattern_mismatch":
-        message = f"must match {first['ctx']['pattern']} (got {first['input']!r})"
-    return f"setting {location}: {message}"
+def _message(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "is not a known setting"
+    if error["type"] == "missing":
+        return "is required"
+    if error["type"] == "string_pattern_mismatch":
+        return f"must match {error['ctx']['pattern']} (got {error['input']!r})"
+    return message.replace("Input should be", "must be")
 
 
-def _check_file(path: str | None) -> None:
-    if not path:
-        return
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"setting OPSBOT_CONFIG: must name a readable YAML file ({path})")
-    try:
-        content = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"setting OPSBOT_CONFIG: {path} is not valid YAML ({error})") from None
-    if content is not None and not isinstance(content, dict):
-        raise ConfigError(f"setting OPSBOT_CONFIG: {path} must hold a mapping of settings")
+def _describe(error: Any, sources: tuple[PydanticBaseSettingsSource, ...]) -> str:
+    # Dict-key errors end in "[key]", union members add a tag: neither is a place to look.
+    loc: Loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+    source = origin(sources, loc)
+    subject = source.subject(loc) if source else f"setting {dotted(loc)}"
+    return f"{subject}: {_message(error)}"
 
 
 def load_settings(**overrides: Any) -> Settings:
-    _check_file(os.environ.get("OPSBOT_CONFIG"))
+    """Settings from every source, or a ConfigError listing every problem found."""
+    from pydantic_settings import SecretsSettingsSource
+
+    init = InitSource(Settings, overrides)
+    sources = build_sources(Settings, init, SecretsSettingsSource(Settings), strict=False)
+    settings: Settings | None = None
+    invalid: list[str] = []
     try:
-        return Settings(**overrides)
+        # The sources built above, so their problems and what each read can be reported.
+        settings = Settings(_build_sources=(sources, overrides))  # type: ignore[call-arg]
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
-    except SettingsError as error:  # e.g. a section given as malformed JSON in the environment
-        field = str(error).split('"')[1] if '"' in str(error) else "environment"
-        raise ConfigError(f"setting {field.upper()}: must be a JSON object") from None
+        invalid = [_describe(detail, sources) for detail in error.errors()]
+    unread = [line for source in sources for line in getattr(source, "problems", [])]
+    if unread or invalid or settings is None:
+        raise ConfigError(*unread, *invalid)
+    return settings
 
 
 def require_slack(settings: Settings, socket_mode: bool = False) -> None:

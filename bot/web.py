@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.core import logs, tracing
 from bot.core.frontdoor import (
     MB,
@@ -218,7 +218,7 @@ def add_slack_route(api: FastAPI, rt: Runtime) -> None:
     Without a signing secret (Socket Mode, where Slack traffic comes over the app-token
     websocket) the route answers 503 and never reaches Bolt, so nothing unsigned is obeyed.
     """
-    secret = rt.settings.slack_signing_secret
+    secret = reveal(rt.settings.slack_signing_secret)
     cap = body_cap(SLACK_MAX_BODY)
     if not secret:
 

@@ -22,6 +22,7 @@ from bot.ci.kinds import (
 from bot.ci.models import CiSuspect
 from bot.ci.routing import route_for
 from bot.ci.service import history, known_branch, status
+from bot.config import reveal
 from bot.core.access import CHANNEL, CONFIGURE
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
@@ -133,7 +134,7 @@ async def find_suspects(rt: Runtime, payload: dict[str, Any]) -> None:
         job = await suspects.job(session, breakage_id)
     if job is None or job.done:
         return
-    token = rt.settings.ci.github_token
+    token = reveal(rt.settings.ci.github_token)
     commits = None
     base, head = job.last_green_sha, job.first_red_sha
     if job.provider == "github" and token and base and base != head:

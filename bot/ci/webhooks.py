@@ -18,6 +18,7 @@ from bot.ci import buildkite, github, gitlab
 from bot.ci.events import Ignored, RunEvent
 from bot.ci.routing import route_for
 from bot.ci.service import record_run
+from bot.config import reveal
 from bot.core.db import transaction
 from bot.core.frontdoor import MB, BadRequest, body_cap, loads_object
 from bot.core.ledger import claim
@@ -102,7 +103,7 @@ def router(rt: Runtime) -> APIRouter:
 
     @api.post("/webhooks/github", openapi_extra=body_cap(GITHUB_MAX_BODY))
     async def github_webhook(request: Request) -> JSONResponse:
-        secret = rt.settings.github_webhook_secret
+        secret = reveal(rt.settings.github_webhook_secret)
         if not secret:
             return _not_configured("GitHub", "GITHUB_WEBHOOK_SECRET")
 
@@ -120,7 +121,7 @@ def router(rt: Runtime) -> APIRouter:
 
     @api.post("/webhooks/gitlab", openapi_extra=body_cap(GITLAB_MAX_BODY))
     async def gitlab_webhook(request: Request) -> JSONResponse:
-        token = rt.settings.gitlab_webhook_token
+        token = reveal(rt.settings.gitlab_webhook_token)
         if not token:
             return _not_configured("GitLab", "GITLAB_WEBHOOK_TOKEN")
 
@@ -136,7 +137,7 @@ def router(rt: Runtime) -> APIRouter:
 
     @api.post("/webhooks/buildkite", openapi_extra=body_cap(BUILDKITE_MAX_BODY))
     async def buildkite_webhook(request: Request) -> JSONResponse:
-        token = rt.settings.buildkite_webhook_token
+        token = reveal(rt.settings.buildkite_webhook_token)
         if not token:
             return _not_configured("Buildkite", "BUILDKITE_WEBHOOK_TOKEN")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from bot.app import Runtime, Tuning, build_runtime
 from bot.config import Settings
@@ -45,8 +46,8 @@ class BotUnderTest:
 
 def sandbox_settings(sandbox: Sandbox, database_url: str, **config: Any) -> Settings:
     return Settings(
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
         slack_api_url=sandbox.url,
         database_url=database_url,
         **config,

@@ -47,8 +47,10 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path: Path) ->
     config.write_text("incidents:\n  announce_channel: general\n")
     result = run("check", env={"OPSBOT_CONFIG": str(config)}, cwd=tmp_path)
     assert result.returncode == 2
+    # The file and line come first, as compilers print them: editors jump there.
     assert result.stderr.strip().splitlines() == [
-        "opsbot: setting incidents.announce_channel: must match ^[CGD][A-Z0-9]{2,}$ (got 'general')"
+        f"opsbot: {config}:2: setting incidents.announce_channel: "
+        "must match ^[CGD][A-Z0-9]{2,}$ (got 'general')"
     ]
 
 

@@ -50,7 +50,7 @@ from bot.agents.backends.base import (
     Job,
     Update,
 )
-from bot.config import AgentBackend
+from bot.config import AgentBackend, reveal
 from bot.core.redaction import redact_payload, redact_text
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class A2ABackend:
     def __init__(self, config: AgentBackend, env: BackendEnv) -> None:
         self.name = config.name
         self.url = str(config.url)
-        self.token = config.token
+        self.token = reveal(config.token)
         self.public_url = env.public_url
         self.forge = forge_host(env.agents.github_api_url)
 

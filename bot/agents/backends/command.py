@@ -29,7 +29,7 @@ from bot.agents.backends.base import (
     outcome_from_diff,
 )
 from bot.agents.backends.jsonlines import Line, read_line
-from bot.config import AgentBackend
+from bot.config import AgentBackend, reveal
 from bot.core.security import redact_secrets
 
 PROMPT = "{prompt}"
@@ -193,7 +193,7 @@ class CommandBackend:
     async def _pull_request(
         self, job: Job, tree: gitwork.Worktree, final: Line, notes: list[str]
     ) -> str | None:
-        token = self.agents.github_token
+        token = reveal(self.agents.github_token)
         if not token:
             return None
         api = self.agents.github_api_url

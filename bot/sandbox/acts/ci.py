@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.ci.samples import github_headers, workflow_run
+from bot.config import reveal
 from bot.core.db import utcnow
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def _sha(seed: str) -> str:
 async def _deliver(bot: BotUnderTest, out: list[str], say: str, **run: Any) -> None:
     payload = workflow_run(repo=REPO, **run)
     body = json.dumps(payload).encode()
-    secret = bot.rt.settings.github_webhook_secret or ""
+    secret = reveal(bot.rt.settings.github_webhook_secret) or ""
     response = await bot.http.post(
         "/webhooks/github", content=body, headers=github_headers(secret, body)
     )
