@@ -18,9 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from sqlalchemy import create_engine
 
+from bot.core import tracing
+from bot.models import metadata
 from bot.sandbox.events import envelope
+from bot.sandbox.harness import running_bot
 from bot.sandbox.signing import signed_headers
 from bot.sandbox.state import SandboxState
 
@@ -48,10 +53,14 @@ def serving(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
         "SLACK_API_URL": "http://127.0.0.1:9/api/",
         "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
     }
+    # Tables made here: migrating costs the process seconds and is tested elsewhere.
+    engine = create_engine(settings["DATABASE_URL"])
+    metadata.create_all(engine)
+    engine.dispose()
     log = tmp_path / "serve.log"
     with log.open("w") as errors:
         process = subprocess.Popen(
-            [*OPSBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*OPSBOT, "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)],
             env={**clean, **settings, **env},
             stdout=subprocess.DEVNULL,
             stderr=errors,
@@ -180,3 +189,15 @@ def test_metrics_port_serves_metrics_and_the_public_port_does_not(served: Served
     assert 'opsbot_http_requests_total{route="unmatched",status="404"}' in text
     assert "opsbot_database_up 1.0" in text and "opsbot_projector_dirty" in text
     assert "process_resident_memory_bytes" in text and "python_info" in text
+
+
+async def test_without_an_endpoint_nothing_is_traced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in tracing.ENDPOINT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    async with running_bot(f"sqlite+aiosqlite:///{tmp_path}/t.db", start_workers=False) as bot:
+        assert (await bot.http.get("/livez")).status_code == 200
+        assert not getattr(bot.rt.web, "_is_instrumented_by_opentelemetry", False)
+    assert not tracing.enabled()
+    assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"  # the API's no-op
