@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci import cards, commands, github, suspects, upkeep, views, webhooks
+from bot.ci import cards, commands, github, suspects, upkeep, views, watching, webhooks
 from bot.ci.kinds import (
     CARD,
     OWNERS_LINE,
@@ -27,6 +27,7 @@ from bot.core.access import CHANNEL, CONFIGURE
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target, Targets
+from bot.core.projector import Loader, View
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -41,11 +42,11 @@ def register(rt: Runtime) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     rt.routers.append(webhooks.router(rt))
     rt.commands.add(commands.USAGE)
-    rt.projector.register(CARD, cards.load_breakage, views.card)
-    rt.projector.register(RUN_LINE, cards.load_run_line, views.run_line)
-    rt.projector.register(RECOVERY_LINE, cards.load_recovery, views.recovery_line)
-    rt.projector.register(SUSPECTS_LINE, cards.load_in_thread, views.suspects_line)
-    rt.projector.register(OWNERS_LINE, cards.load_in_thread, views.owners_line)
+    project(rt, CARD, cards.load_breakage, views.card)
+    project(rt, RUN_LINE, cards.load_run_line, views.run_line)
+    project(rt, RECOVERY_LINE, cards.load_recovery, views.recovery_line)
+    project(rt, SUSPECTS_LINE, cards.load_in_thread, views.suspects_line)
+    project(rt, OWNERS_LINE, cards.load_in_thread, views.owners_line)
     rt.tasks.register(SUSPECTS_TASK, lambda payload: find_suspects(rt, payload))
 
     async def sweep() -> None:
@@ -67,6 +68,11 @@ def register(rt: Runtime) -> None:
     async def ci_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, blocks = await answer(rt, command.get("text") or "", command.get("user_id"))
         await ack(text=text, blocks=blocks)
+
+
+def project(rt: Runtime, kind: str, load: Loader, view: View) -> None:
+    """A view of the feature, redrawn when the rows it is drawn from change."""
+    rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
 
 
 def command_targets(rt: Runtime) -> Targets:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci import suspects
 from bot.ci.events import GREEN, RED, Commit, RunEvent
-from bot.ci.kinds import CARD, RECOVERY_LINE, RUN_LINE, SUSPECTS_TASK
+from bot.ci.kinds import SUSPECTS_TASK
 from bot.ci.models import CiBreakage, CiMute, CiPipeline, CiRun
 from bot.ci.queries import (
     BreakageSummary,
@@ -35,7 +35,6 @@ from bot.ci.queries import (
 from bot.config import CiRoute
 from bot.core import tasks
 from bot.core.db import affected, insert_ignore, utcnow
-from bot.core.projector import mark_dirty
 
 __all__ = [
     "BreakageSummary",
@@ -252,9 +251,6 @@ async def _apply_red(
         run.breakage_id = breakage.id
         if head is None or _order(run) > _order(head):
             pipeline.head_run_id = run.id
-        await mark_dirty(session, CARD, breakage.id)
-        if not run.quiet:
-            await mark_dirty(session, RUN_LINE, run.id)
         return "attached", breakage.id
     if head is not None and _order(run) < _order(head):
         run.stale = True
@@ -288,7 +284,6 @@ async def _open(
     run.breakage_id = breakage.id
     pipeline.state, pipeline.state_since = "red", run.completed_at
     pipeline.head_run_id, pipeline.open_breakage_id = run.id, breakage.id
-    await mark_dirty(session, CARD, breakage.id)
     await tasks.enqueue(
         session, SUSPECTS_TASK, {"breakage_id": breakage.id}, key=f"ci.suspects:{breakage.id}"
     )
@@ -307,5 +302,3 @@ async def _close(
     head = await _get_run(session, pipeline.head_run_id)
     if head is None or _order(run) > _order(head):
         pipeline.head_run_id = run.id
-    await mark_dirty(session, CARD, breakage.id)
-    await mark_dirty(session, RECOVERY_LINE, breakage.id)

@@ -13,10 +13,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci.events import Commit
-from bot.ci.kinds import CARD, SUSPECTS_LINE
 from bot.ci.models import CiAuthor, CiBreakage, CiPipeline, CiRun, CiSuspect
 from bot.core.db import insert_ignore, utcnow
-from bot.core.projector import mark_dirty
+from bot.core.watches import changed
 
 FOUND_TTL = dt.timedelta(days=7)
 MISSING_TTL = dt.timedelta(hours=6)
@@ -57,10 +56,17 @@ async def job(session: AsyncSession, breakage_id: int) -> SuspectsJob | None:
 async def replace(session: AsyncSession, breakage_id: int, commits: Sequence[Commit]) -> None:
     """Swap the payload's guess for the full list (newest first, as people read a breakage)."""
     await session.execute(delete(CiSuspect).where(CiSuspect.breakage_id == breakage_id))
-    await add(session, breakage_id, list(reversed(list(commits))))
+    await _insert(session, breakage_id, list(reversed(list(commits))))
+    await changed(session, CiSuspect, breakage_id=breakage_id)
 
 
 async def add(session: AsyncSession, breakage_id: int, commits: Sequence[Commit]) -> None:
+    """The suspects a breakage opens with (the payload's guess), stored in the transaction that
+    inserts the breakage: that insert already stands for everything the breakage starts with."""
+    await _insert(session, breakage_id, commits)
+
+
+async def _insert(session: AsyncSession, breakage_id: int, commits: Sequence[Commit]) -> None:
     for position, commit in enumerate(commits):
         await session.execute(
             insert_ignore(session, CiSuspect)
@@ -130,5 +136,3 @@ async def finish(session: AsyncSession, breakage_id: int, users: Mapping[str, st
         email = (suspect.author_email or "").lower()
         suspect.slack_user = users.get(suspect.sha) or users.get(email)
     breakage.suspects_ready = True
-    await mark_dirty(session, CARD, breakage_id)
-    await mark_dirty(session, SUSPECTS_LINE, breakage_id)

@@ -8,12 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci.kinds import CARD, OWNERS_LINE
 from bot.ci.models import CiBreakage, CiMute, CiPipeline
 from bot.ci.routing import route_for
 from bot.config import CiRoute
 from bot.core.db import insert_ignore, utcnow
-from bot.core.projector import mark_dirty
 
 REFRESH_EVERY = dt.timedelta(minutes=30)
 
@@ -66,19 +64,16 @@ async def sweep_open_breakages(
             continue
         if breakage.muted:
             breakage.muted = False
-            await mark_dirty(session, CARD, breakage.id)
             changed += 1
         elif (breakage.card_refreshed_at or breakage.opened_at) + REFRESH_EVERY <= now:
-            # Nothing else changes an open card while nobody pushes; keep "red for" honest.
+            # Nothing else changes an open card while nobody pushes; keep "red for" honest
+            # (the card watches its breakage, so this stamp redraws it).
             breakage.card_refreshed_at = now
-            await mark_dirty(session, CARD, breakage.id)
         due = breakage.opened_at + dt.timedelta(hours=still_red_hours)
         if breakage.owners_notified_at is None and due <= now:
             route = route_for(routes, pipeline.repo, pipeline.branch, pipeline.branch)
             breakage.owners = list(route.owners) if route else []
             breakage.owners_notified_at = now
-            if breakage.owners:
-                await mark_dirty(session, OWNERS_LINE, breakage.id)
             changed += 1
     return changed
 

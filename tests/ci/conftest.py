@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ci import watching
 from bot.ci.events import GREEN, IGNORED, RED, Commit, RunEvent
 from bot.config import CiRoute
 from bot.core.db import make_engine, make_sessionmaker
+from bot.core.projector import WAKE_FLAG, mark_dirty_now
+from bot.core.watches import Watches
 from bot.sandbox.harness import BotUnderTest, running_bot
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -21,8 +24,14 @@ ROUTE = CiRoute(repo="octo-org/octo-repo", branches=["main"], channel="C0CI", ow
 
 @pytest.fixture
 async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions that mark the feature's views dirty as the running bot's do (its watches)."""
     engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
+    made = make_sessionmaker(engine)
+    watches = Watches(mark_dirty_now, WAKE_FLAG)
+    for kind, sources in watching.VIEWS.items():
+        watches.add(kind, sources)
+    watches.install(made)
+    yield made
     await engine.dispose()
 
 

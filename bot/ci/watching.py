@@ -1,0 +1,76 @@
+"""The rows each CI view is drawn from (`Watch`): changing them marks the view dirty.
+
+The card of a breakage follows the breakage, the later red runs attached to it and its suspects
+(the run that opened it is written with it, in the transaction that inserts the breakage); runs
+of a green branch belong to no breakage and redraw nothing. The lines posted in the card's
+thread follow the change that calls for each: a later red run attached, the breakage ending, its
+suspects found, its owners called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, inspect, select
+
+from bot.ci.kinds import CARD, OWNERS_LINE, RECOVERY_LINE, RUN_LINE, SUSPECTS_LINE
+from bot.ci.models import CiBreakage, CiRun, CiSuspect
+from bot.core.watches import Watch
+
+Keys = Iterable[str | int | None] | Select[Any]
+
+
+def changes(row: Any, *columns: str) -> bool:
+    """Whether this flush writes one of `columns` of `row` (new rows write what they set)."""
+    state = inspect(row, raiseerr=False)
+    if state is None:  # a Core write described by `changed`: it names the columns it wrote
+        return any(hasattr(row, column) for column in columns)
+    return any(state.attrs[column].history.has_changes() for column in columns)
+
+
+def _later_run(row: CiRun, column: Any) -> Keys:
+    """`column` of a run attached to a breakage after the run that opened it."""
+    if row.breakage_id is None:
+        return []
+    return (
+        select(column)
+        .join(CiBreakage, CiBreakage.id == CiRun.breakage_id)
+        .where(CiRun.id == row.id, CiBreakage.first_red_run_id != CiRun.id)
+    )
+
+
+def card_run(row: CiRun) -> Keys:
+    return _later_run(row, CiRun.breakage_id)
+
+
+def run_line(row: CiRun) -> Keys:
+    """One line per later red run, posted when it is attached (unless it came in muted)."""
+    if row.quiet or not changes(row, "breakage_id"):
+        return []
+    return _later_run(row, CiRun.id)
+
+
+def recovery_line(row: CiBreakage) -> Keys:
+    return [row.id] if row.status != "open" and changes(row, "status") else []
+
+
+def suspects_line(row: CiBreakage) -> Keys:
+    return [row.id] if row.suspects_ready and changes(row, "suspects_ready") else []
+
+
+def owners_line(row: CiBreakage) -> Keys:
+    return [row.id] if row.owners and changes(row, "owners_notified_at") else []
+
+
+VIEWS: dict[str, list[Watch]] = {
+    CARD: [
+        Watch(CiBreakage, lambda row: [row.id]),
+        Watch(CiRun, card_run),
+        Watch(CiSuspect, lambda row: [row.breakage_id]),
+    ],
+    RUN_LINE: [Watch(CiRun, run_line)],
+    RECOVERY_LINE: [Watch(CiBreakage, recovery_line)],
+    SUSPECTS_LINE: [Watch(CiBreakage, suspects_line)],
+    OWNERS_LINE: [Watch(CiBreakage, owners_line)],
+}
