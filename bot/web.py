@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.app.async_app import AsyncApp
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -311,3 +312,12 @@ def add_parse_error_handlers(api: FastAPI) -> None:
 
     for kind in (BadRequest, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         api.add_exception_handler(kind, bad_request)
+
+    async def unavailable(_request: Request, error: Exception) -> Response:
+        # Nothing was stored (the transaction rolled back): the sender delivers again. The
+        # answer names no host or statement; the log has the error.
+        log.warning("a request could not be stored: %r", error)
+        return refusal(503, "the database is unavailable; deliver again")
+
+    # Every route, whoever writes it: a database failure is a 503 the sender retries, not a 500.
+    api.add_exception_handler(SQLAlchemyError, unavailable)

@@ -514,3 +514,28 @@ async def test_a_path_without_a_declared_cap_gets_the_small_default(db_url: str)
                                        headers={"Content-Length": str(body.total)})  # fmt: skip
         assert_refused(response, "undeclared path", 413)
         assert body.pulled == 0
+
+
+async def test_a_database_failure_is_a_503_that_names_nothing_on_every_route(
+    db_url: str, tmp_path: Any
+) -> None:
+    """A route that cannot store what it received answers 503 (the sender delivers again),
+    whoever wrote the route: never a 500, and never the error's text."""
+    from bot.ci.samples import github_headers, workflow_run
+    from bot.core.db import make_engine, make_sessionmaker, utcnow
+
+    secret = "front-door-github"
+    routes = [{"repo": "octo-org/octo-repo", "branches": ["main"], "channel": "C0GENERAL"}]
+    async with running_bot(
+        db_url, start_workers=False, github_webhook_secret=secret, ci={"routes": routes}
+    ) as bot:
+        broken = make_engine(f"sqlite:///{tmp_path}/missing-dir/opsbot.db")
+        bot.rt.sessions = make_sessionmaker(broken)
+        payload = workflow_run(conclusion="failure", sha="a" * 40, run_id=1, created=utcnow())
+        body = json.dumps(payload).encode()
+        response = await bot.http.post(
+            "/webhooks/github", content=body, headers=github_headers(secret, body)
+        )
+        await broken.dispose()
+    assert response.status_code == 503
+    assert response.json() == {"ok": False, "error": "the database is unavailable; deliver again"}
