@@ -71,6 +71,21 @@ async def test_replicas_claiming_together_never_take_the_same_row(
     assert owners == {owner: len(ids) for owner, ids in taken.items() if ids}
 
 
+async def test_a_row_locked_by_another_replica_is_skipped_not_waited_for(
+    sessions: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """On PostgreSQL a replica claiming while another holds a row's lock takes the next rows at
+    once (SKIP LOCKED) instead of queueing behind that transaction."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: there is no row lock to skip")
+    await _add(sessions, 3)
+    async with transaction(sessions) as holder:
+        first = await holder.scalar(select(Task.id).order_by(Task.id).limit(1).with_for_update())
+        claimed = await asyncio.wait_for(_worker(sessions, "b").claim(3), timeout=5)
+    assert first not in {row.id for row in claimed}
+    assert len(claimed) == 2
+
+
 async def test_a_claim_returns_the_rows_in_due_order_up_to_the_limit(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
