@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, Targets, no_record, one
+from bot.core.projector import redraw
 from bot.core.scheduler import JobSpec
 from bot.incidents import access, commands, kinds, queries, reminders, service, views
 from bot.incidents.access import ACT, INCIDENT, IncidentError
@@ -28,6 +29,7 @@ from bot.incidents.modals import (
 from bot.incidents.models import Incident
 from bot.incidents.parsing import parse
 from bot.incidents.state import Options
+from bot.incidents.watching import WATCHES
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -66,12 +68,14 @@ def _register_views(rt: Runtime, opts: Options) -> None:
     async def reminder(session: Any, record_id: str) -> Any:
         return await queries.reminder_state(session, opts, int(record_id))
 
-    project(kinds.CARD, card, views.incident_card)
-    project(kinds.ANNOUNCEMENT, card, views.announcement)
-    project(kinds.UPDATE_POST, update, views.update_post)
-    project(kinds.UPDATE_THREAD, update_thread, views.update_post)
-    project(kinds.ROLE_DM, role_dm, views.role_dm)
-    project(kinds.REMINDER, reminder, views.reminder)
+    project(kinds.CARD, card, views.incident_card, watches=WATCHES[kinds.CARD])
+    project(kinds.ANNOUNCEMENT, card, views.announcement, watches=WATCHES[kinds.ANNOUNCEMENT])
+    project(kinds.UPDATE_POST, update, views.update_post, watches=WATCHES[kinds.UPDATE_POST])
+    project(
+        kinds.UPDATE_THREAD, update_thread, views.update_post, watches=WATCHES[kinds.UPDATE_THREAD]
+    )
+    project(kinds.ROLE_DM, role_dm, views.role_dm, watches=WATCHES[kinds.ROLE_DM])
+    project(kinds.REMINDER, reminder, views.reminder, watches=WATCHES[kinds.REMINDER])
 
 
 def _register_jobs(rt: Runtime, opts: Options) -> None:
@@ -181,11 +185,12 @@ def _register_actions(rt: Runtime, opts: Options) -> None:
             async with transaction(rt.sessions) as session:
                 await change(session, user)
         except (UsageError, IncidentError) as refusal:
-            # Redraw the card: a refused menu choice must not stay selected on screen.
+            # Send the card again though nothing changed: a refused menu choice must not stay
+            # selected on screen.
             found = _number(number)
             async with transaction(rt.sessions) as session:
                 if found is not None and await session.get(Incident, found) is not None:
-                    await service.touch_cards(session, found)
+                    await redraw(session, kinds.CARD, found)
             if channel:
                 await _tell(rt, channel, user, f":no_entry: {refusal}")
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import affected, insert_ignore, utcnow
-from bot.core.projector import mark_dirty
+from bot.core.watches import changed
 from bot.incidents.access import holders, require_open
-from bot.incidents.kinds import REMINDER, SNOOZE_MINUTES
+from bot.incidents.kinds import SNOOZE_MINUTES
 from bot.incidents.models import Incident, Reminder
 from bot.incidents.state import Options
 
@@ -73,7 +73,7 @@ async def create_due_reminders(
             select(Reminder.id).where(Reminder.incident_id == incident.id, Reminder.due_at == due)
         )
         assert reminder_id is not None
-        await mark_dirty(session, REMINDER, reminder_id)
+        await changed(session, Reminder, id=reminder_id)
         created.append(reminder_id)
     return created
 
@@ -93,5 +93,4 @@ async def snooze(
     if reminder is not None and reminder.incident_id == incident.id:
         reminder.snoozed_by = actor
         reminder.snoozed_until = until
-        await mark_dirty(session, REMINDER, reminder.id)
     return until

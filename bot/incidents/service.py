@@ -1,8 +1,8 @@
 """The rules of incidents: declare, roles, severity, status, updates, follow-ups, resolution.
 
-Every function changes state in the caller's transaction, marks the views that show it dirty and
-enqueues the Slack side effects as durable tasks. A refusal raises IncidentError (or UsageError)
-before the transaction commits, so a bad request writes nothing.
+Every function changes state in the caller's transaction (the views drawn from it watch the rows
+it changes: `watching.py`) and enqueues the Slack side effects as durable tasks. A refusal raises
+IncidentError (or UsageError) before the transaction commits, so a bad request writes nothing.
 
 Other features (digests, App Home) read incidents through the functions re-exported at the end.
 """
@@ -13,27 +13,15 @@ import datetime as dt
 import re
 import unicodedata
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
 from bot.core.commands import UsageError
 from bot.core.db import utcnow
-from bot.core.projector import mark_dirty
 from bot.incidents.access import INCIDENT, IncidentError, holders, is_lead, require_open
-from bot.incidents.kinds import (
-    ANNOUNCEMENT,
-    CARD,
-    REMINDER,
-    ROLE_DM,
-    TASK_INVITE,
-    TASK_OPEN_CHANNEL,
-    TASK_POSTMORTEM,
-    TASK_TOPIC,
-    UPDATE_POST,
-    UPDATE_THREAD,
-)
-from bot.incidents.models import FollowUp, Incident, Reminder, RoleAssignment, TimelineEntry
+from bot.incidents.kinds import TASK_INVITE, TASK_OPEN_CHANNEL, TASK_POSTMORTEM, TASK_TOPIC
+from bot.incidents.models import FollowUp, Incident, RoleAssignment, TimelineEntry
 from bot.incidents.parsing import MAX_TITLE
 from bot.incidents.reports import (
     mean_time_to_resolve,
@@ -139,13 +127,7 @@ async def declare(
         {"incident": incident.id},
         key=f"{TASK_OPEN_CHANNEL}:{incident.id}",
     )
-    await touch_cards(session, incident.id)
     return incident
-
-
-async def touch_cards(session: AsyncSession, incident_id: int) -> None:
-    await mark_dirty(session, CARD, incident_id)
-    await mark_dirty(session, ANNOUNCEMENT, incident_id)
 
 
 async def _timeline(
@@ -181,8 +163,6 @@ async def _assign(
     )
     session.add(assignment)
     await session.flush()
-    # One DM per assignment: the view's record is the assignment, posted once and never again.
-    await mark_dirty(session, ROLE_DM, assignment.id)
     await tasks.enqueue(session, TASK_INVITE, {"incident": incident.id, "users": [user]})
     if role == opts.lead_role:
         await tasks.enqueue(session, TASK_TOPIC, {"incident": incident.id})
@@ -213,7 +193,6 @@ async def assign_role(
     now = utcnow()
     await _assign(session, opts, incident, role, user, actor, now)
     await _timeline(session, incident.id, "role", f"<@{user}> is now {role}", actor, now)
-    await touch_cards(session, incident.id)
     return True
 
 
@@ -230,7 +209,6 @@ async def set_severity(
     text = f"Severity changed from {incident.severity} to {severity}"
     incident.severity = severity
     await _timeline(session, incident.id, "severity", text, actor, utcnow())
-    await touch_cards(session, incident.id)
     await tasks.enqueue(session, TASK_TOPIC, {"incident": incident.id})
     return True
 
@@ -251,7 +229,6 @@ async def set_status(
     if incident.mitigated_at is None and opts.counts_as_mitigated(status):
         incident.mitigated_at = now
     await _timeline(session, incident.id, "status", text, actor, now)
-    await touch_cards(session, incident.id)
     await tasks.enqueue(session, TASK_TOPIC, {"incident": incident.id})
     return True
 
@@ -267,20 +244,7 @@ async def post_update(session: AsyncSession, incident: Incident, text: str, acto
     now = utcnow()
     entry = await _timeline(session, incident.id, "update", text, actor, now)
     incident.last_update_at = now
-    await mark_dirty(session, UPDATE_POST, entry.id)
-    await mark_dirty(session, UPDATE_THREAD, entry.id)
-    await touch_cards(session, incident.id)
-    await _redraw_last_reminder(session, incident.id)
     return entry.id
-
-
-async def _redraw_last_reminder(session: AsyncSession, incident_id: int) -> None:
-    """The last reminder learns of the update or resolution, so it stops asking."""
-    latest = await session.scalar(
-        select(func.max(Reminder.id)).where(Reminder.incident_id == incident_id)
-    )
-    if latest is not None:
-        await mark_dirty(session, REMINDER, latest)
 
 
 async def add_note(session: AsyncSession, incident: Incident, text: str, actor: str) -> int:
@@ -288,7 +252,6 @@ async def add_note(session: AsyncSession, incident: Incident, text: str, actor: 
     if not text:
         raise UsageError("Say what to note: `/incident note <text>`.")
     entry = await _timeline(session, incident.id, "note", text, actor, utcnow())
-    await mark_dirty(session, CARD, incident.id)
     return entry.id
 
 
@@ -301,7 +264,6 @@ async def add_followup(
     followup = FollowUp(incident_id=incident.id, text=text, owner_id=owner, created_by=actor)
     session.add(followup)
     await session.flush()
-    await mark_dirty(session, CARD, incident.id)
     return followup.id
 
 
@@ -325,8 +287,6 @@ async def resolve(
     incident.summary = summary.strip()
     text = "Resolved" + (f": {incident.summary}" if incident.summary else "")
     await _timeline(session, incident.id, "resolved", text, actor, now)
-    await touch_cards(session, incident.id)
-    await _redraw_last_reminder(session, incident.id)
     await tasks.enqueue(session, TASK_TOPIC, {"incident": incident.id})
     await tasks.enqueue(
         session, TASK_POSTMORTEM, {"incident": incident.id}, key=f"{TASK_POSTMORTEM}:{incident.id}"
@@ -342,23 +302,10 @@ async def store_channel(
     incident = await session.get(Incident, incident_id)
     if incident is None or incident.channel_id is not None:
         return
+    # Views that waited for the channel (role DMs link it, updates are posted in it) watch it
+    # arrive, so they go now, not at their next retry.
     incident.channel_id = channel_id
     incident.channel_name = name
-    await touch_cards(session, incident_id)
-    # Views that waited for the channel (role DMs link it, updates are posted in it) go now,
-    # not at their next retry.
-    assignments = await session.scalars(
-        select(RoleAssignment.id).where(RoleAssignment.incident_id == incident_id)
-    )
-    for assignment_id in list(assignments):
-        await mark_dirty(session, ROLE_DM, assignment_id)
-    updates = await session.scalars(
-        select(TimelineEntry.id).where(
-            TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "update"
-        )
-    )
-    for entry_id in list(updates):
-        await mark_dirty(session, UPDATE_POST, entry_id)
 
 
 async def channel_taken(session: AsyncSession, channel_id: str) -> bool:

@@ -8,8 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import affected, insert_ignore, utcnow
-from bot.core.projector import mark_dirty
-from bot.incidents.kinds import CARD
+from bot.core.watches import changed
 from bot.incidents.models import TimelineEntry, TimelineMark
 
 
@@ -43,7 +42,7 @@ async def mark_message(
         .on_conflict_do_nothing(index_elements=["incident_id", "message_ts"])
     )
     if affected(inserted) == 1:
-        await mark_dirty(session, CARD, incident_id)
+        await changed(session, TimelineEntry, incident_id=incident_id, kind="message")
         return True
     return False
 
@@ -74,6 +73,6 @@ async def unmark_message(
         )
     )
     if affected(removed):
-        await mark_dirty(session, CARD, incident_id)
+        await changed(session, TimelineEntry, incident_id=incident_id, kind="message")
         return True
     return False

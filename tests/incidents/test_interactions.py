@@ -121,6 +121,24 @@ async def test_card_buttons_and_menus_check_rights_on_the_server(db_url: str) ->
         assert views.SET_STATUS not in message_text(bot, channel, ts)
 
 
+async def test_a_refused_menu_choice_is_sent_again_though_nothing_changed(db_url: str) -> None:
+    async with incident_bot(db_url) as bot:
+        channel, ts = await _card(bot)
+
+        def card_updates() -> int:
+            calls = bot.state.calls_to("chat.update")
+            return len([c for c in calls if c.args.get("ts") == ts and c.ok])
+
+        before = card_updates()
+        await bot.slack.block_action(
+            DAVE, views.SET_STATUS, "1:resolved", channel=channel, message_ts=ts
+        )
+        await bot.settle()
+        assert (await incident_row(bot, 1)).resolved_at is None
+        # The card is drawn as it was, and sent anyway: Slack still shows the refused choice.
+        assert card_updates() == before + 1
+
+
 async def _backdate(bot: BotUnderTest, minutes: int) -> None:
     async with bot.rt.sessions() as session, session.begin():
         incident = await session.get(Incident, 1)
