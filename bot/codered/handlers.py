@@ -30,6 +30,7 @@ from bot.codered.options import (
 )
 from bot.codered.tick import tick
 from bot.codered.timeline import CodeRedError
+from bot.codered.watching import WATCHES
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target, one
@@ -67,10 +68,11 @@ def _register_views(rt: Runtime, opts: Options) -> None:
     async def notice(session: AsyncSession, record_id: str) -> Any:
         return await cards.notice_state(session, int(record_id))
 
-    rt.projector.register(HEADER_VIEW, header, views.header)
-    rt.projector.register(ANNOUNCE_VIEW, announcement, views.announcement)
-    rt.projector.register(RETRO_VIEW, retro, views.retro)
-    rt.projector.register(NOTICE_VIEW, notice, views.notice)
+    project = rt.projector.register
+    project(HEADER_VIEW, header, views.header, watches=WATCHES[HEADER_VIEW])
+    project(ANNOUNCE_VIEW, announcement, views.announcement, watches=WATCHES[ANNOUNCE_VIEW])
+    project(RETRO_VIEW, retro, views.retro, watches=WATCHES[RETRO_VIEW])
+    project(NOTICE_VIEW, notice, views.notice, watches=WATCHES[NOTICE_VIEW])
 
 
 def _register_work(rt: Runtime, opts: Options) -> None:

@@ -19,7 +19,6 @@ from bot.codered.timeline import (
     add_event,
     add_notice,
     local_today,
-    touch_header,
 )
 from bot.core import tasks
 from bot.core.db import utcnow
@@ -155,5 +154,4 @@ async def pause(
     if not quiet:
         text = f"paused {name}" + (f" (owner <@{owner}>)" if owner else "")
         await add_event(session, codered, "pause", actor, text, now)
-    await touch_header(session, codered.id)
     return row

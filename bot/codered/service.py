@@ -2,7 +2,7 @@
 
 Loans and paused initiatives are in `loans.py`; the scheduled side in `tick.py`. The check-in is
 a standup run by the standups feature, created and steered through its service. Nothing here
-talks to Slack: side effects are tasks and projector views marked dirty in the same transaction.
+talks to Slack: side effects are tasks, and the views watch the rows changed here (`watching.py`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codered.loans import end_loan, pause
-from bot.codered.models import CodeRed, CodeRedEvent, CodeRedLoan, CodeRedNotice, CodeRedPause
+from bot.codered.models import CodeRed, CodeRedLoan, CodeRedNotice, CodeRedPause
 from bot.codered.options import (
-    ANNOUNCE_VIEW,
     CHECKIN_QUESTIONS,
     HEADER_VIEW,
     LEVELS,
-    NOTICE_VIEW,
-    RETRO_VIEW,
     TASK_OPEN_CHANNEL,
     Options,
     lower_level,
@@ -34,11 +31,9 @@ from bot.codered.timeline import (
     add_event,
     add_notice,
     announce,
-    touch_header,
 )
 from bot.core import tasks
 from bot.core.db import utcnow
-from bot.core.projector import mark_dirty
 from bot.standups import service as standups
 
 __all__ = ["ActiveCodeRed", "CodeRedError", "DeclareForm", "active", "active_row", "declare"]
@@ -173,20 +168,14 @@ async def declare(
 
 
 async def store_channel(session: AsyncSession, codered_id: int, channel: str, name: str) -> None:
-    """The war room exists: the header, the check-in digest and the announcement can use it."""
+    """The war room exists: the header, the check-in digest and the announcement can use it
+    (the header and the declaration watch the channel arrive)."""
     codered = await session.get(CodeRed, codered_id)
     if codered is None or codered.channel_id:
         return
     codered.channel_id, codered.channel_name = channel, name
     if codered.standup_id is not None:
         await standups.set_channel(session, codered.standup_id, channel)
-    await touch_header(session, codered.id)
-    for event_id in await session.scalars(
-        select(CodeRedEvent.id).where(
-            CodeRedEvent.codered_id == codered_id, CodeRedEvent.kind == "declared"
-        )
-    ):
-        await mark_dirty(session, ANNOUNCE_VIEW, event_id)
 
 
 async def change_level(
@@ -243,8 +232,6 @@ async def answer_reconfirm(
         await change_level(session, opts, codered, lower, reason, actor, now)
         notice.answer = "stepped_down"
     notice.answered_by = actor
-    await mark_dirty(session, NOTICE_VIEW, notice.id)
-    await touch_header(session, codered.id)
     return notice.answer
 
 
@@ -274,7 +261,6 @@ async def resolve(
             session, codered.id, key, "resume", str(paused.owner_id), {"pause": paused.id}
         )
     await announce(session, codered, "resolved", actor, codered.summary, now)
-    await mark_dirty(session, RETRO_VIEW, codered.id)
 
 
 async def active_loans(session: AsyncSession, codered_id: int) -> list[CodeRedLoan]:

@@ -18,7 +18,7 @@ from bot.codered.loans import end_loan
 from bot.codered.models import CodeRed
 from bot.codered.options import Options, zone
 from bot.codered.service import active_loans, active_row
-from bot.codered.timeline import add_notice, local_today, touch_header
+from bot.codered.timeline import add_notice, local_today
 from bot.standups import service as standups
 
 CALL_LEAD = dt.timedelta(minutes=30)
@@ -68,8 +68,7 @@ async def _refresh_header(
     fingerprint = f"{day_number(codered, owner_zone, now)}|{live.fingerprint()}"
     if fingerprint == codered.header_fingerprint:
         return False
-    codered.header_fingerprint = fingerprint
-    await touch_header(session, codered.id)
+    codered.header_fingerprint = fingerprint  # the header watches its code red: this redraws it
     return True
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codered.models import CodeRed, CodeRedEvent, CodeRedNotice
-from bot.codered.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, zone
+from bot.codered.options import zone
+from bot.codered.watching import ANNOUNCED
 from bot.core.db import affected, insert_ignore, utcnow
-from bot.core.projector import mark_dirty
+from bot.core.watches import changed
 from bot.standups import service as standups
 
 MAX_TEXT = 2000
@@ -44,16 +45,16 @@ async def add_event(
     )
     session.add(event)
     await session.flush()
-    await touch_header(session, codered.id)
     return event
 
 
 async def announce(
     session: AsyncSession, codered: CodeRed, kind: str, actor: str, text: str, now: dt.datetime
 ) -> None:
-    """A timeline entry that is also announced company-wide."""
-    event = await add_event(session, codered, kind, actor, text, now)
-    await mark_dirty(session, ANNOUNCE_VIEW, event.id)
+    """A timeline entry that is also announced company-wide: the announcement view watches
+    the events whose kind is one of `ANNOUNCED`."""
+    assert kind in ANNOUNCED, kind
+    await add_event(session, codered, kind, actor, text, now)
 
 
 async def add_notice(
@@ -84,9 +85,5 @@ async def add_notice(
             CodeRedNotice.codered_id == codered_id, CodeRedNotice.key == key
         )
     )
-    await mark_dirty(session, NOTICE_VIEW, str(notice_id))
+    await changed(session, CodeRedNotice, id=notice_id)
     return True
-
-
-async def touch_header(session: AsyncSession, codered_id: int) -> None:
-    await mark_dirty(session, HEADER_VIEW, codered_id)
