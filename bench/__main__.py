@@ -22,6 +22,7 @@ def main() -> int:
     ingest = commands.add_parser("ingest", help="events and webhooks stored per second")
     ingest.add_argument("--count", type=int, default=2000)
     ingest.add_argument("--db", default="sqlite,postgresql")
+    ingest.add_argument("--workers", default="1,2", help="opsbot serve --workers, each in turn")
     due = commands.add_parser("due", help="the projector's due query with many cards")
     due.add_argument("--cards", type=int, default=100_000)
     due.add_argument("--dirty", type=int, default=1_000)
@@ -45,7 +46,7 @@ def main() -> int:
     elif args.name == "ingest":
         from bench.ingest import run as run_ingest
 
-        run_ingest(args.count, args.db.split(","))
+        run_ingest(args.count, args.db.split(","), [int(w) for w in args.workers.split(",")])
     return 0
 
 

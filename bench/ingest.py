@@ -1,6 +1,6 @@
 """Ingest throughput: events and webhooks per second, end to end into the database.
 
-    python -m bench ingest [--count 2000] [--db sqlite,postgresql]
+    python -m bench ingest [--count 2000] [--db sqlite,postgresql] [--workers 1,2]
 
 Sends channel message events and GitHub workflow_run webhooks as fast as 32 connections
 allow to `opsbot serve`, then waits until every one is stored by its feature (activity rows,
@@ -105,7 +105,7 @@ async def measure(base: str, db: str, count: int) -> list[str]:
     return lines
 
 
-def run(count: int, databases: list[str]) -> list[str]:
+def run(count: int, databases: list[str], workers: list[int]) -> list[str]:
     lines: list[str] = []
     config = (
         "ci:\n  routes:\n    - {repo: octo-org/octo-repo, branches: [main], channel: C0CIALERTS}\n"
@@ -113,13 +113,14 @@ def run(count: int, databases: list[str]) -> list[str]:
     with ExitStack() as stack:
         api_url = stack.enter_context(sandbox())
         for kind in databases:
-            db = database_url(kind, stack)
-            upgrade(db)
-            extra = {"GITHUB_WEBHOOK_SECRET": GITHUB_SECRET, "OPSBOT_CONFIG": _write(config)}
-            with opsbot(db, api_url, extra) as bot:
-                lines.append(f"ingest on {kind}:")
-                lines += asyncio.run(measure(bot, db, count))
-                print("\n".join(lines[-3:]), flush=True)
+            for processes in workers:
+                db = database_url(kind, stack)  # a fresh database for each run
+                upgrade(db)
+                extra = {"GITHUB_WEBHOOK_SECRET": GITHUB_SECRET, "OPSBOT_CONFIG": _write(config)}
+                with opsbot(db, api_url, extra, workers=processes) as bot:
+                    lines.append(f"ingest on {kind}, {processes} worker process(es):")
+                    lines += asyncio.run(measure(bot, db, count))
+                    print("\n".join(lines[-3:]), flush=True)
     return lines
 
 

@@ -39,7 +39,7 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 @contextmanager
 def process(args: list[str], env: dict[str, str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
-    log = open(os.devnull, "wb")  # noqa: SIM115
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "ab")  # noqa: SIM115
     child = subprocess.Popen(args, env={**clean, **env}, stdout=log, stderr=log, cwd=ROOT)
     try:
         wait_until_up(probe)
