@@ -11,7 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.agents import loaders, modals, service, views
+from bot.agents import loaders, modals, service, views, watching
 from bot.agents.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
 from bot.agents.backends import create_backend
 from bot.agents.backends.base import BackendEnv
@@ -26,6 +26,7 @@ from bot.config import ConfigError
 from bot.core.access import CHANNEL, SEE
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, one
+from bot.core.projector import Loader, View
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ def _check_backends(rt: Runtime) -> None:
 
 
 def _register_views(rt: Runtime) -> None:
-    project = rt.projector.register
+    def project(kind: str, load: Loader, view: View) -> None:
+        rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
+
     project(service.CARD, loaders.task_view, views.card)
     project(service.PARENT, loaders.parent_view, views.parent)
     project(service.QUESTION, loaders.question_view, views.question)

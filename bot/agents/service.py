@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
@@ -24,7 +24,6 @@ from bot.agents.queries import (  # what digests and App Home read, through this
 )
 from bot.core import tasks
 from bot.core.db import utcnow
-from bot.core.projector import mark_dirty
 
 __all__ = [
     "AGENT_REQUEST",
@@ -103,10 +102,6 @@ async def create_request(
             updated_at=utcnow(),
         )
         session.add(task)
-        await session.flush()
-        await mark_dirty(session, CARD, task.id)
-    if thread_ts is None:
-        await mark_dirty(session, PARENT, request.id)
     await tasks.enqueue(
         session, TASK_PREPARE, {"request_id": request.id}, key=f"{TASK_PREPARE}:{request.id}"
     )
@@ -201,11 +196,9 @@ async def apply_update(session: AsyncSession, task_id: int, change: Update) -> A
         task.backend_errors = 0  # the backend answered: the retry budget starts over
     task.updated_at = utcnow()
     if task.state == m.CANCELING and change.state not in m.TERMINAL:
-        await mark_dirty(session, CARD, task.id)
         return task
     if change.state:
         await _enter(session, task, change)
-    await mark_dirty(session, CARD, task.id)
     return task
 
 
@@ -218,7 +211,6 @@ async def _enter(session: AsyncSession, task: AgentTask, change: Update) -> None
     if state == m.INPUT_REQUIRED and task.state != m.INPUT_REQUIRED:
         task.question = (change.question or "The agent needs more input.")[:MAX_QUESTION]
         task.asked = [*(task.asked or []), task.question]
-        await mark_dirty(session, QUESTION, f"{task.id}.{len(task.asked)}")
     task.state = state
     if change.outcome is not None:
         outcome = change.outcome
@@ -245,22 +237,12 @@ async def _finished(session: AsyncSession, task: AgentTask) -> None:
     task.pending_input = None
     task.lease_owner = None
     task.lease_expires = None
-    # Locking the request serialises attempts finishing together, so the last one to commit
-    # sees all the others finished and asks for the comparison (exactly one of them does).
-    request = await session.get(AgentRequest, task.request_id, with_for_update=True)
-    if request is None:
-        return
-    if request.attempts == 1:
-        await mark_dirty(session, RESULT, task.id)
-        return
+    # Locking the request serialises attempts finishing together. The task's end is flushed
+    # only once the lock is held, so the comparison's watch, which runs on that flush, sees every
+    # attempt that finished before: the last one to commit asks for it (exactly one of them does).
+    with session.no_autoflush:
+        await session.get(AgentRequest, task.request_id, with_for_update=True)
     await session.flush()
-    open_count = await session.scalar(
-        select(func.count(AgentTask.id)).where(
-            AgentTask.request_id == request.id, AgentTask.state.not_in(list(m.TERMINAL))
-        )
-    )
-    if not open_count:
-        await mark_dirty(session, COMPARISON, request.id)
 
 
 async def fail(session: AsyncSession, task_id: int, error: str) -> AgentTask | None:
@@ -279,7 +261,6 @@ async def note_backend_error(session: AsyncSession, task_id: int, error: str) ->
         return 0
     task.backend_errors += 1
     task.latest_step = f"Backend unreachable, retrying ({task.backend_errors}): {error}"[:MAX_STEP]
-    await mark_dirty(session, CARD, task.id)
     return task.backend_errors
 
 
@@ -303,7 +284,6 @@ async def request_cancel(
     task.state = m.CANCELING
     task.latest_step = "Cancel requested"
     task.updated_at = utcnow()
-    await mark_dirty(session, CARD, task.id)
     await tasks.enqueue(session, TASK_CANCEL, {"task_id": task.id}, key=f"{TASK_CANCEL}:{task.id}")
     return task
 
@@ -324,7 +304,6 @@ async def record_answer(session: AsyncSession, task_id: int, text: str) -> Agent
     task.question = None
     task.latest_step = "Answer received, passing it to the agent"
     task.updated_at = utcnow()
-    await mark_dirty(session, CARD, task.id)
     await enqueue_drive(session, task.id, task.drives, "answer")
     return task
 
@@ -353,5 +332,4 @@ async def begin_drive(session: AsyncSession, task_id: int) -> AgentTask | None:
         task.state = m.SUBMITTED
         task.latest_step = "Starting"
         task.started_at = task.started_at or utcnow()
-        await mark_dirty(session, CARD, task.id)
     return task
