@@ -15,7 +15,9 @@ from bot.core.commands import Subcommand, UsageError, split_args
 from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target
 from bot.core.scheduler import JobSpec
+from bot.core.watches import Watch
 from bot.digests import activity, commands, runner, service
+from bot.digests.models import DigestRun
 from bot.digests.views import digest_view
 
 if TYPE_CHECKING:
@@ -184,7 +186,9 @@ def register(rt: Runtime) -> None:
     _register_events(rt)
     _register_jobs(rt)
     _register_subcommands(rt)
-    rt.projector.register(service.VIEW, runner.load, digest_view)
+    # A run's digest is posted once the run is ready (its snapshot taken), and redrawn with it.
+    ready = Watch(DigestRun, lambda run: [run.id] if run.status == "ready" else [])
+    rt.projector.register(service.VIEW, runner.load, digest_view, watches=[ready])
 
     async def build(payload: dict[str, Any]) -> None:
         await runner.build(rt, payload)

@@ -22,7 +22,7 @@ from bot.config import DigestConfig
 from bot.core import tasks
 from bot.core.dates import WEEKDAYS
 from bot.core.db import insert_ignore, utcnow
-from bot.core.projector import mark_dirty
+from bot.core.watches import changed
 from bot.digests.models import DigestRun, DigestSchedule
 
 VIEW = "digests.digest"
@@ -145,14 +145,16 @@ def due_fire(spec: DigestSpec, now: dt.datetime) -> dt.datetime | None:
 
 
 async def _create_run(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    values = {**values, "status": "pending", "created_at": utcnow()}
     statement = (
         insert_ignore(session, DigestRun)
-        .values(**values, status="pending", created_at=utcnow())
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["digest_key", "fire_time"])
         .returning(DigestRun.id)
     )
     run_id = (await session.execute(statement)).scalar_one_or_none()
     if run_id is not None:
+        await changed(session, DigestRun, id=run_id, **values)
         await tasks.enqueue(session, TASK_BUILD, {"run": run_id}, key=f"{TASK_BUILD}:{run_id}")
     return run_id
 
@@ -244,7 +246,6 @@ async def store_snapshot(session: AsyncSession, run_id: int, snapshot: dict[str,
         run.status = "empty"
         return run.status
     run.status = "ready"
-    await mark_dirty(session, VIEW, run.id)
     if run.period == "weekly":
         await tasks.enqueue(session, TASK_CHART, {"run": run.id}, key=f"{TASK_CHART}:{run.id}")
     return run.status
