@@ -35,6 +35,7 @@ from bot.ci.queries import (
 from bot.config import CiRoute
 from bot.core import tasks
 from bot.core.db import affected, insert_ignore, utcnow
+from bot.core.watches import changed
 
 __all__ = [
     "BreakageSummary",
@@ -75,9 +76,10 @@ async def _pipeline(session: AsyncSession, event: RunEvent, now: dt.datetime) ->
         "branch": event.branch,
         "workflow": event.workflow[:255],
     }
-    await session.execute(
+    values = {**keys, "state": "unknown", "created_at": now}
+    result = await session.execute(
         insert_ignore(session, CiPipeline)
-        .values(**keys, state="unknown", created_at=now)
+        .values(**values)
         .on_conflict_do_nothing(index_elements=list(keys))
     )
     pipeline = await session.scalar(
@@ -86,6 +88,8 @@ async def _pipeline(session: AsyncSession, event: RunEvent, now: dt.datetime) ->
         .with_for_update()
     )
     assert pipeline is not None
+    if affected(result):
+        await changed(session, CiPipeline, id=pipeline.id, **values)
     return pipeline
 
 
@@ -142,13 +146,16 @@ async def _insert_run(
     )
     if affected(result) != 1:
         return None
-    return await session.scalar(
+    run = await session.scalar(
         select(CiRun).where(
             CiRun.provider == event.provider,
             CiRun.external_id == values["external_id"],
             CiRun.attempt == event.attempt,
         )
     )
+    assert run is not None
+    await changed(session, CiRun, id=run.id, breakage_id=None, **values)
+    return run
 
 
 async def record_run(

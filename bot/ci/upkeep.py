@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.ci.models import CiBreakage, CiMute, CiPipeline
 from bot.ci.routing import route_for
 from bot.config import CiRoute
+from bot.core import watches
 from bot.core.db import insert_ignore, utcnow
 
 REFRESH_EVERY = dt.timedelta(minutes=30)
@@ -19,13 +20,13 @@ REFRESH_EVERY = dt.timedelta(minutes=30)
 async def mute(
     session: AsyncSession, repo: str, branch: str, until: dt.datetime, user: str | None
 ) -> None:
-    statement = insert_ignore(session, CiMute).values(
-        repo=repo.lower(), branch=branch, until=until, muted_by=user
-    )
+    values = {"repo": repo.lower(), "branch": branch, "until": until, "muted_by": user}
+    statement = insert_ignore(session, CiMute).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["repo", "branch"], set_={"until": until, "muted_by": user}
     )
     await session.execute(statement)
+    await watches.changed(session, CiMute, **values)
 
 
 async def unmute(session: AsyncSession, repo: str, branch: str, now: dt.datetime) -> bool:
