@@ -9,15 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import utcnow
-from bot.core.projector import mark_dirty
-from bot.standups.kinds import (
-    DIGEST_VIEW,
-    MAX_ANSWER,
-    NO_BLOCKER,
-    PROMPT_VIEW,
-    REMINDER_VIEW,
-    StandupError,
-)
+from bot.standups.kinds import MAX_ANSWER, NO_BLOCKER, StandupError
 from bot.standups.models import Standup, StandupAnswer, StandupDelivery, StandupRun
 
 
@@ -146,25 +138,4 @@ async def submit_answer(
     row.blocker = blocker_of(list(standup.questions), cleaned)
     row.updated_at = now
     await session.flush()
-    await touch_person(session, standup, run, user)
     return row
-
-
-async def touch_person(session: AsyncSession, standup: Standup, run: StandupRun, user: str) -> None:
-    """Redraw what shows this person's day: their DMs, the digest, and any watching view."""
-    rows = await session.scalars(
-        select(StandupDelivery).where(
-            StandupDelivery.run_id == run.id,
-            StandupDelivery.user_id == user,
-            StandupDelivery.kind.in_(("prompt", "reminder")),
-        )
-    )
-    for row in rows:
-        await mark_dirty(session, PROMPT_VIEW if row.kind == "prompt" else REMINDER_VIEW, row.id)
-    await touch_run(session, standup, run.id)
-
-
-async def touch_run(session: AsyncSession, standup: Standup, run_id: int) -> None:
-    await mark_dirty(session, DIGEST_VIEW, run_id)
-    if standup.watch_kind and standup.watch_id:
-        await mark_dirty(session, standup.watch_kind, standup.watch_id)

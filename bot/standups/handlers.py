@@ -16,8 +16,9 @@ from bot.core.channels import slack_error_code
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target, one
+from bot.core.projector import Loader, View
 from bot.core.scheduler import JobSpec
-from bot.standups import access, cards, commands, queries, schedule, service, views
+from bot.standups import access, cards, commands, queries, schedule, service, views, watching
 from bot.standups.jobs import StandupJobs, group_members
 from bot.standups.modals import (
     ANSWER_CALLBACK,
@@ -115,9 +116,12 @@ def _register_views(rt: Runtime) -> None:
     async def load_digest(session: AsyncSession, record_id: str) -> Any:
         return await cards.digest_state(session, int(record_id))
 
-    rt.projector.register(service.PROMPT_VIEW, load_prompt, views.prompt)
-    rt.projector.register(service.REMINDER_VIEW, load_prompt, views.reminder)
-    rt.projector.register(service.DIGEST_VIEW, load_digest, views.digest)
+    def project(kind: str, load: Loader, view: View) -> None:
+        rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
+
+    project(service.PROMPT_VIEW, load_prompt, views.prompt)
+    project(service.REMINDER_VIEW, load_prompt, views.reminder)
+    project(service.DIGEST_VIEW, load_digest, views.digest)
 
 
 def _register_work(rt: Runtime) -> None:

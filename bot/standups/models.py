@@ -46,7 +46,8 @@ class Standup(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set when another feature runs this standup (e.g. "codered:3"); /standup cannot edit it.
     owner_ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    # A view to refresh whenever answers change (e.g. a header card showing check-in status).
+    # A view of another feature that shows this standup's days (e.g. a header card showing
+    # check-in status); it watches them with `service.day_watches(watch_kind)`.
     watch_kind: Mapped[str | None] = mapped_column(String(64))
     watch_id: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(32))

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
 from bot.core.db import affected, insert_ignore, utcnow
-from bot.core.projector import mark_dirty
-from bot.standups.kinds import DIGEST_VIEW, TASK_FETCH_TZ
+from bot.core.watches import changed
+from bot.standups.kinds import TASK_FETCH_TZ
 from bot.standups.models import (
     Standup,
     StandupAway,
     StandupParticipant,
-    StandupRun,
     UserTimezone,
 )
 
@@ -34,13 +34,15 @@ async def add_participant(
     session: AsyncSession, standup_id: int, user: str, source: str, now: dt.datetime | None = None
 ) -> bool:
     """Add someone (no-op if already in, whatever the source). True if they were added."""
+    values = {"standup_id": standup_id, "user_id": user, "source": source}
     statement = (
         insert_ignore(session, StandupParticipant)
-        .values(standup_id=standup_id, user_id=user, source=source, added_at=now or utcnow())
+        .values(**values, added_at=now or utcnow())
         .on_conflict_do_nothing(index_elements=["standup_id", "user_id"])
     )
     added = affected(await session.execute(statement)) == 1
     if added:
+        await changed(session, StandupParticipant, **values)
         await ensure_timezones(session, [user])
     return added
 
@@ -49,13 +51,25 @@ async def remove_participant(
     session: AsyncSession, standup_id: int, user: str, source: str
 ) -> None:
     """Remove someone only if they came in that way (a loan ending keeps regular members)."""
-    await session.execute(
-        delete(StandupParticipant).where(
-            StandupParticipant.standup_id == standup_id,
-            StandupParticipant.user_id == user,
-            StandupParticipant.source == source,
-        )
+    await remove_participants(
+        session,
+        standup_id,
+        StandupParticipant.user_id == user,
+        StandupParticipant.source == source,
     )
+
+
+async def remove_participants(session: AsyncSession, standup_id: int, *where: Any) -> None:
+    """Remove the participants of a standup that match `where`."""
+    removed = await session.execute(
+        delete(StandupParticipant)
+        .where(StandupParticipant.standup_id == standup_id, *where)
+        .returning(StandupParticipant.user_id, StandupParticipant.source)
+    )
+    for user, source in removed.all():
+        await changed(
+            session, StandupParticipant, standup_id=standup_id, user_id=user, source=source
+        )
 
 
 async def sync_group(session: AsyncSession, standup_id: int, members: list[str]) -> None:
@@ -63,12 +77,11 @@ async def sync_group(session: AsyncSession, standup_id: int, members: list[str])
     standup = await session.get(Standup, standup_id)
     if standup is None or standup.archived:
         return
-    await session.execute(
-        delete(StandupParticipant).where(
-            StandupParticipant.standup_id == standup_id,
-            StandupParticipant.source == "group",
-            StandupParticipant.user_id.not_in(members or [""]),
-        )
+    await remove_participants(
+        session,
+        standup_id,
+        StandupParticipant.source == "group",
+        StandupParticipant.user_id.not_in(members or [""]),
     )
     for user in members:
         await add_participant(session, standup_id, user, "group")
@@ -103,16 +116,16 @@ async def set_loan(
     else:
         # One row per loan source: a new loan after an earlier one ended reuses it.
         row.label, row.start_date, row.end_date = label[:200], start, end
-    await _touch_open_runs(session, [user])
 
 
 async def end_loan(session: AsyncSession, user: str, ref: str, last_day: dt.date) -> None:
-    await session.execute(
+    result = await session.execute(
         update(StandupAway)
         .where(StandupAway.user_id == user, StandupAway.kind == "loan", StandupAway.ref == ref)
         .values(end_date=last_day)
     )
-    await _touch_open_runs(session, [user])
+    if affected(result):
+        await changed(session, StandupAway, user_id=user, kind="loan", ref=ref, end_date=last_day)
 
 
 async def _away(
@@ -124,20 +137,24 @@ async def _away(
     start: dt.date,
     end: dt.date | None,
 ) -> int:
+    values = {
+        "user_id": user,
+        "kind": kind,
+        "ref": ref,
+        "label": label[:200],
+        "start_date": start,
+        "end_date": end,
+        "created_at": utcnow(),
+    }
     statement = (
         insert_ignore(session, StandupAway)
-        .values(
-            user_id=user,
-            kind=kind,
-            ref=ref,
-            label=label[:200],
-            start_date=start,
-            end_date=end,
-            created_at=utcnow(),
-        )
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["user_id", "kind", "ref", "start_date"])
     )
-    return affected(await session.execute(statement))
+    added = affected(await session.execute(statement))
+    if added:
+        await changed(session, StandupAway, **values)
+    return added
 
 
 async def away_rows(
@@ -154,18 +171,6 @@ async def away_rows(
         )
     )
     return list(rows)
-
-
-async def _touch_open_runs(session: AsyncSession, users: list[str]) -> None:
-    """Redraw the recent digests these people appear in (e.g. to show them on loan)."""
-    since = utcnow().date() - dt.timedelta(days=2)
-    run_ids = await session.scalars(
-        select(StandupRun.id)
-        .join(StandupParticipant, StandupParticipant.standup_id == StandupRun.standup_id)
-        .where(StandupParticipant.user_id.in_(users), StandupRun.run_date >= since)
-    )
-    for run_id in set(run_ids):
-        await mark_dirty(session, DIGEST_VIEW, run_id)
 
 
 # -------------------------------------------------------------------- time zones
@@ -195,6 +200,7 @@ async def store_timezone(
         index_elements=["user_id"], set_={"tz": tz, "fetched_at": now or utcnow()}
     )
     await session.execute(statement)
+    await changed(session, UserTimezone, user_id=user, tz=tz)
 
 
 async def user_timezone(session: AsyncSession, user: str) -> str | None:

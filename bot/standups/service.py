@@ -2,8 +2,8 @@
 
 The scheduled side (prompts, reminders, cutoffs) lives in `tick.py`; people, days off and loans
 in `people.py`; answers in `answers.py`; read models in `queries.py` and `cards.py`. Nothing
-here talks to Slack: side effects are tasks and projector views marked dirty in the caller's
-transaction. Other features use this module only.
+here talks to Slack: side effects are tasks, and the projector views that watch the rows changed
+(`watching.py`) are marked dirty in the caller's transaction. Other features use this module only.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
 from bot.core.db import utcnow
-from bot.core.projector import mark_dirty
+from bot.core.watches import changed
 from bot.standups import cards, queries, schedule
 from bot.standups.access import STANDUP, shown_name
 from bot.standups.answers import (
@@ -25,8 +25,6 @@ from bot.standups.answers import (
     blocker_of,
     question_roles,
     submit_answer,
-    touch_person,
-    touch_run,
 )
 from bot.standups.cards import DayStatus
 from bot.standups.kinds import (
@@ -52,6 +50,7 @@ from bot.standups.people import (
     ensure_timezones,
     participants,
     remove_participant,
+    remove_participants,
     set_loan,
     skip_days,
     store_timezone,
@@ -66,10 +65,14 @@ from bot.standups.queries import (
     StandupSummary,
     summaries,
 )
+from bot.standups.watching import day_watches
 
 __all__ = [
     "STANDUP",
     "WRITE_ACTION",
+    # Tables other features' views watch (App Home: who takes part, the days that run).
+    "StandupParticipant",
+    "StandupRun",
     "StandupSummary",
     "summaries",
     "Blocker",
@@ -94,6 +97,7 @@ __all__ = [
     "blocker_counts",
     "blocker_of",
     "create",
+    "day_watches",
     "due_today",
     "end_loan",
     "ensure_timezones",
@@ -110,8 +114,6 @@ __all__ = [
     "store_timezone",
     "submit_answer",
     "sync_group",
-    "touch_person",
-    "touch_run",
     "user_timezone",
 ]
 
@@ -231,7 +233,10 @@ def _apply_spec(standup: Standup, spec: StandupSpec) -> None:
 async def update_spec(
     session: AsyncSession, standup: Standup, spec: StandupSpec, now: dt.datetime | None = None
 ) -> None:
-    """Edit: new schedule and people; loans and today's deliveries stay as they are."""
+    """Edit: new schedule and people; loans and today's deliveries stay as they are.
+
+    Recent digests show the new name and people (they watch the standup and its participants).
+    """
     name = " ".join(spec.name.split())
     if name_key(name) != standup.name_key:
         taken = await session.scalar(select(Standup.id).where(Standup.name_key == name_key(name)))
@@ -246,12 +251,11 @@ async def update_spec(
 async def _set_people(
     session: AsyncSession, standup: Standup, spec: StandupSpec, now: dt.datetime
 ) -> None:
-    await session.execute(
-        delete(StandupParticipant).where(
-            StandupParticipant.standup_id == standup.id,
-            StandupParticipant.source.in_(("user", "group")),
-            StandupParticipant.user_id.not_in([*spec.users, *spec.group_members] or [""]),
-        )
+    await remove_participants(
+        session,
+        standup.id,
+        StandupParticipant.source.in_(("user", "group")),
+        StandupParticipant.user_id.not_in([*spec.users, *spec.group_members] or [""]),
     )
     for user in spec.users:
         await add_participant(session, standup.id, user, "user", now)
@@ -266,14 +270,6 @@ async def _after_change(session: AsyncSession, standup: Standup) -> None:
         await tasks.enqueue(
             session, TASK_JOIN, {"channel": standup.channel}, key=f"{TASK_JOIN}:{standup.channel}"
         )
-    # Recent digests show the new name and people; older ones stay as they were.
-    recent = utcnow().date() - dt.timedelta(days=2)
-    for run_id in await session.scalars(
-        select(StandupRun.id).where(
-            StandupRun.standup_id == standup.id, StandupRun.run_date >= recent
-        )
-    ):
-        await mark_dirty(session, DIGEST_VIEW, run_id)
 
 
 async def set_paused(session: AsyncSession, standup: Standup, paused: bool) -> None:
@@ -288,18 +284,16 @@ async def set_channel(session: AsyncSession, standup_id: int, channel: str) -> N
 
 
 async def set_days(session: AsyncSession, standup_id: int, days: tuple[int, ...]) -> None:
-    await session.execute(
-        update(Standup).where(Standup.id == standup_id).values(days=schedule.days_to_column(days))
-    )
+    values = {"days": schedule.days_to_column(days)}
+    await session.execute(update(Standup).where(Standup.id == standup_id).values(**values))
+    await changed(session, Standup, id=standup_id, **values)
 
 
 async def archive(session: AsyncSession, standup_id: int) -> None:
     """Stop a standup for good; its history stays for stats and retros."""
-    await session.execute(
-        update(Standup)
-        .where(Standup.id == standup_id)
-        .values(archived=True, name_key=f"#archived-{standup_id}")
-    )
+    values = {"archived": True, "name_key": f"#archived-{standup_id}"}
+    await session.execute(update(Standup).where(Standup.id == standup_id).values(**values))
+    await changed(session, Standup, id=standup_id, **values)
 
 
 # -------------------------------------------------------------------- for other features

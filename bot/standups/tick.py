@@ -3,8 +3,9 @@
 `tick(session, now)` is called every minute by the scheduler (and directly by tests and the
 demo with a chosen `now`). For every active standup and participant it works out, in that
 person's zone, which prompt, reminder or cutoff has come due and writes it as a row unique on
-(standup, user, local date, kind). Only the transaction whose insert lands marks the matching
-view dirty, so replicas racing on the same minute, or a rerun, send each message exactly once.
+(standup, user, local date, kind). Only the transaction whose insert lands marks the views that
+watch the row dirty, so replicas racing on the same minute, or a rerun, send each message exactly
+once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import tasks
 from bot.core.db import affected, insert_ignore
-from bot.core.projector import mark_dirty
+from bot.core.watches import changed
 from bot.standups import schedule
-from bot.standups.answers import touch_person, touch_run
-from bot.standups.kinds import PROMPT_VIEW, REMINDER_VIEW, TASK_FETCH_TZ, TASK_SYNC_GROUP
+from bot.standups.kinds import TASK_FETCH_TZ, TASK_SYNC_GROUP
 from bot.standups.models import (
     Standup,
     StandupAnswer,
@@ -197,9 +197,10 @@ async def _due(
 
 
 async def ensure_run(session: AsyncSession, standup_id: int, run_date: dt.date) -> StandupRun:
-    await session.execute(
+    values = {"standup_id": standup_id, "run_date": run_date, "created_at": dt.datetime.now(dt.UTC)}
+    result = await session.execute(
         insert_ignore(session, StandupRun)
-        .values(standup_id=standup_id, run_date=run_date, created_at=dt.datetime.now(dt.UTC))
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["standup_id", "run_date"])
     )
     run = await session.scalar(
@@ -208,27 +209,30 @@ async def ensure_run(session: AsyncSession, standup_id: int, run_date: dt.date) 
         )
     )
     assert run is not None
+    if affected(result):
+        await changed(session, StandupRun, id=run.id, **values)
     return run
 
 
 async def _deliver(
     session: AsyncSession, standup: Standup, key: Key, kind: str, moments: schedule.Moments
 ) -> bool:
-    """Insert the row; only the transaction whose insert lands marks views dirty."""
+    """Insert the row; only the transaction whose insert lands marks the views of it dirty."""
     _, user, run_date = key
     run = await ensure_run(session, standup.id, run_date)
+    values = {
+        "standup_id": standup.id,
+        "run_id": run.id,
+        "user_id": user,
+        "run_date": run_date,
+        "kind": kind,
+        "prompt_at": moments.prompt_at,
+        "cutoff_at": moments.cutoff_at,
+        "created_at": dt.datetime.now(dt.UTC),
+    }
     statement = (
         insert_ignore(session, StandupDelivery)
-        .values(
-            standup_id=standup.id,
-            run_id=run.id,
-            user_id=user,
-            run_date=run_date,
-            kind=kind,
-            prompt_at=moments.prompt_at,
-            cutoff_at=moments.cutoff_at,
-            created_at=dt.datetime.now(dt.UTC),
-        )
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["standup_id", "user_id", "run_date", "kind"])
     )
     if affected(await session.execute(statement)) != 1:
@@ -241,11 +245,5 @@ async def _deliver(
             StandupDelivery.kind == kind,
         )
     )
-    if kind == "prompt":
-        await mark_dirty(session, PROMPT_VIEW, str(delivery_id))
-        await touch_run(session, standup, run.id)
-    elif kind == "reminder":
-        await mark_dirty(session, REMINDER_VIEW, str(delivery_id))
-    else:
-        await touch_person(session, standup, run, user)
+    await changed(session, StandupDelivery, id=delivery_id, **values)
     return True
