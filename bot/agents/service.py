@@ -26,6 +26,9 @@ from bot.core import tasks
 from bot.core.db import utcnow
 
 __all__ = [
+    # Tables other features' views watch (App Home).
+    "AgentRequest",
+    "AgentTask",
     "AGENT_REQUEST",
     "can_control",
     "CANCELING",

@@ -38,6 +38,9 @@ from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.watches import changed
 
 __all__ = [
+    # Tables other features' views watch (App Home).
+    "CiMute",
+    "CiPipeline",
     "BreakageSummary",
     "FlakeSummary",
     "Ingested",

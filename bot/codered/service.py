@@ -36,7 +36,16 @@ from bot.core import tasks
 from bot.core.db import utcnow
 from bot.standups import service as standups
 
-__all__ = ["ActiveCodeRed", "CodeRedError", "DeclareForm", "active", "active_row", "declare"]
+__all__ = [
+    # Tables other features' views watch (App Home).
+    "CodeRed",
+    "ActiveCodeRed",
+    "CodeRedError",
+    "DeclareForm",
+    "active",
+    "active_row",
+    "declare",
+]
 
 MAX_FOCUS = 150
 _URL = re.compile(r"^https?://[^\s<>|]+$")

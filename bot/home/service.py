@@ -1,32 +1,28 @@
-"""The rules of App Home: what a person's home shows, and when it must be published again.
+"""The rules of App Home: what a person's home shows, and whose homes a change concerns.
 
-A home is published with views.publish, which the projector cannot express, so this feature
-keeps its own small sync: `mark_dirty` bumps the person's version and enqueues one publish task
-per published generation (later changes fold into the pending task). The task renders the latest
-state; an unchanged view is not sent again.
+A home is a projected view (kind `home`, one per person, published with views.publish). It
+watches the rows it is drawn from (`watches.py`), so a change elsewhere (a role, an agent task,
+a standup run) redraws the homes it concerns, and only those of people who opened their home
+lately. The projector does not send a home drawn the same as the one Slack has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.core import tasks
 from bot.core.db import insert_ignore, utcnow
-from bot.home import sources
+from bot.home import sources, watching
 from bot.home.models import HomeTab
 
 log = logging.getLogger(__name__)
-TASK_PUBLISH = "home.publish"
-# Homes opened within this long are kept fresh by the refresh job; others wait to be opened.
-ACTIVE_FOR = dt.timedelta(days=14)
+ACTIVE_FOR = watching.ACTIVE_FOR
 TZ_FRESH = dt.timedelta(hours=24)
 T = TypeVar("T")
 
@@ -103,7 +99,7 @@ async def _timezone(session: AsyncSession, user: str) -> str | None:
 
 async def timezone_stale(session: AsyncSession, user: str, now: dt.datetime) -> bool:
     row = await session.get(HomeTab, user)
-    return row is not None and (row.timezone_at is None or now - row.timezone_at > TZ_FRESH)
+    return row is None or row.timezone_at is None or now - row.timezone_at > TZ_FRESH
 
 
 async def store_timezone(session: AsyncSession, user: str, zone: str | None) -> None:
@@ -112,65 +108,13 @@ async def store_timezone(session: AsyncSession, user: str, zone: str | None) -> 
         row.timezone, row.timezone_at = zone or row.timezone, utcnow()
 
 
-async def mark_dirty(
-    session: AsyncSession, user: str, *, opened: bool = False, force: bool = False
-) -> None:
-    """Ask for the person's home to be published again after this transaction.
-
-    `force` forgets what was published (Slack has no home view for them, e.g. after a reinstall).
-    """
+async def opened(session: AsyncSession, user: str) -> None:
+    """The person opened their home: it is kept fresh from now on (its row is watched)."""
     await session.execute(
         insert_ignore(session, HomeTab)
-        .values(user_id=user, version=0, published_version=0, opened_at=utcnow())
+        .values(user_id=user, opened_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
     row = await session.get(HomeTab, user, with_for_update=True, populate_existing=True)
     assert row is not None
-    row.version += 1
-    if opened:
-        row.opened_at = utcnow()
-    if force:
-        row.content_hash = None
-    await _enqueue(session, row)
-
-
-async def _enqueue(session: AsyncSession, row: HomeTab) -> None:
-    # One task per published generation: marks before it runs find the key taken.
-    await tasks.enqueue(
-        session,
-        TASK_PUBLISH,
-        {"user": row.user_id},
-        key=f"{TASK_PUBLISH}:{row.user_id}:{row.published_version}",
-    )
-
-
-async def wanted_version(session: AsyncSession, user: str) -> tuple[int, str | None] | None:
-    row = await session.get(HomeTab, user)
-    return (row.version, row.content_hash) if row else None
-
-
-async def record_published(
-    session: AsyncSession, user: str, version: int, content_hash: str
-) -> None:
-    """The view for `version` is in Slack; publish again if the home changed meanwhile."""
-    row = await session.get(HomeTab, user, with_for_update=True, populate_existing=True)
-    if row is None:
-        return
-    row.published_version = max(row.published_version, version)
-    row.content_hash = content_hash
-    row.published_at = utcnow()
-    if row.version > row.published_version:
-        await _enqueue(session, row)
-
-
-async def active_users(session: AsyncSession, now: dt.datetime) -> Sequence[str]:
-    rows = await session.scalars(
-        select(HomeTab.user_id)
-        .where(HomeTab.opened_at >= now - ACTIVE_FOR)
-        .order_by(HomeTab.user_id)
-    )
-    return list(rows)
-
-
-def changed(content_hash: str, known: tuple[int, str | None] | None) -> bool:
-    return known is None or known[1] != content_hash
+    row.opened_at = utcnow()

@@ -33,6 +33,9 @@ from bot.incidents.reports import (
 from bot.incidents.state import IncidentSummary, Options
 
 __all__ = [
+    # Tables other features' views watch (App Home).
+    "Incident",
+    "RoleAssignment",
     "INCIDENT",
     "IncidentError",
     "IncidentSummary",

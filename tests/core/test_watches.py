@@ -3,6 +3,8 @@ transaction, without the writer naming the view."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -14,6 +16,8 @@ from bot.core.metrics import Metrics
 from bot.core.projector import Projection
 from bot.core.projector_worker import Projector
 from bot.core.watches import Watch, changed
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _setup(db_url: str) -> Any:
@@ -98,3 +102,25 @@ async def test_a_core_write_is_covered_by_changed(db_url: str) -> None:
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Projection)) == 1
     await engine.dispose()
+
+
+def _calls_to(name: str, path: Path) -> list[int]:
+    tree = ast.parse(path.read_text())
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "id", None) == name or getattr(node.func, "attr", None) == name)
+    ]
+
+
+def test_no_feature_names_the_views_a_change_redraws() -> None:
+    """Services change records; the views that watch them follow. A feature that marks a view
+    dirty by hand would be one more list of views to keep in step with every writer."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if path.relative_to(ROOT / "bot").parts[0] != "core"
+        for line in _calls_to("mark_dirty", path)
+    ]
+    assert offenders == []

@@ -10,8 +10,6 @@ from bot.ci.samples import github_headers, workflow_run
 from bot.codered import service as codered
 from bot.codered.options import Options as CodeRedOptions
 from bot.core.db import transaction, utcnow
-from bot.home.handlers import REFRESH_JOB
-from bot.home.models import HomeTab
 from bot.sandbox.harness import BotUnderTest
 from bot.sandbox.seed import ALICE, BOB, CAROL, GENERAL, STANDUP
 from tests.home.conftest import (
@@ -72,18 +70,27 @@ async def test_app_home_shows_each_person_only_what_is_theirs(db_url: str) -> No
         assert "Times in Europe/Paris" in alice and "Times in America/Los_Angeles" in bob
 
 
-async def test_home_is_refreshed_when_what_it_shows_changes(db_url: str) -> None:
+async def test_home_is_redrawn_when_a_row_it_shows_changes_and_only_then(db_url: str) -> None:
     async with home_bot(db_url) as bot:
         await bot.slack.app_home_opened(ALICE)
         await bot.settle()
         assert "No open incident involves you." in home_of(bot, ALICE)
         assert publishes_for(bot, ALICE) == 1
 
-        await bot.rt.scheduler.run_now(REFRESH_JOB)  # nothing changed: nothing published
+        await bot.slack.app_home_opened(ALICE)  # unchanged, and Slack still has the view
         await bot.settle()
         assert publishes_for(bot, ALICE) == 1
 
-        await incident(bot, "declare Payments failing sev1", ALICE)
+        await incident(bot, "declare Search is slow sev3", BOB)  # not Alice's
+        await bot.settle()
+        assert publishes_for(bot, ALICE) == 1
+
+        await incident(bot, "declare Payments failing sev1", ALICE)  # no job, no polling
+        await bot.settle()
+        assert "Payments failing" in home_of(bot, ALICE)
+        after_incident = publishes_for(bot, ALICE)
+        assert after_incident >= 2
+
         async with transaction(bot.rt.sessions) as session:
             opts = CodeRedOptions.from_settings(bot.rt.settings)
             form = codered.DeclareForm(
@@ -91,19 +98,16 @@ async def test_home_is_refreshed_when_what_it_shows_changes(db_url: str) -> None
             )
             await codered.declare(session, opts, form, ALICE)
         await bot.settle()
-        await bot.rt.scheduler.run_now(REFRESH_JOB)
-        await bot.settle()
-        home = home_of(bot, ALICE)
-        assert "Payments failing" in home
-        assert "Code red, level RED*: Stabilise payments" in home
-        assert publishes_for(bot, ALICE) == 2  # the changes became one publish
-
-        await bot.slack.app_home_opened(ALICE)  # unchanged, and Slack still has the view
-        await bot.settle()
-        assert publishes_for(bot, ALICE) == 2
-        async with bot.rt.sessions() as session:
-            row = await session.get(HomeTab, ALICE)
-            assert row is not None and row.version == row.published_version == 3
+        assert "Code red, level RED*: Stabilise payments" in home_of(bot, ALICE)
+        assert publishes_for(bot, ALICE) > after_incident
+        published = [
+            json.dumps(call.args["view"], sort_keys=True)
+            for call in bot.state.calls_to("views.publish")
+            if call.args["user_id"] == ALICE
+        ]
+        # Each publish showed something new: a home drawn the same is never sent again.
+        assert all(a != b for a, b in zip(published, published[1:], strict=False))
+        assert publishes_for(bot, CAROL) == 0, "a home never opened is not published"
 
 
 async def test_cancel_on_home_is_the_agent_features_and_checks_rights(db_url: str) -> None:
