@@ -15,6 +15,7 @@ from sqlalchemy import Select, inspect, select
 from bot.codered.models import CodeRed, CodeRedEvent, CodeRedLoan, CodeRedNotice, CodeRedPause
 from bot.codered.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, RETRO_VIEW
 from bot.core.watches import Watch
+from bot.standups import service as standups
 
 Keys = Iterable[int | str | None] | Select[Any]
 # Timeline events announced company-wide: each is the record of an announcement.
@@ -61,12 +62,13 @@ def _own(row: Any) -> Keys:
 
 WATCHES: dict[str, list[Watch]] = {
     # The live figures and the day count reach the header through `header_fingerprint`, which
-    # the tick rewrites when they change; the check-in through the standup's watch.
+    # the tick rewrites when they change; the check-in through the standup's day.
     HEADER_VIEW: [
         Watch(CodeRed, _own),
         Watch(CodeRedEvent, _codered),
         Watch(CodeRedLoan, _codered),
         Watch(CodeRedPause, _codered),
+        *standups.day_watches(HEADER_VIEW),  # who checked in today
     ],
     ANNOUNCE_VIEW: [Watch(CodeRedEvent, _announced), Watch(CodeRed, _declaration_waiting_for_room)],
     RETRO_VIEW: [Watch(CodeRed, _resolution)],
