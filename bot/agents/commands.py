@@ -19,7 +19,7 @@ from bot.core.gate import Incoming, Target
 from bot.core.security import inert
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 
 async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
@@ -29,7 +29,7 @@ async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Tar
 
 
 class AgentCommand:
-    def __init__(self, rt: Runtime, intake: Intake) -> None:
+    def __init__(self, rt: FeatureContext, intake: Intake) -> None:
         self.rt = rt
         self.intake = intake
 

@@ -30,12 +30,12 @@ from bot.core.projector import Loader, View
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _check_backends(rt)
     rt.policy.register(record_policy(lambda: rt.settings.admins))
@@ -53,7 +53,7 @@ def register(rt: Runtime) -> None:
     rt.routers.append(push_router(rt))
 
 
-def _check_backends(rt: Runtime) -> None:
+def _check_backends(rt: FeatureContext) -> None:
     """Each backend module checks its own settings; a bad one stops start-up with one line."""
     env = BackendEnv(agents=rt.settings.agents, public_url=rt.settings.opsbot_public_url)
     for index, config in enumerate(rt.settings.agents.backends):
@@ -63,7 +63,7 @@ def _check_backends(rt: Runtime) -> None:
             raise ConfigError(f"setting agents.backends.{index}: {problem}") from None
 
 
-def _register_views(rt: Runtime) -> None:
+def _register_views(rt: FeatureContext) -> None:
     def project(kind: str, load: Loader, view: View) -> None:
         rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
 
@@ -74,7 +74,7 @@ def _register_views(rt: Runtime) -> None:
     project(service.COMPARISON, loaders.comparison_view, views.comparison)
 
 
-def _register_work(rt: Runtime, runner: AgentRunner, access: Access) -> None:
+def _register_work(rt: FeatureContext, runner: AgentRunner, access: Access) -> None:
     rt.tasks.register(service.TASK_PREPARE, Preparer(rt, access))
     rt.tasks.register(service.TASK_DRIVE, runner.on_drive)
     rt.tasks.register(service.TASK_CANCEL, runner.on_cancel)
@@ -88,7 +88,7 @@ def _register_work(rt: Runtime, runner: AgentRunner, access: Access) -> None:
     )
 
 
-def _register_events(rt: Runtime, intake: Intake) -> None:
+def _register_events(rt: FeatureContext, intake: Intake) -> None:
     def bot_user() -> str | None:
         # The inbox learns the bot's identity before it replays any event.
         return rt.identity.known.user_id if rt.identity.known else None
@@ -109,7 +109,7 @@ def _register_events(rt: Runtime, intake: Intake) -> None:
     rt.events.on("message", thread_reply)
 
 
-def _register_shortcut(rt: Runtime, intake: Intake) -> None:
+def _register_shortcut(rt: FeatureContext, intake: Intake) -> None:
     @rt.gate.shortcut(modals.SHORTCUT, one(CHANNEL, SEE, lambda i: i.channel))
     async def send_to_agent(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -184,7 +184,7 @@ def _shown_request(incoming: Incoming) -> str:
     return str(request_id) if request_id is not None else ""
 
 
-def _register_actions(rt: Runtime) -> None:
+def _register_actions(rt: FeatureContext) -> None:
     async def refuse(body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
         if body.get("response_url"):
             await respond(text=text, response_type="ephemeral", replace_original=False)

@@ -22,7 +22,7 @@ from bot.core.db import transaction
 from bot.core.security import redact_secrets
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 SEEN = "eyes"
@@ -38,7 +38,7 @@ class Origin:
 
 
 class Intake:
-    def __init__(self, rt: Runtime, access: Access) -> None:
+    def __init__(self, rt: FeatureContext, access: Access) -> None:
         self.rt = rt
         self.access = access
 

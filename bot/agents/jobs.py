@@ -14,7 +14,7 @@ from bot.agents.backends.base import Backend, BackendEnv, Job
 from bot.agents.models import AgentRequest, AgentTask
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Loaded:
     job: Job
 
 
-def backend_for(rt: Runtime, name: str) -> Backend | None:
+def backend_for(rt: FeatureContext, name: str) -> Backend | None:
     """The configured backend by name, read from the settings at the time of use."""
     for config in rt.settings.agents.backends:
         if config.name == name:
@@ -33,7 +33,7 @@ def backend_for(rt: Runtime, name: str) -> Backend | None:
     return None
 
 
-async def task_state(rt: Runtime, task_id: int) -> str | None:
+async def task_state(rt: FeatureContext, task_id: int) -> str | None:
     async with rt.sessions() as session:
         return await session.scalar(select(AgentTask.state).where(AgentTask.id == task_id))
 
@@ -57,7 +57,7 @@ async def _previous(
     return references, (done[0].branch if done else None)
 
 
-async def load_job(rt: Runtime, task_id: int) -> Loaded | None:
+async def load_job(rt: FeatureContext, task_id: int) -> Loaded | None:
     async with rt.sessions() as session:
         task = await session.get(AgentTask, task_id)
         request = await session.get(AgentRequest, task.request_id) if task else None

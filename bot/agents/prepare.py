@@ -19,7 +19,7 @@ from bot.core.db import transaction
 from bot.core.projector import NotReady
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 # Errors no retry will fix: say so in the thread instead of trying for ever.
@@ -34,7 +34,7 @@ def context_id_for(channel: str, thread_ts: str) -> str:
 
 
 class Preparer:
-    def __init__(self, rt: Runtime, access: Access) -> None:
+    def __init__(self, rt: FeatureContext, access: Access) -> None:
         self.rt = rt
         self.access = access
 

@@ -23,7 +23,7 @@ from bot.core.redaction import redact_payload
 from bot.core.signatures import SignatureError, verify_bearer_token
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-A2A-Notification-Token"
@@ -69,7 +69,7 @@ def task_id_of(event: StreamResponse) -> str | None:
     return None
 
 
-def push_router(rt: Runtime) -> APIRouter:
+def push_router(rt: FeatureContext) -> APIRouter:
     router = APIRouter()
 
     @router.post("/agents/push", openapi_extra=body_cap(MAX_BODY))

@@ -25,7 +25,7 @@ from bot.core.db import transaction
 from bot.core.leases import renew_leases, try_lease
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 RESTING = frozenset({m.INPUT_REQUIRED, *m.TERMINAL})
@@ -40,7 +40,7 @@ class RuntimeStopped(Exception):
 
 
 class AgentRunner:
-    def __init__(self, rt: Runtime, poll_seconds: float = 0.25) -> None:
+    def __init__(self, rt: FeatureContext, poll_seconds: float = 0.25) -> None:
         self.rt = rt
         self.owner = rt.replica_id
         self.poll_seconds = poll_seconds

@@ -31,14 +31,14 @@ from bot.core.projector import Loader, View
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 # Addresses GitHub invents for people who hide theirs: no Slack account will ever match.
 UNMATCHABLE_EMAIL = ("@users.noreply.github.com", "noreply@github.com")
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     rt.routers.append(webhooks.router(rt))
     rt.commands.add(commands.USAGE)
@@ -70,12 +70,12 @@ def register(rt: Runtime) -> None:
         await ack(text=text, blocks=blocks)
 
 
-def project(rt: Runtime, kind: str, load: Loader, view: View) -> None:
+def project(rt: FeatureContext, kind: str, load: Loader, view: View) -> None:
     """A view of the feature, redrawn when the rows it is drawn from change."""
     rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
 
 
-def command_targets(rt: Runtime) -> Targets:
+def command_targets(rt: FeatureContext) -> Targets:
     """Muting a branch silences its channel: for that channel's members and admins."""
 
     async def targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
@@ -93,7 +93,7 @@ def command_targets(rt: Runtime) -> Targets:
     return targets
 
 
-async def answer(rt: Runtime, text: str, user: str | None) -> tuple[str, list[Any] | None]:
+async def answer(rt: FeatureContext, text: str, user: str | None) -> tuple[str, list[Any] | None]:
     """The ephemeral answer to `/ci <text>`; bad input writes nothing."""
     if wants_help(text):
         return commands.USAGE.text(), None
@@ -105,7 +105,7 @@ async def answer(rt: Runtime, text: str, user: str | None) -> tuple[str, list[An
 
 
 async def _run(
-    rt: Runtime, request: commands.Request, user: str | None
+    rt: FeatureContext, request: commands.Request, user: str | None
 ) -> tuple[str, list[Any] | None]:
     now = utcnow()
     routes = rt.settings.ci.routes
@@ -132,7 +132,7 @@ async def _run(
     return views.unmute_answer(request.repo, request.branch, was_muted), None
 
 
-async def find_suspects(rt: Runtime, payload: dict[str, Any]) -> None:
+async def find_suspects(rt: FeatureContext, payload: dict[str, Any]) -> None:
     """Widen the suspects with GitHub's compare API (when a token is set), then find who they
     are on Slack. Every failure leaves the payload's suspects in place; safe to run again."""
     breakage_id = int(payload["breakage_id"])
@@ -162,7 +162,9 @@ async def find_suspects(rt: Runtime, payload: dict[str, Any]) -> None:
         await suspects.finish(session, breakage_id, users)
 
 
-def _configured(rt: Runtime, listed: list[CiSuspect]) -> tuple[dict[str, str | None], list[str]]:
+def _configured(
+    rt: FeatureContext, listed: list[CiSuspect]
+) -> tuple[dict[str, str | None], list[str]]:
     """Users known from `ci.authors`, and the emails still to look up."""
     users: dict[str, str | None] = {}
     emails: list[str] = []
@@ -176,7 +178,7 @@ def _configured(rt: Runtime, listed: list[CiSuspect]) -> tuple[dict[str, str | N
     return users, emails
 
 
-async def _lookup(rt: Runtime, email: str) -> str | None | Literal[False]:
+async def _lookup(rt: FeatureContext, email: str) -> str | None | Literal[False]:
     """The Slack user with this email, None when there is none, False when Slack did not say."""
     try:
         response = await rt.client.users_lookupByEmail(email=email)

@@ -31,7 +31,7 @@ from bot.core.signatures import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _not_configured(provider: str, setting: str) -> JSONResponse:
     )
 
 
-async def _accept(rt: Runtime, provider: str, delivery: str, parse: Parser) -> JSONResponse:
+async def _accept(rt: FeatureContext, provider: str, delivery: str, parse: Parser) -> JSONResponse:
     try:
         event = parse()
     except ValidationError as error:
@@ -90,7 +90,7 @@ async def _accept(rt: Runtime, provider: str, delivery: str, parse: Parser) -> J
     return _answer(202, accepted=True, effect=outcome.effect)
 
 
-def router(rt: Runtime) -> APIRouter:
+def router(rt: FeatureContext) -> APIRouter:
     api = APIRouter()
 
     async def guarded(handle: Callable[[], Awaitable[JSONResponse]]) -> JSONResponse:

@@ -37,14 +37,14 @@ from bot.core.gate import Incoming, Target, one
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 TICK_JOB = "codered.tick"
 ALREADY = "A code red is already in progress; see `/codered status`."
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     opts = Options.from_settings(rt.settings)
     rt.policy.register(access.record_policy(opts))
@@ -55,7 +55,7 @@ def register(rt: Runtime) -> None:
     _register_interactions(rt, opts)
 
 
-def _register_views(rt: Runtime, opts: Options) -> None:
+def _register_views(rt: FeatureContext, opts: Options) -> None:
     async def header(session: AsyncSession, record_id: str) -> Any:
         return await cards.header_state(session, int(record_id))
 
@@ -75,7 +75,7 @@ def _register_views(rt: Runtime, opts: Options) -> None:
     project(NOTICE_VIEW, notice, views.notice, watches=WATCHES[NOTICE_VIEW])
 
 
-def _register_work(rt: Runtime, opts: Options) -> None:
+def _register_work(rt: FeatureContext, opts: Options) -> None:
     jobs = CodeRedJobs(rt.sessions, rt.client)
     rt.tasks.register(TASK_OPEN_CHANNEL, jobs.open_channel)
     rt.tasks.register(TASK_INVITE, jobs.invite)
@@ -119,7 +119,7 @@ async def reconfirm_targets(session: AsyncSession, incoming: Incoming) -> list[T
     return [Target(access.CODERED, str(codered or ""), access.CHANGE)]
 
 
-def _register_command(rt: Runtime, opts: Options) -> None:
+def _register_command(rt: FeatureContext, opts: Options) -> None:
     @rt.gate.command("/codered", command_targets)
     async def codered_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, user = str(command.get("text") or ""), str(command.get("user_id"))
@@ -142,7 +142,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
         await ack(text=answer)
 
 
-async def _open_declare(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> None:
+async def _open_declare(rt: FeatureContext, ack: AsyncAck, command: dict[str, Any]) -> None:
     user = str(command.get("user_id"))  # a declarer: the gate checked `access.DECLARE`
     async with rt.sessions() as session:
         if await service.active_row(session) is not None:
@@ -156,7 +156,7 @@ async def _open_declare(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> 
     await ack()
 
 
-def _register_interactions(rt: Runtime, opts: Options) -> None:
+def _register_interactions(rt: FeatureContext, opts: Options) -> None:
     @rt.gate.view(DECLARE_CALLBACK, one(access.CODERED, access.DECLARE, access.NEW))
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = str(body["user"]["id"])

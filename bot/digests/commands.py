@@ -21,7 +21,7 @@ from bot.digests.models import ActivityOptOut, DigestSchedule
 from bot.digests.runner import activity_retention
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 USAGE_LINES: tuple[tuple[str, str], ...] = (
     ("digest", "show this channel's digest schedule"),
@@ -90,7 +90,7 @@ def _require_channel(channel: str) -> None:
         raise UsageError("Digests and activity belong to channels: run this in the channel.")
 
 
-async def _user_zone(rt: Runtime, user: str) -> str:
+async def _user_zone(rt: FeatureContext, user: str) -> str:
     """The person's Slack time zone, or UTC when Slack does not answer quickly."""
     try:
         response = await asyncio.wait_for(rt.client.users_info(user=user), SLACK_CALL_SECONDS)
@@ -99,7 +99,7 @@ async def _user_zone(rt: Runtime, user: str) -> str:
         return "UTC"
 
 
-async def _bot_is_member(rt: Runtime, channel: str) -> bool:
+async def _bot_is_member(rt: FeatureContext, channel: str) -> bool:
     """Whether the bot is in `channel`, as the access directory says.
 
     A no is asked again afresh (the person may have just invited the bot). When it cannot be
@@ -132,7 +132,7 @@ def _when(request: DigestRequest | DigestSchedule, zone: str) -> str:
     return f"every day at {hour:02d}:{minute:02d} ({zone})"
 
 
-async def digest_command(rt: Runtime, args: list[str], user: str, channel: str) -> str:
+async def digest_command(rt: FeatureContext, args: list[str], user: str, channel: str) -> str:
     request = parse_digest(args)
     _require_channel(channel)
     if request.action == "status":
@@ -166,7 +166,7 @@ async def digest_command(rt: Runtime, args: list[str], user: str, channel: str) 
     return f"{row.cadence.capitalize()} digest for <#{channel}>: {_when(row, zone)}.{nxt}"
 
 
-async def _status(rt: Runtime, channel: str) -> str:
+async def _status(rt: FeatureContext, channel: str) -> str:
     async with rt.sessions() as session:
         row = await session.get(DigestSchedule, channel)
         in_force = await service.specs(session, rt.settings.digests)
@@ -182,7 +182,7 @@ async def _status(rt: Runtime, channel: str) -> str:
 
 
 async def activity_command(
-    rt: Runtime, args: list[str], user: str, channel: str, admins: list[str]
+    rt: FeatureContext, args: list[str], user: str, channel: str, admins: list[str]
 ) -> str:
     word = args[0].lower() if args else "status"
     if word not in ("on", "off", "status") or len(args) > 1:

@@ -21,7 +21,7 @@ from bot.digests.models import DigestRun
 from bot.digests.views import digest_view
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 # Plain messages people write; joins, topics, bot posts and the like are not activity.
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
@@ -101,7 +101,7 @@ async def store_reaction_event(
     await change(session, channel=channel, ts=ts, user=user, name=name, at=at)
 
 
-def bot_user_id(rt: Runtime, body: dict[str, Any]) -> str | None:
+def bot_user_id(rt: FeatureContext, body: dict[str, Any]) -> str | None:
     if rt.identity.known is not None:
         return rt.identity.known.user_id
     for authorization in body.get("authorizations") or []:
@@ -110,7 +110,7 @@ def bot_user_id(rt: Runtime, body: dict[str, Any]) -> str | None:
     return None
 
 
-def _register_events(rt: Runtime) -> None:
+def _register_events(rt: FeatureContext) -> None:
     # Activity rows only: written in the transaction that completes the stored event.
     async def on_message(
         session: AsyncSession, event: dict[str, Any], body: dict[str, Any]
@@ -128,7 +128,7 @@ def _register_events(rt: Runtime) -> None:
     rt.events.record("reaction_removed", on_reaction)
 
 
-def _register_jobs(rt: Runtime) -> None:
+def _register_jobs(rt: FeatureContext) -> None:
     async def sweep() -> None:
         await runner.sweep(rt)
 
@@ -167,7 +167,7 @@ async def channel_targets(session: AsyncSession, incoming: Incoming) -> list[Tar
     return [Target(CHANNEL, incoming.channel, SEE if asks else CONFIGURE)]
 
 
-def _register_subcommands(rt: Runtime) -> None:
+def _register_subcommands(rt: FeatureContext) -> None:
     async def digest(args: list[str], user: str, channel: str) -> str:
         return await commands.digest_command(rt, args, user, channel)
 
@@ -181,7 +181,7 @@ def _register_subcommands(rt: Runtime) -> None:
     )
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _register_events(rt)
     _register_jobs(rt)

@@ -23,7 +23,7 @@ from bot.digests.models import DigestRun
 from bot.digests.views import DigestState, title
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,14 @@ def scope_of(settings: Settings, run: DigestRun, policy: Policy) -> sections.Sco
     )
 
 
-async def sweep(rt: Runtime, now: dt.datetime | None = None) -> list[int]:
+async def sweep(rt: FeatureContext, now: dt.datetime | None = None) -> list[int]:
     """The minute job's body: create the runs of every digest due at `now`."""
     async with transaction(rt.sessions) as session:
         in_force = await service.specs(session, rt.settings.digests)
         return await service.create_due_runs(session, in_force, now or utcnow())
 
 
-async def _permalinks(rt: Runtime, channel: str, snapshot: dict[str, Any]) -> dict[str, str]:
+async def _permalinks(rt: FeatureContext, channel: str, snapshot: dict[str, Any]) -> dict[str, str]:
     activity = snapshot.get("activity") or {}
     wanted = [item["ts"] for item in activity.get("threads", []) + activity.get("unanswered", [])]
     links = {}
@@ -72,7 +72,7 @@ async def _permalinks(rt: Runtime, channel: str, snapshot: dict[str, Any]) -> di
     return links
 
 
-async def build(rt: Runtime, payload: dict[str, Any]) -> None:
+async def build(rt: FeatureContext, payload: dict[str, Any]) -> None:
     run_id = int(payload["run"])
     async with rt.sessions() as session:
         run = await session.get(DigestRun, run_id)
@@ -85,7 +85,7 @@ async def build(rt: Runtime, payload: dict[str, Any]) -> None:
     log.info("digest run %s for %s: %s", run_id, run.channel, status)
 
 
-async def upload_chart(rt: Runtime, payload: dict[str, Any]) -> None:
+async def upload_chart(rt: FeatureContext, payload: dict[str, Any]) -> None:
     run_id = int(payload["run"])
     async with rt.sessions() as session:
         run = await session.get(DigestRun, run_id)

@@ -18,13 +18,13 @@ from bot.core.projector import HomeView, redraw
 from bot.home import service, views, watching
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 HOME = "home"
 
 
-async def _fresh_timezone(rt: Runtime, user: str) -> tuple[bool, str | None]:
+async def _fresh_timezone(rt: FeatureContext, user: str) -> tuple[bool, str | None]:
     """(asked, zone): the person's Slack time zone when the one kept is stale or missing."""
     async with rt.sessions() as session:
         if not await service.timezone_stale(session, user, utcnow()):
@@ -39,7 +39,7 @@ async def _fresh_timezone(rt: Runtime, user: str) -> tuple[bool, str | None]:
     return True, zone
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
 
     async def load(_session: Any, user: str) -> service.HomeState:

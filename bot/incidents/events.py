@@ -18,7 +18,7 @@ from bot.incidents.access import for_channel
 from bot.incidents.state import Options
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 PIN = "pin"
@@ -52,7 +52,7 @@ async def fetch_message(client: AsyncWebClient, channel: str, ts: str) -> dict[s
     return None
 
 
-def _bot_user(rt: Runtime, body: dict[str, Any]) -> str | None:
+def _bot_user(rt: FeatureContext, body: dict[str, Any]) -> str | None:
     if rt.identity.known is not None:
         return rt.identity.known.user_id
     authorizations = body.get("authorizations") or [{}]
@@ -61,7 +61,7 @@ def _bot_user(rt: Runtime, body: dict[str, Any]) -> str | None:
 
 
 class TimelineEvents:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: FeatureContext) -> None:
         self.rt = rt
 
     async def _incident_id(self, channel: str | None) -> int | None:
@@ -98,7 +98,7 @@ class TimelineEvents:
             await marks.unmark_message(session, incident_id, ts, marker)
 
 
-def register_events(rt: Runtime, opts: Options) -> None:
+def register_events(rt: FeatureContext, opts: Options) -> None:
     timeline = TimelineEvents(rt)
 
     def _reaction_target(event: dict[str, Any]) -> tuple[str, str] | None:

@@ -32,12 +32,12 @@ from bot.incidents.state import Options
 from bot.incidents.watching import WATCHES
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     opts = Options.from_settings(rt.settings)
     rt.policy.register(access.record_policy())
@@ -50,7 +50,7 @@ def register(rt: Runtime) -> None:
     register_events(rt, opts)
 
 
-def _register_views(rt: Runtime, opts: Options) -> None:
+def _register_views(rt: FeatureContext, opts: Options) -> None:
     project = rt.projector.register
 
     async def card(session: Any, record_id: str) -> Any:
@@ -78,7 +78,7 @@ def _register_views(rt: Runtime, opts: Options) -> None:
     project(kinds.REMINDER, reminder, views.reminder, watches=WATCHES[kinds.REMINDER])
 
 
-def _register_jobs(rt: Runtime, opts: Options) -> None:
+def _register_jobs(rt: FeatureContext, opts: Options) -> None:
     jobs = IncidentJobs(rt.sessions, rt.client, opts)
     rt.tasks.register(kinds.TASK_OPEN_CHANNEL, jobs.open_channel)
     rt.tasks.register(kinds.TASK_INVITE, jobs.invite)
@@ -118,7 +118,7 @@ def command_targets(opts: Options) -> Targets:
     return targets
 
 
-def _register_command(rt: Runtime, opts: Options) -> None:
+def _register_command(rt: FeatureContext, opts: Options) -> None:
     @rt.gate.command("/incident", command_targets(opts))
     async def incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
@@ -142,7 +142,7 @@ def _register_command(rt: Runtime, opts: Options) -> None:
 
 
 async def _open_declare_modal(
-    rt: Runtime, opts: Options, ack: AsyncAck, command: dict[str, Any]
+    rt: FeatureContext, opts: Options, ack: AsyncAck, command: dict[str, Any]
 ) -> None:
     """`/incident` alone opens the form, and (as every command does) answers with its usage."""
     modal = declare_modal(opts, str(command.get("user_id")))
@@ -155,7 +155,7 @@ async def _open_declare_modal(
     await ack(text=f"{opened}\n\n{USAGE.text()}")
 
 
-def _register_modal(rt: Runtime, opts: Options) -> None:
+def _register_modal(rt: FeatureContext, opts: Options) -> None:
     @rt.gate.view(DECLARE_CALLBACK, no_record)
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, errors = read_declare_form(opts, view)
@@ -177,7 +177,7 @@ def _register_modal(rt: Runtime, opts: Options) -> None:
         await ack(response_action="update", view=done)
 
 
-def _register_actions(rt: Runtime, opts: Options) -> None:
+def _register_actions(rt: FeatureContext, opts: Options) -> None:
     async def act(body: dict[str, Any], number: str, change: Any) -> None:
         user = str(body["user"]["id"])
         channel = (body.get("channel") or {}).get("id")
@@ -275,7 +275,7 @@ def _number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-async def _tell(rt: Runtime, channel: str, user: str, text: str) -> None:
+async def _tell(rt: FeatureContext, channel: str, user: str, text: str) -> None:
     try:
         await rt.client.chat_postEphemeral(channel=channel, user=user, text=text)
     except SlackApiError as error:

@@ -13,7 +13,7 @@ from bot.core.gate import Incoming, Target, Targets
 from bot.ops.views import help_blocks, help_text
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 OPS_USAGE = Usage(
     command="/ops",
@@ -22,7 +22,7 @@ OPS_USAGE = Usage(
 )  # other features add their words (`digest`, `activity`) as subcommands
 
 
-async def answer(rt: Runtime, text: str, user: str, channel: str) -> str:
+async def answer(rt: FeatureContext, text: str, user: str, channel: str) -> str:
     """The ephemeral answer to `/ops <text>`; UsageError for input that cannot be read."""
     args = split_args(text)
     sub = rt.commands.subcommand("/ops", args[0])
@@ -46,7 +46,7 @@ def command_targets(commands: CommandRegistry) -> Targets:
     return targets
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     rt.commands.add(OPS_USAGE)
 
     @rt.gate.command("/ops", command_targets(rt.commands))

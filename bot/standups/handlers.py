@@ -35,13 +35,13 @@ from bot.standups.models import Standup
 from bot.standups.tick import tick
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 TICK_JOB = "standups.tick"
 
 
-def register(rt: Runtime) -> None:
+def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     for policy in access.record_policies():
         rt.policy.register(policy)
@@ -109,7 +109,7 @@ async def form_targets(session: AsyncSession, incoming: Incoming) -> list[Target
     return found
 
 
-def _register_views(rt: Runtime) -> None:
+def _register_views(rt: FeatureContext) -> None:
     async def load_prompt(session: AsyncSession, record_id: str) -> Any:
         return await cards.prompt_state(session, int(record_id))
 
@@ -124,7 +124,7 @@ def _register_views(rt: Runtime) -> None:
     project(service.DIGEST_VIEW, load_digest, views.digest)
 
 
-def _register_work(rt: Runtime) -> None:
+def _register_work(rt: FeatureContext) -> None:
     jobs = StandupJobs(rt.sessions, rt.client)
     rt.tasks.register(service.TASK_FETCH_TZ, jobs.fetch_tz)
     rt.tasks.register(service.TASK_SYNC_GROUP, jobs.sync_group)
@@ -146,13 +146,13 @@ def _register_work(rt: Runtime) -> None:
     )
 
 
-async def _today_for(rt: Runtime, user: str) -> dt.date:
+async def _today_for(rt: FeatureContext, user: str) -> dt.date:
     async with rt.sessions() as session:
         zone = schedule.zone(await service.user_timezone(session, user))
     return utcnow().astimezone(zone).date() if zone else utcnow().date()
 
 
-def _register_command(rt: Runtime) -> None:
+def _register_command(rt: FeatureContext) -> None:
     @rt.gate.command("/standup", command_targets)
     async def standup_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         text, user = str(command.get("text") or ""), str(command.get("user_id"))
@@ -177,14 +177,14 @@ def _register_command(rt: Runtime) -> None:
         await ack(text=answer.text)
 
 
-async def _members_or_problem(rt: Runtime, group: str) -> list[str]:
+async def _members_or_problem(rt: FeatureContext, group: str) -> list[str]:
     try:
         return await group_members(rt.client, group)
     except SlackApiError as error:
         raise UsageError(f"I could not read that user group ({slack_error_code(error)}).") from None
 
 
-async def _groups(rt: Runtime) -> list[GroupChoice]:
+async def _groups(rt: FeatureContext) -> list[GroupChoice]:
     """User groups for the form; none when the workspace or our scopes do not allow it."""
     try:
         response = await rt.client.usergroups_list(include_users=True)
@@ -198,7 +198,7 @@ async def _groups(rt: Runtime) -> list[GroupChoice]:
 
 
 async def _open_form(
-    rt: Runtime, ack: AsyncAck, command: dict[str, Any], parsed: commands.Simple
+    rt: FeatureContext, ack: AsyncAck, command: dict[str, Any], parsed: commands.Simple
 ) -> None:
     user = str(command.get("user_id"))
     defaults = FormDefaults(channel=command.get("channel_id"), users=[user])
@@ -230,7 +230,7 @@ async def _open_form(
     await ack()
 
 
-def _register_modals(rt: Runtime) -> None:
+def _register_modals(rt: FeatureContext) -> None:
     @rt.gate.view(CREATE_CALLBACK, form_targets)
     async def standup_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
