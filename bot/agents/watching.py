@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, select
 
 from bot.agents import models as m
 from bot.agents import service
 from bot.agents.models import AgentRequest, AgentTask
-from bot.core.watches import Watch
+from bot.core.watches import Watch, written, wrote
 
 # Columns of a task the card does not show: the runner writes them while driving.
 BOOKKEEPING = frozenset({"drives", "lease_owner", "lease_expires"})
@@ -26,39 +26,25 @@ PARENT_SHOWS = ("requester", "instruction", "repo", "backend", "attempts", "chan
 Keys = Iterable[str | int | None] | Select[Any]
 
 
-def changes(row: Any, *columns: str) -> bool:
-    """Whether this flush writes one of `columns` of `row` (new rows write what they set)."""
-    state = inspect(row, raiseerr=False)
-    if state is None:  # a Core write described by `changed`: it names the columns it wrote
-        return any(hasattr(row, column) for column in columns)
-    return any(state.attrs[column].history.has_changes() for column in columns)
-
-
-def _changed_columns(row: Any) -> set[str]:
-    state = inspect(row, raiseerr=False)
-    if state is None:
-        return set(vars(row))
-    return {attr.key for attr in state.attrs if attr.history.has_changes()}
-
-
 def card(row: AgentTask) -> Keys:
-    return [row.id] if _changed_columns(row) - BOOKKEEPING else []
+    columns = written(row)
+    return [row.id] if columns is None or columns - BOOKKEEPING else []
 
 
 def parent(row: AgentRequest) -> Keys:
     """Only `/agent run` requests have a parent message: their thread_ts is not known yet."""
-    return [row.id] if row.thread_ts is None and changes(row, *PARENT_SHOWS) else []
+    return [row.id] if row.thread_ts is None and wrote(row, *PARENT_SHOWS) else []
 
 
 def question(row: AgentTask) -> Keys:
     """One message per question the agent asks (record `<task>.<number>`)."""
-    if row.state != m.INPUT_REQUIRED or not row.asked or not changes(row, "asked"):
+    if row.state != m.INPUT_REQUIRED or not row.asked or not wrote(row, "asked"):
         return []
     return [f"{row.id}.{len(row.asked)}"]
 
 
 def _finishes(row: AgentTask) -> bool:
-    return row.state in m.TERMINAL and changes(row, "state")
+    return row.state in m.TERMINAL and wrote(row, "state")
 
 
 def result(row: AgentTask) -> Keys:

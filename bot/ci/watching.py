@@ -12,21 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, select
 
 from bot.ci.kinds import CARD, OWNERS_LINE, RECOVERY_LINE, RUN_LINE, SUSPECTS_LINE
 from bot.ci.models import CiBreakage, CiRun, CiSuspect
-from bot.core.watches import Watch
+from bot.core.watches import Watch, wrote
 
 Keys = Iterable[str | int | None] | Select[Any]
-
-
-def changes(row: Any, *columns: str) -> bool:
-    """Whether this flush writes one of `columns` of `row` (new rows write what they set)."""
-    state = inspect(row, raiseerr=False)
-    if state is None:  # a Core write described by `changed`: it names the columns it wrote
-        return any(hasattr(row, column) for column in columns)
-    return any(state.attrs[column].history.has_changes() for column in columns)
 
 
 def _later_run(row: CiRun, column: Any) -> Keys:
@@ -46,21 +38,21 @@ def card_run(row: CiRun) -> Keys:
 
 def run_line(row: CiRun) -> Keys:
     """One line per later red run, posted when it is attached (unless it came in muted)."""
-    if row.quiet or not changes(row, "breakage_id"):
+    if row.quiet or not wrote(row, "breakage_id"):
         return []
     return _later_run(row, CiRun.id)
 
 
 def recovery_line(row: CiBreakage) -> Keys:
-    return [row.id] if row.status != "open" and changes(row, "status") else []
+    return [row.id] if row.status != "open" and wrote(row, "status") else []
 
 
 def suspects_line(row: CiBreakage) -> Keys:
-    return [row.id] if row.suspects_ready and changes(row, "suspects_ready") else []
+    return [row.id] if row.suspects_ready and wrote(row, "suspects_ready") else []
 
 
 def owners_line(row: CiBreakage) -> Keys:
-    return [row.id] if row.owners and changes(row, "owners_notified_at") else []
+    return [row.id] if row.owners and wrote(row, "owners_notified_at") else []
 
 
 VIEWS: dict[str, list[Watch]] = {

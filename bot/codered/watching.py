@@ -10,28 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, select
 
 from bot.codered.models import CodeRed, CodeRedEvent, CodeRedLoan, CodeRedNotice, CodeRedPause
 from bot.codered.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, RETRO_VIEW
-from bot.core.watches import Watch
+from bot.core.watches import Watch, written
 from bot.standups import service as standups
 
 Keys = Iterable[int | str | None] | Select[Any]
 # Timeline events announced company-wide: each is the record of an announcement.
 ANNOUNCED = frozenset({"declared", "level", "resolved"})
-
-
-def changed_columns(row: Any) -> frozenset[str] | None:
-    """The columns a write changed: those of an ORM row that were modified, or those a Core
-    write named (`watches.changed`); None when the whole row was added or deleted."""
-    state = inspect(row, raiseerr=False)
-    if state is None:
-        return frozenset(vars(row))
-    if state.pending:
-        return None
-    modified = frozenset(attr.key for attr in state.attrs if attr.history.has_changes())
-    return modified or None  # a flushed row with nothing modified is being deleted
 
 
 def _announced(row: CodeRedEvent) -> Keys:
@@ -40,7 +28,7 @@ def _announced(row: CodeRedEvent) -> Keys:
 
 def _declaration_waiting_for_room(row: CodeRed) -> Keys:
     """The declaration links the war room: redrawn once the room exists."""
-    if "channel_id" not in (changed_columns(row) or ()) or row.channel_id is None:
+    if "channel_id" not in (written(row) or ()) or row.channel_id is None:
         return []
     return select(CodeRedEvent.id).where(
         CodeRedEvent.codered_id == row.id, CodeRedEvent.kind == "declared"
@@ -49,7 +37,7 @@ def _declaration_waiting_for_room(row: CodeRed) -> Keys:
 
 def _resolution(row: CodeRed) -> Keys:
     """The retro is drawn once, when the code red is resolved."""
-    return [row.id] if "resolved_at" in (changed_columns(row) or ()) else []
+    return [row.id] if "resolved_at" in (written(row) or ()) else []
 
 
 def _codered(row: Any) -> Keys:

@@ -16,7 +16,7 @@ from itertools import chain
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Select, event
+from sqlalchemy import Connection, Select, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -65,6 +65,24 @@ class Watches:
                     named = connection.execute(named).scalars()
                 found.update((kind, str(key)) for key in named if key is not None)
         return found
+
+
+def written(row: Any) -> frozenset[str] | None:
+    """The columns this write sets on `row`, for a watch's key function: those a new row was
+    given, an existing row's modified ones, or those a Core write named (`changed`); None when
+    the row is deleted."""
+    state = inspect(row, raiseerr=False)
+    if state is None:
+        return frozenset(vars(row))
+    if state.deleted or state.was_deleted:
+        return None
+    return frozenset(attr.key for attr in state.attrs if attr.history.has_changes())
+
+
+def wrote(row: Any, *columns: str) -> bool:
+    """Whether this write sets one of `columns` of `row` (deleting it sets them all)."""
+    columns_written = written(row)
+    return columns_written is None or not columns_written.isdisjoint(columns)
 
 
 def _changed_rows(session: Session) -> Iterable[Any]:

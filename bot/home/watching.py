@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, inspect, literal, select, union
+from sqlalchemy import Select, literal, select, union
 
 from bot.agents import service as agents
 from bot.ci import service as ci
 from bot.codered import service as codered
 from bot.core.db import utcnow
-from bot.core.watches import Watch
+from bot.core.watches import Watch, wrote
 from bot.home.models import HomeTab
 from bot.incidents import service as incidents
 from bot.standups import service as standups
@@ -34,16 +34,6 @@ def _home_of(user: str | None) -> Select[Any]:
     return _homes(select(literal(user)))
 
 
-def _changed(row: Any, *columns: str) -> bool:
-    """Whether one of `columns` changed in this flush (a row written by a Core statement, with
-    no history, counts as changed)."""
-    try:
-        state = inspect(row)
-    except Exception:
-        return True
-    return state.pending or any(state.attrs[name].history.has_changes() for name in columns)
-
-
 def _incident_people(row: Any) -> Select[Any]:
     roles = select(incidents.RoleAssignment.user_id).where(
         incidents.RoleAssignment.incident_id == row.id
@@ -55,12 +45,12 @@ def _incident_people(row: Any) -> Select[Any]:
 def _banner_homes(row: Any) -> Select[Any] | list[str]:
     # The banner is everyone's, but shows only these: the header's minute ticks redraw no home.
     shown = ("level", "focus", "owner_id", "channel_id", "level_since", "active_slot")
-    return _homes() if _changed(row, *shown) else []
+    return _homes() if wrote(row, *shown) else []
 
 
 def _pipeline_homes(row: Any) -> Select[Any] | list[str]:
     # A run updates its pipeline's newest run on every webhook; homes show only its state.
-    return _homes() if _changed(row, "state") else []
+    return _homes() if wrote(row, "state") else []
 
 
 def watches() -> list[Watch]:

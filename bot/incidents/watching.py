@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, func, inspect, select
+from sqlalchemy import Select, func, select
 
-from bot.core.watches import Watch
+from bot.core.watches import Watch, written
 from bot.incidents.kinds import ANNOUNCEMENT, CARD, REMINDER, ROLE_DM, UPDATE_POST, UPDATE_THREAD
 from bot.incidents.models import FollowUp, Incident, Reminder, RoleAssignment, TimelineEntry
 
@@ -24,25 +24,13 @@ UNSHOWN = frozenset({"snoozed_until", "postmortem_md", "postmortem_tz", "postmor
 ANSWERS_A_REMINDER = frozenset({"update", "resolved"})
 
 
-def changed_columns(row: Any) -> frozenset[str] | None:
-    """The columns a write changed: those of an ORM row that were modified, or those a Core
-    write named (`watches.changed`); None when the whole row was added or deleted."""
-    state = inspect(row, raiseerr=False)
-    if state is None:
-        return frozenset(vars(row))
-    if state.pending:
-        return None
-    modified = frozenset(attr.key for attr in state.attrs if attr.history.has_changes())
-    return modified or None  # a flushed row with nothing modified is being deleted
-
-
 def _shown(row: Incident) -> Keys:
-    columns = changed_columns(row)
+    columns = written(row)
     return [row.id] if columns is None or columns - UNSHOWN else []
 
 
 def _channel_arrived(row: Incident) -> bool:
-    return "channel_id" in (changed_columns(row) or ()) and row.channel_id is not None
+    return "channel_id" in (written(row) or ()) and row.channel_id is not None
 
 
 def _updates_waiting_for_channel(row: Incident) -> Keys:
