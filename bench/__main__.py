@@ -19,6 +19,12 @@ def main() -> int:
     projector.add_argument("--rate", type=float, default=5.0)
     projector.add_argument("--seconds", type=float, default=60.0)
     projector.add_argument("--channels", type=int, default=10)
+    projector.add_argument(
+        "--replicas", type=int, default=0, help="one, then N opsbot serve on one PostgreSQL"
+    )
+    projector.add_argument(
+        "--unshared-too", action="store_true", help="with --replicas: also N pacing alone"
+    )
     ingest = commands.add_parser("ingest", help="events and webhooks stored per second")
     ingest.add_argument("--count", type=int, default=2000)
     ingest.add_argument("--db", default="sqlite,postgresql")
@@ -36,8 +42,13 @@ def main() -> int:
         import asyncio
 
         from bench.projector import run as run_projector
+        from bench.projector import run_processes
 
-        lines = asyncio.run(run_projector(args.tasks, args.rate, args.seconds, args.channels))
+        if args.replicas:
+            lines = asyncio.run(run_processes(args.replicas, args.unshared_too, args.tasks,
+                                              args.rate, args.seconds, args.channels))  # fmt: skip
+        else:
+            lines = asyncio.run(run_projector(args.tasks, args.rate, args.seconds, args.channels))
         print("\n".join(lines))
     elif args.name == "due":
         from bench.due_query import run as run_due

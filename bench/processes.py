@@ -37,12 +37,14 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], env: dict[str, str], probe: str, startup_timeout: float = 30.0
+) -> Iterator[subprocess.Popen[bytes]]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_"))}
     log = open(os.environ.get("BENCH_LOG", os.devnull), "ab")  # noqa: SIM115
     child = subprocess.Popen(args, env={**clean, **env}, stdout=log, stderr=log, cwd=ROOT)
     try:
-        wait_until_up(probe)
+        wait_until_up(probe, startup_timeout)
         yield child
     finally:
         child.terminate()

@@ -32,7 +32,7 @@ from bot.core.identity import BotIdentity
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
-from bot.core.ratelimits import Pacer
+from bot.core.ratebudget import make_pacer
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
 from bot.core.wakeups import WakeListener
@@ -189,7 +189,8 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         projector_client,
         replica_id,
         metrics,
-        pacer=Pacer(speedup=tuning.pacer_speedup),
+        # Slack's budget is the workspace's: on PostgreSQL every replica takes from one table.
+        pacer=make_pacer(engine, speedup=tuning.pacer_speedup),
         lease_seconds=tuning.lease_seconds,
         sweep_seconds=tuning.projector_sweep_seconds,
         backoff_base=tuning.backoff_base,

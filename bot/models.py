@@ -7,9 +7,9 @@ import bot.digests.models
 import bot.home.models
 import bot.incidents.models
 import bot.standups.models
-from bot.core import ledger, projector, scheduler, tasks
+from bot.core import ledger, projector, ratebudget, scheduler, tasks
 from bot.core.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["bot", "ledger", "metadata", "projector", "scheduler", "tasks"]
+__all__ = ["bot", "ledger", "metadata", "projector", "ratebudget", "scheduler", "tasks"]

@@ -2,7 +2,11 @@
 
 Slack allows chat.postMessage about once per second per channel, and most other methods a number
 of calls per minute per workspace (tiers). Spacing our own calls keeps us clear of 429s; when one
-arrives anyway, `Retry-After` pauses that method for everyone in this process.
+arrives anyway, `Retry-After` pauses that method.
+
+`Pacer` keeps its buckets in the process: right for SQLite, where the bot is one process.
+On PostgreSQL every replica spends the same workspace budget, so `bot.core.ratebudget` keeps
+the same buckets in a table (`make_pacer` picks one by the engine's dialect).
 """
 
 from __future__ import annotations
@@ -21,11 +25,36 @@ METHOD_TIERS: dict[str, int] = {
     "conversations.open": 3,
     "pins.add": 2,
     "reactions.add": 3,
+    "views.publish": 4,
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
 }
+# Slack's most common tier, for a method not listed above.
+DEFAULT_TIER = 3
 # Slightly under 1/s: a sliding window must never see one call too many at its edges.
 PER_CHANNEL_PER_SECOND = {"chat.postMessage": 0.9}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One budget a call spends from: `method` per workspace (scope "") or per channel."""
+
+    method: str
+    scope: str
+    rate: float  # tokens per second
+    burst: float
+
+
+def rules_for(method: str, channel: str | None, speedup: float = 1.0) -> list[Rule]:
+    """The budgets a call to `method` (in `channel`) spends one token from."""
+    if method in PER_CHANNEL_PER_SECOND:
+        if not channel:
+            return []
+        return [Rule(method, channel, PER_CHANNEL_PER_SECOND[method] * speedup, burst=1)]
+    # Burst plus refill over one minute stays within the tier's per-minute limit.
+    limit = TIER_PER_MINUTE[METHOD_TIERS.get(method, DEFAULT_TIER)]
+    burst = max(1, limit // 10)
+    return [Rule(method, "", (limit - burst) / 60 * speedup, burst=burst)]
 
 
 @dataclass
@@ -49,25 +78,18 @@ class Bucket:
 
 
 class Pacer:
+    """Token buckets in this process: one replica's calls stay within Slack's limits."""
+
     def __init__(self, speedup: float = 1.0) -> None:
         self.speedup = speedup
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._lock = asyncio.Lock()
 
     def _bucket(self, method: str, channel: str | None) -> list[Bucket]:
-        buckets = []
-        if method in PER_CHANNEL_PER_SECOND and channel:
-            rate = PER_CHANNEL_PER_SECOND[method] * self.speedup
-            buckets.append(self._get((method, channel), rate, burst=1))
-        if method in METHOD_TIERS:
-            # Burst plus refill over one minute stays within the tier's per-minute limit.
-            limit = TIER_PER_MINUTE[METHOD_TIERS[method]]
-            burst = max(1, limit // 10)
-            rate = (limit - burst) / 60 * self.speedup
-            buckets.append(self._get((method, ""), rate, burst=burst))
-        elif (method, "") in self._buckets:
-            buckets.append(self._buckets[(method, "")])
-        return buckets
+        rules = rules_for(method, channel, self.speedup)
+        if not rules and (method, "") in self._buckets:  # paused by a 429, though unpaced
+            return [self._buckets[(method, "")]]
+        return [self._get((rule.method, rule.scope), rule.rate, rule.burst) for rule in rules]
 
     def _get(self, key: tuple[str, str], rate: float, burst: float) -> Bucket:
         if key not in self._buckets:
