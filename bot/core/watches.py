@@ -53,7 +53,7 @@ class Watches:
         info[WATCHES_INFO] = self
         sessions.kw["info"] = info
 
-    def views_of(
+    def records_showing(
         self, connection: Connection, rows: Iterable[tuple[type[Any], Any]]
     ) -> set[tuple[str, str]]:
         """The (kind, record id) of every view that shows one of `rows` (model, row)."""
@@ -102,7 +102,7 @@ def _mark_watched_views(session: Session, _context: Any) -> None:
 
 def _mark(session: Session, watches: Watches, rows: list[tuple[type[Any], Any]]) -> None:
     connection = session.connection()
-    views = watches.views_of(connection, rows)
+    views = watches.records_showing(connection, rows)
     if views:
         watches.mark(connection, views)
         session.info[watches.wake_flag] = True

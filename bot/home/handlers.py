@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk.errors import SlackApiError
 
 from bot.core.db import transaction, utcnow
-from bot.core.projector import HomeView, redraw
+from bot.core.projector import redraw
 from bot.home import service, views, watching
 
 if TYPE_CHECKING:
@@ -46,10 +46,7 @@ def register(rt: FeatureContext) -> None:
         # Each section is read in its own session, so one feature's trouble leaves the rest.
         return await service.home_state(rt.sessions, rt.settings, user)
 
-    def draw(state: service.HomeState) -> HomeView:
-        return HomeView(state.user, views.home_view(state))
-
-    rt.projector.register(HOME, load, draw, watches=watching.watches())
+    rt.projector.register(HOME, load, views.home, watches=watching.watches())
 
     async def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
+from bot.core.projector import HomeView
 from bot.core.security import inert
 from bot.home.service import HomeState
 from bot.home.sources import (
@@ -164,7 +165,9 @@ def home_blocks(state: HomeState) -> list[Block]:
         routed = "No routed repository has reported a run yet."
         blocks.append(_note(routed if state.ci_routed else "No repository is routed to Slack."))
     if state.unavailable:
-        missing = ", ".join(state.unavailable)
+        missing = ", ".join(
+            inert(name) for name in state.unavailable
+        )  # section names, made inert anyway
         blocks.append(_note(f":warning: Could not load: {missing}. Open Home again shortly."))
     blocks.append(_note(f"Times in {state.timezone}."))
     return blocks
@@ -172,3 +175,8 @@ def home_blocks(state: HomeState) -> list[Block]:
 
 def home_view(state: HomeState) -> dict[str, Any]:
     return View(type="home", blocks=home_blocks(state)).to_dict()
+
+
+def home(state: HomeState) -> HomeView:
+    """The projected view of a person's home (published with views.publish)."""
+    return HomeView(state.user, home_view(state))

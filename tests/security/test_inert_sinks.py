@@ -444,10 +444,16 @@ def _overrides() -> dict[Any, Callable[[Factory], Any]]:
     """What a factory cannot derive from hints alone: configuration and stored snapshots, by
     type or by (dataclass, field)."""
     from bot.digests.views import DigestState
+    from bot.home.sources import IncidentLine
     from bot.incidents.state import Options
 
     options = Options.from_settings(_settings())
-    return {Options: lambda _factory: options, (DigestState, "snapshot"): _digest_snapshot}
+    return {
+        Options: lambda _factory: options,
+        (DigestState, "snapshot"): _digest_snapshot,
+        # The role names a person holds in an incident (configured), not (role, user) pairs.
+        (IncidentLine, "roles"): lambda _factory: ("commander", "comms"),
+    }
 
 
 def _compared_strings(modules: set[str]) -> tuple[str, ...]:
