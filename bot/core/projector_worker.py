@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence, Set
+from contextvars import ContextVar
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -39,6 +40,8 @@ from bot.core.watches import Watch, Watches
 from bot.core.worker import LeasedWorker, Queue
 
 log = logging.getLogger(__name__)
+# A call whose budget this sync took before drawing (each sync runs in its own asyncio task).
+_PREPAID: ContextVar[tuple[str, str] | None] = ContextVar("projector_prepaid", default=None)
 
 
 class Retry(Exception):
@@ -165,6 +168,11 @@ class Projector:
     async def sync(self, claimed: Projection) -> None:
         """Bring one view, claimed by this replica's worker, up to date."""
         logs.bind_record(claimed.kind, claimed.record_id)  # this row's own asyncio task
+        if claimed.ts is not None and claimed.channel is not None:
+            # Wait for Slack's budget before drawing, not after: a view drawn and then held
+            # back by the pacer goes out stale and has to be sent again.
+            await self.pacer.acquire("chat.update", claimed.channel)
+            _PREPAID.set(("chat.update", claimed.channel))
         try:
             await self._sync_leased(claimed.id)
         except Exception:
@@ -372,7 +380,10 @@ class Projector:
         self, method: str, pace_key: str | None, *, ok_errors: Set[str] = frozenset(), **args: Any
     ) -> dict[str, Any]:
         """One Web API call, paced per method and channel (`pace_key`), errors classified."""
-        await self.pacer.acquire(method, pace_key)
+        if _PREPAID.get() == (method, pace_key):
+            _PREPAID.set(None)  # the budget was taken before the view was drawn
+        else:
+            await self.pacer.acquire(method, pace_key)
         arguments = {key: value for key, value in args.items() if value is not None}
         try:
             response = await self.client.api_call(method, json=arguments)
