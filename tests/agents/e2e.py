@@ -47,7 +47,7 @@ async def agent_bot(
         yield bot
 
 
-async def until(bot: BotUnderTest, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+async def until(bot: BotUnderTest, check: Callable[[], Any], timeout: float = 30.0) -> Any:
     """Let the bot work (tasks, views, background drives) until `check()` holds."""
     deadline = time.monotonic() + timeout
     while True:
