@@ -63,19 +63,24 @@ def sandbox() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/api/"
 
 
-@contextmanager
-def opsbot(
-    database_url: str, api_url: str, extra_env: dict[str, str] | None = None, workers: int = 1
-) -> Iterator[str]:
-    port = free_port()
-    env = {
+def bot_env(database_url: str, api_url: str, **extra: str) -> dict[str, str]:
+    """The environment of an `opsbot serve` under bench: the sandbox's token and URL."""
+    return {
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": api_url,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
-        **(extra_env or {}),
+        **extra,
     }
+
+
+@contextmanager
+def opsbot(
+    database_url: str, api_url: str, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[str]:
+    port = free_port()
+    env = bot_env(database_url, api_url, **(extra_env or {}))
     args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers)]  # fmt: skip
     with process(args, env, f"http://127.0.0.1:{port}/healthz") as child:

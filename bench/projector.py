@@ -34,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.processes import SIGNING_SECRET, free_port, process
+from bench.processes import bot_env, free_port, process
 from bot.app import Runtime, Tuning
 from bot.core.db import make_engine, make_sessionmaker, transaction
 from bot.core.projector import WAKE_FLAG, Rendered, mark_dirty
@@ -150,15 +150,12 @@ async def _new_database(admin_url: str) -> str:
 
 def _replica(stack: ExitStack, database_url: str, api_url: str, unshared: bool) -> None:
     port = free_port()
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": api_url,
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-        "TUNING__PROJECTOR_SWEEP_SECONDS": "0.5",
-        "TUNING__TASK_SWEEP_SECONDS": "0.2",
-    }
+    env = bot_env(
+        database_url,
+        api_url,
+        TUNING__PROJECTOR_SWEEP_SECONDS="0.5",
+        TUNING__TASK_SWEEP_SECONDS="0.2",
+    )
     args = [sys.executable, "-m", "bench.projector", "unshared" if unshared else "shared",
             "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]  # fmt: skip
     # Three processes starting at once on a loaded 2-core machine take more than 30 s.

@@ -143,8 +143,8 @@ def _dirty(dialect: str, kind: str, record_id: str) -> Any:
 async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> None:
     """Ask for the view of (kind, record) to be brought up to date after this transaction.
 
-    Features do not call this: their views watch their rows (`bot.core.watches`). It is for
-    what is not a row change, such as a person opening a view.
+    Features do not call this: their views watch their rows (`bot.core.watches`), and a view
+    Slack lost is sent again with `redraw`. Tests use it to mark a view by hand.
     """
     await session.execute(_dirty(dialect_of(session), kind, str(record_id)))
     session.info[WAKE_FLAG] = True
