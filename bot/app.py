@@ -63,6 +63,7 @@ class Tuning:
 
     lease_seconds: float = 30.0
     task_sweep_seconds: float = 2.0
+    task_concurrency: int = 32
     projector_sweep_seconds: float = 5.0
     backoff_base: float = 1.0
     pacer_speedup: float = 1.0
@@ -200,6 +201,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         replica_id,
         metrics,
         lease_seconds=tuning.lease_seconds,
+        concurrency=tuning.task_concurrency,
         sweep_seconds=tuning.task_sweep_seconds,
         backoff_base=tuning.backoff_base,
     )

@@ -348,6 +348,13 @@ class TuningConfig(Section):
     task_sweep_seconds: float = Field(
         default=2.0, gt=0, description="how often workers look for due tasks without a wake-up"
     )
+    task_concurrency: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="how many tasks one process runs at once (also the most completed in one"
+        " transaction)",
+    )
     projector_sweep_seconds: float = Field(
         default=5.0, gt=0, description="how often cards are checked for changes to push to Slack"
     )

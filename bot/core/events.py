@@ -13,9 +13,11 @@ Two kinds of subscriber:
 - `on(type, subscriber)`: `subscriber(event, body)` makes effects outside the database (Slack
   calls) and must be idempotent: a failure is raised after the others ran, and the inbox
   retries the event, so the others run again;
-- `record(type, writer)`: `writer(session, event, body)` only writes rows, in the session it is
-  given: the transaction that completes the stored event. Its rows commit with the event's
-  completion, so a crash or a retry never writes them twice.
+- `record(type, writer)`: `writer(session, items)` only writes rows, in the session it is
+  given: the transaction that completes the stored events. `items` are the `(event, body)`
+  pairs of that type completing together, in the order they were stored, so a hot writer
+  stores a batch in one statement. Its rows commit with the events' completion, so a crash or
+  a retry never writes them twice.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from bot.core.identity import Identity
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
-Writer = Callable[[AsyncSession, dict[str, Any], dict[str, Any]], Awaitable[None]]
+Stored = tuple[dict[str, Any], dict[str, Any]]  # (event, body)
+Writer = Callable[[AsyncSession, list[Stored]], Awaitable[None]]
 # Events that concern the bot's own user but still matter: Bolt's own list.
 KEPT_SELF_EVENTS = frozenset(IgnoringSelfEvents.events_that_should_be_kept)
 
@@ -80,8 +83,8 @@ class EventBus:
         return decorate
 
     def record(self, event_type: str, writer: Writer) -> None:
-        """Call `writer(session, event, body)` for every `event_type` event, in the transaction
-        that completes the event."""
+        """Call `writer(session, [(event, body), ...])` for the `event_type` events completing
+        together, in the transaction that completes them."""
         self.writers.setdefault(event_type, []).append(writer)
 
     def wants(self, body: dict[str, Any]) -> bool:
@@ -109,17 +112,21 @@ class EventBus:
         if failures:
             raise failures[0]
 
-    async def write(self, session: AsyncSession, body: dict[str, Any], me: Identity) -> None:
-        """Run the envelope's writers in `session`, unless the bot caused it. A failure is
-        raised at once: the caller rolls every writer of the event back together.
+    async def write(
+        self, session: AsyncSession, bodies: list[dict[str, Any]], me: Identity
+    ) -> None:
+        """Run the writers of the envelopes' events in `session`, skipping what the bot caused.
+        A failure is raised at once: the caller rolls back every writer of the batch together.
 
-        The inbox calls `dispatch` first, which has parsed and checked the envelope already.
+        The inbox calls `dispatch` first, which has parsed and checked each envelope already.
         """
-        if is_own(body, me):
-            return
-        raw = body["event"]
-        for writer in self.writers.get(raw["type"], ()):
-            await writer(session, raw, body)
+        by_type: dict[str, list[Stored]] = {}
+        for body in bodies:
+            if not is_own(body, me):
+                by_type.setdefault(body["event"]["type"], []).append((body["event"], body))
+        for event_type, items in by_type.items():
+            for writer in self.writers.get(event_type, ()):
+                await writer(session, items)
 
 
 def is_own(body: dict[str, Any], me: Identity) -> bool:

@@ -10,7 +10,8 @@
 - the worker hands a stored event to the event registry once the bot knows who it is, so the
   bot's own events can be told apart; until then the task waits (`NotReady`). Subscribers with
   Slack effects run first; the writers' rows then commit in the transaction that marks the
-  event done, so they are written once however often the event is retried.
+  event done (events completing together are written together), so they are written once
+  however often the event is retried.
 
 Group commit at the acknowledgement: events arriving together share one transaction. Committing
 each alone makes the commit the cost of an event. Here an event waits at most `window` seconds
@@ -100,11 +101,11 @@ def install(
             raise NotReady("the bot's identity (auth.test) is not known yet")
         await events.dispatch(payload, me)
 
-    async def write(session: AsyncSession, payload: dict[str, Any]) -> None:
+    async def write(session: AsyncSession, payloads: list[dict[str, Any]]) -> None:
         me = identity.known
         if me is None:  # replay, which runs first, has learnt it
             raise NotReady("the bot's identity (auth.test) is not known yet")
-        await events.write(session, payload, me)
+        await events.write(session, payloads, me)
 
     bolt.use(redact_interactions)
     bolt.use(store_event)

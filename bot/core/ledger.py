@@ -13,7 +13,15 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import PRUNE_BATCH, Base, UTCDateTime, insert_ignore, prune_in_batches, utcnow
+from bot.core.db import (
+    PRUNE_BATCH,
+    Base,
+    UTCDateTime,
+    insert_ignore,
+    prune_in_batches,
+    table_of,
+    utcnow,
+)
 
 # The longest key the ledger keeps; longer keys are cut to it (as the column is).
 MAX_KEY = 255
@@ -43,13 +51,15 @@ async def claim_many(session: AsyncSession, source: str, keys: list[str]) -> set
     if not unique:
         return set()
     now = utcnow()
+    # One statement text for every batch size (executemany, which SQLAlchemy sends as one
+    # multi-row INSERT ... RETURNING): compiled once and cached, not once per batch size.
     statement = (
-        insert_ignore(session, ProcessedEvent)
-        .values([{"source": source, "key": key, "received_at": now} for key in unique])
+        insert_ignore(session, table_of(ProcessedEvent))
         .on_conflict_do_nothing(index_elements=["source", "key"])
         .returning(ProcessedEvent.key)
     )
-    return set((await session.scalars(statement)).all())
+    rows = [{"source": source, "key": key, "received_at": now} for key in unique]
+    return set((await session.scalars(statement, rows)).all())
 
 
 async def prune(

@@ -5,12 +5,14 @@ parts, either of which may be absent:
 
 - the handler, `handler(payload)`, for effects outside the database (Slack calls). It must be
   idempotent: a crash after its effect but before the task is done repeats it;
-- the writer, `writer(session, payload)`, for database effects. It runs in the transaction that
-  marks the task done, so its rows and the completion commit together or not at all: a crash
+- the writer, `writer(session, payloads)`, for database effects. It runs in the transaction that
+  marks the tasks done, so its rows and the completions commit together or not at all: a crash
   repeats neither half of it, and a writer never runs twice for one task.
 
-Completions arriving together share one transaction (each writer in its own savepoint, so one
-failing writer fails only its task). A task is completed only by the replica that still holds
+Completions arriving together share one transaction, and a writer is called once with the
+payloads of all its kind's tasks in it, so hot rows are written a batch to a statement. When a
+writer fails, the batch is written again one task to a savepoint, so the failing task fails
+alone. A task is completed only by the replica that still holds
 its lease; a failure is retried with backoff, and a row whose holder died is taken over when its
 lease lapses.
 """
@@ -37,6 +39,7 @@ from bot.core.db import (
     affected,
     insert_ignore,
     prune_in_batches,
+    table_of,
     transaction,
     utcnow,
 )
@@ -50,7 +53,7 @@ log = logging.getLogger(__name__)
 # Set in session.info by a transaction that makes tasks: the task loops wake at its commit.
 WAKE_FLAG = "wake_tasks"
 TaskHandler = Callable[[dict[str, Any]], Awaitable[None]]
-TaskWriter = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+TaskWriter = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
 
 class Task(Base):
@@ -106,7 +109,9 @@ async def enqueue_many(session: AsyncSession, kind: str, payloads: list[dict[str
     """Add tasks of one kind, without keys, in one statement, in the caller's transaction."""
     if not payloads:
         return
-    await session.execute(insert(Task), [_row(kind, payload, None, 0.0) for payload in payloads])
+    # The table, not the mapped class: a plain executemany, without the ORM's bulk path.
+    rows = [_row(kind, payload, None, 0.0) for payload in payloads]
+    await session.execute(insert(table_of(Task)), rows)
     session.info[WAKE_FLAG] = True
 
 
@@ -244,7 +249,6 @@ class TaskRunner:
         took (they are not ours to complete, and their writers do not run), and on SQLite it
         opens the real transaction the writers' savepoints nest in.
         """
-        outcomes: dict[int, Outcome] = {}
         async with transaction(self.sessions) as session:
             held = set(
                 await session.scalars(
@@ -267,18 +271,38 @@ class TaskRunner:
                     execution_options={"synchronize_session": False},
                 )
             )
-            for item in batch:
-                outcomes[item.task.id] = await self._write(session, item, held)
-        return [outcomes[item.task.id] for item in batch]
+            # In the order the tasks were made: a writer sees a batch as it was stored.
+            mine = sorted(
+                (item for item in batch if item.task.id in held and item.writer is not None),
+                key=lambda item: item.task.id,
+            )
+            outcomes: dict[int, Outcome] = {item.task.id: DONE for item in mine}
+            if mine and not await self._write_together(session, mine):
+                for item in mine:
+                    outcomes[item.task.id] = await self._write_alone(session, item)
+        return [outcomes.get(item.task.id, DONE if item.task.id in held else LOST)
+                for item in batch]  # fmt: skip
 
-    async def _write(self, session: AsyncSession, item: Completion, held: set[int]) -> Outcome:
-        if item.task.id not in held:
-            return LOST
-        if item.writer is None:
-            return DONE
+    async def _write_together(self, session: AsyncSession, items: list[Completion]) -> bool:
+        """Each writer once, with all its tasks' payloads; False (and nothing written) if any
+        writer failed."""
+        by_writer: dict[TaskWriter, list[dict[str, Any]]] = {}
+        for item in items:
+            assert item.writer is not None
+            by_writer.setdefault(item.writer, []).append(item.task.payload)
         try:
             async with session.begin_nested():
-                await item.writer(session, item.task.payload)
+                for writer, payloads in by_writer.items():
+                    await writer(session, payloads)
+        except Exception:  # one of them is bad: each is written alone to find which
+            return False
+        return True
+
+    async def _write_alone(self, session: AsyncSession, item: Completion) -> Outcome:
+        assert item.writer is not None
+        try:
+            async with session.begin_nested():
+                await item.writer(session, [item.task.payload])
         except Exception as error:  # its savepoint is gone; the task goes back, the rest stay
             await session.execute(
                 update(Task)

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, delete, distinct, exists, func, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.core.db import affected, insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, table_of, utcnow
 from bot.core.security import redact_secrets
 from bot.digests.models import ActivityMessage, ActivityOptOut, ActivityReaction
 
@@ -42,6 +42,25 @@ def _stored_text(text: str) -> str:
 
 async def opted_out(session: AsyncSession, channel: str) -> bool:
     return await session.get(ActivityOptOut, channel) is not None
+
+
+async def opted_out_of(session: AsyncSession, channels: set[str]) -> set[str]:
+    """Which of `channels` opted out, in one query."""
+    found = await session.scalars(
+        select(ActivityOptOut.channel).where(ActivityOptOut.channel.in_(sorted(channels)))
+    )
+    return set(found)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message as a message event first shows it."""
+
+    channel: str
+    ts: str
+    user: str
+    text: str
+    thread_ts: str | None = None
 
 
 def _message_values(
@@ -81,6 +100,30 @@ async def record_message(
         .on_conflict_do_nothing(index_elements=["channel", "ts"])
     )
     return affected(await session.execute(statement)) == 1
+
+
+async def record_messages(session: AsyncSession, messages: list[NewMessage]) -> int:
+    """Store new messages, a batch to one statement; how many were not in opted-out channels.
+
+    Rows already there (an edit or a deletion got there first, or a replay) are left as they
+    are, as `record_message` leaves them.
+    """
+    if not messages:
+        return 0
+    out = await opted_out_of(session, {message.channel for message in messages})
+    rows = [
+        _message_values(message.channel, message.ts, message.user, message.text,
+                        message.thread_ts)
+        for message in messages
+        if message.channel not in out
+    ]  # fmt: skip
+    if rows:
+        # The table, not the mapped class: a plain executemany, without the ORM's bulk path.
+        statement = insert_ignore(session, table_of(ActivityMessage)).on_conflict_do_nothing(
+            index_elements=["channel", "ts"]
+        )
+        await session.execute(statement, rows)
+    return len(rows)
 
 
 async def record_edit(

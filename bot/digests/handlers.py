@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.access import CHANNEL, CONFIGURE, SEE
 from bot.core.commands import Subcommand, UsageError, split_args
 from bot.core.db import transaction, utcnow
+from bot.core.events import Stored
 from bot.core.gate import Incoming, Target
 from bot.core.scheduler import JobSpec
 from bot.core.watches import Watch
@@ -43,9 +44,44 @@ def _edited_at(message: dict[str, Any]) -> Any:
     return activity.ts_time(edited["ts"]) if edited.get("ts") else None
 
 
-async def store_message_event(
+def new_message(event: dict[str, Any], bot_user_id: str | None) -> activity.NewMessage | None:
+    """The message a plain message event posts, if it is activity to keep."""
+    channel = event.get("channel")
+    if not channel or event.get("channel_type") not in CHANNEL_TYPES:
+        return None
+    if event.get("subtype") not in HUMAN_SUBTYPES or not event.get("ts"):
+        return None
+    if from_bot(event, bot_user_id):
+        return None
+    return activity.NewMessage(
+        channel=channel,
+        ts=event["ts"],
+        user=event["user"],
+        text=event.get("text") or "",
+        thread_ts=event.get("thread_ts"),
+    )
+
+
+async def store_message_events(
+    session: AsyncSession, events: list[dict[str, Any]], bot_user_id: str | None
+) -> None:
+    """Store message events in order; each run of new messages is one statement."""
+    run: list[activity.NewMessage] = []
+    for event in events:
+        message = new_message(event, bot_user_id)
+        if message is not None:
+            run.append(message)
+            continue
+        await activity.record_messages(session, run)
+        run = []
+        await store_change_event(session, event, bot_user_id)
+    await activity.record_messages(session, run)
+
+
+async def store_change_event(
     session: AsyncSession, event: dict[str, Any], bot_user_id: str | None
 ) -> None:
+    """An edit or a deletion (other subtypes are not activity)."""
     channel = event.get("channel")
     if not channel or event.get("channel_type") not in CHANNEL_TYPES:
         return
@@ -73,15 +109,6 @@ async def store_message_event(
                 user=previous.get("user"),
                 thread_ts=previous.get("thread_ts"),
             )
-    elif subtype in HUMAN_SUBTYPES and event.get("ts") and not from_bot(event, bot_user_id):
-        await activity.record_message(
-            session,
-            channel=channel,
-            ts=event["ts"],
-            user=event["user"],
-            text=event.get("text") or "",
-            thread_ts=event.get("thread_ts"),
-        )
 
 
 async def store_reaction_event(
@@ -111,18 +138,18 @@ def bot_user_id(rt: FeatureContext, body: dict[str, Any]) -> str | None:
 
 
 def _register_events(rt: FeatureContext) -> None:
-    # Activity rows only: written in the transaction that completes the stored event.
-    async def on_message(
-        session: AsyncSession, event: dict[str, Any], body: dict[str, Any]
-    ) -> None:
-        await store_message_event(session, event, bot_user_id(rt, body))
+    # Activity rows only: written in the transaction that completes the stored events.
+    async def on_messages(session: AsyncSession, items: list[Stored]) -> None:
+        if items:
+            await store_message_events(
+                session, [event for event, _ in items], bot_user_id(rt, items[0][1])
+            )
 
-    rt.events.record("message", on_message)
+    rt.events.record("message", on_messages)
 
-    async def on_reaction(
-        session: AsyncSession, event: dict[str, Any], body: dict[str, Any]
-    ) -> None:
-        await store_reaction_event(session, event, bot_user_id(rt, body))
+    async def on_reaction(session: AsyncSession, items: list[Stored]) -> None:
+        for event, body in items:
+            await store_reaction_event(session, event, bot_user_id(rt, body))
 
     rt.events.record("reaction_added", on_reaction)
     rt.events.record("reaction_removed", on_reaction)

@@ -170,10 +170,11 @@ async def test_writers_commit_with_their_task_and_a_failing_one_fails_only_itsel
 ) -> None:
     engine, sessions = await _sessions(db_url)
 
-    async def write(session: Any, payload: dict[str, Any]) -> None:
-        await ledger.claim(session, "effect", payload["k"])
-        if payload["k"] == "bad":
-            raise ValueError("cannot write this one")
+    async def write(session: Any, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            await ledger.claim(session, "effect", payload["k"])
+            if payload["k"] == "bad":
+                raise ValueError("cannot write this one")
 
     runner = _runner(sessions, "r1")
     runner.register("write", writer=write)
@@ -216,8 +217,8 @@ async def test_a_task_taken_over_meanwhile_is_not_completed_by_its_old_holder(
             )
         taken_over.set()
 
-    async def write(session: Any, payload: dict[str, Any]) -> None:
-        written.append(payload["k"])
+    async def write(session: Any, payloads: list[dict[str, Any]]) -> None:
+        written.extend(payload["k"] for payload in payloads)
 
     runner = _runner(sessions, "old")
     runner.register("work", slow, writer=write)
@@ -233,4 +234,30 @@ async def test_a_task_taken_over_meanwhile_is_not_completed_by_its_old_holder(
     assert (task.status, task.lease_owner, task.payload) == ("pending", "other", {"k": "x"})
     lost = runner.metrics.tasks.labels("work", "lost")._value.get()
     assert lost == 1
+    await engine.dispose()
+
+
+async def test_a_writer_gets_the_tasks_completing_together_in_one_call(db_url: str) -> None:
+    engine, sessions = await _sessions(db_url)
+    calls: list[list[str]] = []
+
+    async def write(session: Any, payloads: list[dict[str, Any]]) -> None:
+        calls.append([payload["k"] for payload in payloads])
+        for payload in payloads:
+            await ledger.claim(session, "effect", payload["k"])
+
+    runner = _runner(sessions, "r1")
+    runner.register("write", writer=write)
+    keys = [f"k{n}" for n in range(6)]
+    async with transaction(sessions) as session:
+        await tasks.enqueue_many(session, "write", [{"k": k} for k in keys])
+    runner.start()
+
+    async def settled() -> bool:
+        return await _ledger_keys(sessions, "effect") == keys
+
+    await _wait_for(settled)
+    await runner.stop()
+    # Claimed in one statement and completed in one transaction: one call for all six.
+    assert calls == [keys]
     await engine.dispose()

@@ -35,11 +35,12 @@ async def test_postgres_restart_delivers_acknowledged_events_at_least_once_one_e
     async with running_bot(db_url) as bot:
 
         async def remember(
-            session: AsyncSession, event: dict[str, Any], _body: dict[str, Any]
+            session: AsyncSession, items: list[tuple[dict[str, Any], dict[str, Any]]]
         ) -> None:
             # A fresh key per run: nothing absorbs a repeat, so a second run shows as a row.
-            await ledger.claim(session, "emoji-effect", f"{event['name']}/{uuid.uuid4()}")
-            handled.append(event["name"])
+            for event, _body in items:
+                await ledger.claim(session, "emoji-effect", f"{event['name']}/{uuid.uuid4()}")
+                handled.append(event["name"])
 
         bot.rt.events.record("emoji_changed", remember)
 
