@@ -20,6 +20,9 @@ def main() -> int:
     projector.add_argument("--seconds", type=float, default=60.0)
     projector.add_argument("--channels", type=int, default=10)
     projector.add_argument(
+        "--existing", type=int, default=0, help="older cards, up to date, in the table first"
+    )
+    projector.add_argument(
         "--replicas", type=int, default=0, help="one, then N opsbot serve on one PostgreSQL"
     )
     projector.add_argument(
@@ -48,7 +51,9 @@ def main() -> int:
             lines = asyncio.run(run_processes(args.replicas, args.unshared_too, args.tasks,
                                               args.rate, args.seconds, args.channels))  # fmt: skip
         else:
-            lines = asyncio.run(run_projector(args.tasks, args.rate, args.seconds, args.channels))
+            lines = asyncio.run(
+                run_projector(args.tasks, args.rate, args.seconds, args.channels, args.existing)
+            )
         print("\n".join(lines))
     elif args.name == "due":
         from bench.due_query import run as run_due

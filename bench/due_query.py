@@ -25,7 +25,8 @@ from bot.migrate import upgrade
 BATCH = 5000
 
 
-async def _fill(url: str, cards: int, dirty: int) -> None:
+async def fill(url: str, cards: int, dirty: int, kind: str = "bench.card") -> None:
+    """Add `cards` posted cards of `kind`, `dirty` of them changed since their last update."""
     engine = make_engine(url)
     now = utcnow()
     every = max(1, cards // max(dirty, 1))
@@ -33,7 +34,7 @@ async def _fill(url: str, cards: int, dirty: int) -> None:
         for start in range(0, cards, BATCH):
             rows = [
                 {
-                    "kind": "bench.card",
+                    "kind": kind,
                     "record_id": str(i),
                     "channel": "C0BENCH",
                     "ts": f"{i}.000100",
@@ -80,7 +81,7 @@ def run(cards: int, dirty: int, databases: list[str], calls: int = 50) -> list[s
         for kind in databases:
             url = database_url(kind, stack)
             upgrade(url)
-            asyncio.run(_fill(url, cards, dirty))
+            asyncio.run(fill(url, cards, dirty))
             indexed, found = asyncio.run(_time(url, calls))
             asyncio.run(_drop_index(url))
             scanned, _ = asyncio.run(_time(url, calls))

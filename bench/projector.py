@@ -1,19 +1,20 @@
 """The projector against Slack's published limits.
 
     python -m bench projector [--tasks 100] [--rate 5] [--seconds 60] [--channels 10]
-        [--replicas 3 [--unshared-too]]
+        [--existing 100000] [--replicas 3 [--unshared-too]]
 
-Each of N task cards changes `rate` times a second for `seconds` (as agent progress would);
-the sandbox enforces Slack's limits and answers 429 when they are broken. Reported: Web API
-calls, 429s, the lag from the last change to the last update, and whether every card shows
-its final state.
+Each of N task cards changes `rate` times a second for `seconds` (as agent progress would); the
+sandbox enforces Slack's limits and answers 429 when they are broken. Reported: Web API calls,
+429s, the lag from the last change to the last update, and whether every card shows its final
+state.
 
-Without `--replicas` the bot runs in this process on SQLite. With `--replicas N`, one and then
-N `opsbot serve` processes (each a fresh PostgreSQL database, migrated once, then
-`serve --no-migrate`) project the same cards against one sandbox enforcing the limits, in real
-time; `--unshared-too` adds N processes that pace themselves only, as before the shared budget.
-The cards live in a table of the bench's own; each process registers their view (`python -m
-bench.projector shared serve ...` is `opsbot serve` with that one view added).
+Without `--replicas` the bot runs in this process on SQLite; `--existing N` first adds N cards
+posted earlier and up to date (a long-lived install's table), which the due query must skip.
+With `--replicas N`, one and then N `opsbot serve` processes (each a fresh PostgreSQL database,
+migrated once, then `serve --no-migrate`) project the same cards against one sandbox enforcing
+the limits, in real time; `--unshared-too` adds N processes that pace themselves only, as before
+the shared budget. The cards live in a table of the bench's own; each process registers their
+view (`python -m bench.projector shared serve ...` is `opsbot serve` with that one view added).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.due_query import fill
 from bench.processes import bot_env, free_port, process
 from bot.app import Runtime, Tuning
 from bot.core.db import make_engine, make_sessionmaker, transaction
@@ -47,10 +49,14 @@ from bot.sandbox.server import Sandbox
 KIND = "bench.task"
 
 
-async def run(tasks: int, rate: float, seconds: float, channels: int) -> list[str]:
+async def run(
+    tasks: int, rate: float, seconds: float, channels: int, existing: int = 0
+) -> list[str]:
     directory = Path(tempfile.mkdtemp(prefix="opsbot-bench-"))
     url = f"sqlite+aiosqlite:///{directory}/bench.db"
     await create_tables(url)
+    if existing:
+        await fill(url, existing, 0, kind="bench.old")
     tuning = Tuning(lease_seconds=30, task_sweep_seconds=0.2, projector_sweep_seconds=0.5)
     state: dict[str, str] = {}
     async with running_bot(url, tuning=tuning) as bot:
@@ -86,7 +92,7 @@ async def run(tasks: int, rate: float, seconds: float, channels: int) -> list[st
         delivered = sum(1 for task in range(tasks) if state[str(task)] in final)
     return [
         f"{tasks} cards x {rate:g} changes/s for {seconds:g}s in {channels} channels "
-        f"({tasks * step} changes)",
+        f"({tasks * step} changes), {existing:,} older cards up to date",
         f"  Web API calls: {len(calls)} (chat.postMessage "
         f"{sum(c.method == 'chat.postMessage' for c in calls)}, chat.update "
         f"{sum(c.method == 'chat.update' for c in calls)}), 429s: {limited}",
