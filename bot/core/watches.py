@@ -67,6 +67,17 @@ class Watches:
         return found
 
 
+class MissingColumn(AttributeError):
+    """A watch's keys read a column the `changed(...)` call did not give."""
+
+
+class _Written(SimpleNamespace):
+    """The row a Core write names (`changed`); reading a column it was not given fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise MissingColumn(name)
+
+
 def written(row: Any) -> frozenset[str] | None:
     """The columns this write sets on `row`, for a watch's key function: those a new row was
     given, an existing row's modified ones, or those a Core write named (`changed`); None when
@@ -114,5 +125,11 @@ async def changed(session: AsyncSession, model: type[Any], **columns: Any) -> No
     watches: Watches | None = session.info.get(WATCHES_INFO)
     if watches is None or model not in watches.by_model:
         return
-    row = SimpleNamespace(**columns)
-    await session.run_sync(lambda sync_session: _mark(sync_session, watches, [(model, row)]))
+    row = _Written(**columns)
+    try:
+        await session.run_sync(lambda sync_session: _mark(sync_session, watches, [(model, row)]))
+    except MissingColumn as missing:
+        raise MissingColumn(
+            f"a watch on {model.__name__} reads {missing.args[0]!r}, which this changed(...) call did not"
+            " give: pass it"
+        ) from None

@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, insert, select
 
@@ -15,7 +16,7 @@ from bot.core.db import make_engine, make_sessionmaker, transaction
 from bot.core.metrics import Metrics
 from bot.core.projector import Projection
 from bot.core.projector_worker import Projector
-from bot.core.watches import Watch, changed
+from bot.core.watches import MissingColumn, Watch, changed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +102,16 @@ async def test_a_core_write_is_covered_by_changed(db_url: str) -> None:
     assert views[("card", "9")] == 1
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Projection)) == 1
+    await engine.dispose()
+
+
+async def test_a_changed_call_missing_a_column_a_watch_reads_names_it(db_url: str) -> None:
+    engine, sessions = await _setup(db_url)
+    with pytest.raises(MissingColumn, match="a watch on Task reads 'payload'"):
+        async with transaction(sessions) as session:
+            await session.execute(insert(tasks.Task).values(kind="k2", payload={"card": 9}))
+            await changed(session, tasks.Task, id=None)
+    assert await _views(sessions) == {}, "the failed write marked nothing"
     await engine.dispose()
 
 
