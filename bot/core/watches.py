@@ -130,6 +130,6 @@ async def changed(session: AsyncSession, model: type[Any], **columns: Any) -> No
         await session.run_sync(lambda sync_session: _mark(sync_session, watches, [(model, row)]))
     except MissingColumn as missing:
         raise MissingColumn(
-            f"a watch on {model.__name__} reads {missing.args[0]!r}, which this changed(...) call did not"
-            " give: pass it"
+            f"a watch on {model.__name__} reads {missing.args[0]!r}, which this changed(...)"
+            " call did not give: pass it"
         ) from None
