@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test processes: each has its own PostgreSQL cluster and its own share of the suite.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint format bench docs clean
 
@@ -22,7 +24,7 @@ demo: $(VENV)/.installed
 	$(BIN)/opsbot demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

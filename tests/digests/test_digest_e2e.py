@@ -187,14 +187,18 @@ async def a_scripted_day(db_url: str, clock: Clock, f: dt.datetime) -> None:
 
 async def test_times_are_shown_in_the_digests_time_zone(db_url: str) -> None:
     config = {"digests": [{"channel": GENERAL, "cron": "30 8 * * *", "timezone": "Asia/Kolkata"}]}
-    async with digest_bot(db_url, **config) as bot:
-        question = await bot.slack.user_message(GENERAL, ALICE, "Who can review my change?")
-        await bot.settle()
+    clock = Clock()
+    async with digest_bot(db_url, clock, **config) as bot:
         async with bot.rt.sessions() as session:
             [spec] = await service.specs(session, bot.rt.settings.digests)
-        asked = dt.datetime.fromtimestamp(float(question), dt.UTC)
-        f = service.next_fire(spec, asked + dt.timedelta(hours=5))
+        f = service.next_fire(spec, utcnow())
         assert f is not None
+        # Asked 6 hours before the digest, whatever the time of day the test runs at: inside
+        # its day, and unanswered for longer than its 4 hours.
+        clock.at(f - dt.timedelta(hours=6))
+        question = await bot.slack.user_message(GENERAL, ALICE, "Who can review my change?")
+        await bot.settle()
+        asked = dt.datetime.fromtimestamp(float(question), dt.UTC)
         await fire(bot, f)
         [digest] = digests_in(bot)
         shown = text_of(digest)
