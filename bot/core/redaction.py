@@ -29,12 +29,16 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import ahocorasick
+
 PLACEHOLDER = re.compile(r"\[REDACTED:[A-Za-z0-9_]+\]")
 GITLEAKS_RULES = "secret_rules/gitleaks.toml"
 
 # A replacement can make a neighbour match that did not before (a "\b" next to the new "]");
 # running again until nothing changes makes redaction idempotent. Two passes are the norm.
 _MAX_PASSES = 4
+# Up to this many candidate keywords are looked up one by one; more, in one automaton pass.
+_FEW_KEYWORDS = 8
 
 Span = tuple[int, int]
 # What joins texts scanned together (see `Redactor.changes_any`): the newlines make it a line
@@ -639,6 +643,13 @@ class Redactor:
         self.rules = tuple(rules)
         # Rules share keywords ("key", "token"...): look each up once per text.
         self.keywords = tuple(sorted({word for rule in self.rules for word in rule.keywords}))
+        # All keywords found in one pass over a text (Aho-Corasick), instead of one substring
+        # search per keyword: hundreds of keywords made that lookup the cost of a long reply.
+        self._finder = ahocorasick.Automaton()
+        for word in self.keywords:
+            self._finder.add_word(word, word)
+        if self.keywords:
+            self._finder.make_automaton()
         # Which rules each keyword wakes (by position, to keep the order), and which run always.
         self._woken: dict[str, list[int]] = {word: [] for word in self.keywords}
         self._always: list[int] = []
@@ -647,6 +658,12 @@ class Redactor:
                 self._woken[word].append(index)
             if not rule.keywords:
                 self._always.append(index)
+
+    def keywords_in(self, lowered: str) -> set[str]:
+        """The rule set's keywords that occur in ``lowered`` (a lower-cased text)."""
+        if not self.keywords:
+            return set()
+        return {word for _end, word in self._finder.iter(lowered)}
 
     def _wanted(self, present: Iterable[str]) -> list[Rule]:
         """The rules to run, in order, given the keywords found in the text."""
@@ -678,7 +695,7 @@ class Redactor:
         than the rules. A keyword absent from all of them together is absent from each.
         """
         together = _SEAM.join(texts).lower()
-        candidates = tuple(word for word in self.keywords if word in together)
+        candidates = tuple(self.keywords_in(together))
         return [self.redact_counted(text, candidates)[0] for text in texts]
 
     def changes_any(self, texts: Sequence[str]) -> bool:
@@ -716,9 +733,10 @@ class Redactor:
         if claimed is None:
             earlier = PLACEHOLDER.finditer(text) if "[redacted:" in lowered else ()
             claimed = _Spans(m.span() for m in earlier)
-        present = {
-            word for word in (self.keywords if keywords is None else keywords) if word in lowered
-        }
+        if keywords is None or len(keywords) > _FEW_KEYWORDS:
+            present = self.keywords_in(lowered)
+        else:  # a few known candidates: a substring search each is cheaper than a pass
+            present = {word for word in keywords if word in lowered}
         for rule in self._wanted(present):
             for match in rule.finditer(text, lowered):
                 span = rule.secret_span(match)
