@@ -17,8 +17,9 @@ from pydantic import AfterValidator, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from bot.config import Settings, _http_url
+from bot.config import Settings
 from bot.config_sources import is_secret
+from bot.core.settings import _http_url
 
 COMMAND = "opsbot config-docs > docs/configuration.md"
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import AgentsConfig
+from bot.agents.settings import AgentsConfig
 from bot.core.commands import UsageError
 
 MAX_ATTEMPTS = 4

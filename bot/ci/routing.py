@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from bot.config import CiRoute
+from bot.ci.settings import CiRoute
 
 # When neither the route nor the payload names a default branch.
 FALLBACK_DEFAULT_BRANCHES = ("main", "master")

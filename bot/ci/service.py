@@ -32,7 +32,7 @@ from bot.ci.queries import (
     red_now,
     status,
 )
-from bot.config import CiRoute
+from bot.ci.settings import CiRoute
 from bot.core import tasks
 from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.watches import changed

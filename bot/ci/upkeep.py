@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci.models import CiBreakage, CiMute, CiPipeline
 from bot.ci.routing import route_for
-from bot.config import CiRoute
+from bot.ci.settings import CiRoute
 from bot.core import watches
 from bot.core.db import insert_ignore, utcnow
 

@@ -18,12 +18,12 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import DigestConfig
 from bot.core import tasks
 from bot.core.dates import WEEKDAYS
 from bot.core.db import insert_ignore, utcnow
 from bot.core.watches import changed
 from bot.digests.models import DigestRun, DigestSchedule
+from bot.digests.settings import DigestConfig
 
 VIEW = "digests.digest"
 TASK_BUILD = "digests.build"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from bot.agents.backends.base import Backend, BackendEnv
-from bot.config import AgentBackend
+from bot.agents.settings import AgentBackend
 
 
 def create_backend(config: AgentBackend, env: BackendEnv) -> Backend:

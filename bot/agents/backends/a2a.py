@@ -50,7 +50,8 @@ from bot.agents.backends.base import (
     Job,
     Update,
 )
-from bot.config import AgentBackend, reveal
+from bot.agents.settings import AgentBackend
+from bot.config import reveal
 from bot.core.redaction import redact_payload, redact_text
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.config import AgentBackend, AgentsConfig
+from bot.agents.settings import AgentBackend, AgentsConfig
 
 
 class BackendUnavailable(Exception):

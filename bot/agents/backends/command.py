@@ -29,7 +29,8 @@ from bot.agents.backends.base import (
     outcome_from_diff,
 )
 from bot.agents.backends.jsonlines import Line, read_line
-from bot.config import AgentBackend, reveal
+from bot.agents.settings import AgentBackend
+from bot.config import reveal
 from bot.core.security import redact_secrets
 
 PROMPT = "{prompt}"

@@ -1,0 +1,38 @@
+"""The CI section of the settings (`ci:`): routes from repositories to channels."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from bot.core.settings import SLACK_CHANNEL_ID, Section
+
+
+class CiRoute(Section):
+    repo: str = Field(
+        pattern=r"^[\w.*?\[\]-]+/[\w.*?\[\]-]+$|^\*$",
+        description="owner/name of the repository; globs allowed (`octo-org/*`, `*`)",
+    )
+    branches: list[str] = Field(
+        default_factory=list, description="branches reported; empty means every branch"
+    )
+    channel: str = Field(pattern=SLACK_CHANNEL_ID, description="channel id for the route's cards")
+    owners: list[str] = Field(
+        default_factory=list,
+        description="user ids mentioned when a breakage stays red past ci.still_red_hours",
+    )
+
+
+class CiConfig(Section):
+    routes: list[CiRoute] = Field(
+        default_factory=list, description="which repository and branch goes to which channel"
+    )
+    still_red_hours: float = Field(
+        default=4.0, gt=0, description="hours red before route owners are mentioned"
+    )
+    github_token: SecretStr | None = Field(
+        default=None, description="GitHub token to list the commits suspected of a breakage"
+    )
+    authors: dict[str, str] = Field(
+        default_factory=dict,
+        description="commit author (email, GitHub login or name) -> Slack user id",
+    )
