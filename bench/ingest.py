@@ -4,7 +4,8 @@
 
 Sends channel message events and GitHub workflow_run webhooks as fast as 32 connections
 allow to `opsbot serve`, then waits until every one is stored by its feature (activity rows,
-CI runs); the rate is items over the time from the first request to the last row.
+CI runs); the rate is items over the time from the first request to the last row. CPU is the
+serve process's (and its workers') user and system time over the same span, per item.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import aiohttp
 from sqlalchemy import text
 
 from bench.ack import database_url
-from bench.processes import SIGNING_SECRET, opsbot, sandbox
+from bench.processes import PIDS, SIGNING_SECRET, cpu_seconds, opsbot, sandbox
 from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import make_engine, utcnow
 from bot.migrate import upgrade
@@ -93,14 +94,16 @@ async def measure(base: str, db: str, count: int) -> list[str]:
     )  # fmt: skip
     for name, url, make, query in cases:
         items = [make(n) for n in range(count)]
+        cpu_before = cpu_seconds(PIDS[base])
         started = time.monotonic()
         failures = await send_all(url, items)
         acked = time.monotonic() - started
         await wait_for_rows(db, query, count - failures)
         stored = time.monotonic() - started
+        cpu = (cpu_seconds(PIDS[base]) - cpu_before) / count * 1000
         lines.append(
             f"  {name:15} {count} sent, {failures} refused: acknowledged {count / acked:7.1f}/s,"
-            f" stored end to end {count / stored:7.1f}/s"
+            f" stored end to end {count / stored:7.1f}/s, serve CPU {cpu:5.2f} ms each"
         )
     return lines
 

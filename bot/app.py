@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings, reveal
-from bot.core import inbox, ledger, tasks
+from bot.core import inbox, ledger, ratebudget, tasks
 from bot.core.access import Policy, channel_policy
 from bot.core.commands import CommandRegistry
 from bot.core.db import make_engine, make_sessionmaker, utcnow
@@ -266,6 +266,8 @@ def register_core_jobs(rt: Runtime) -> None:
             "dead tasks": await tasks.prune(rt.sessions, "dead", now - _days(keep.dead_tasks_days)),
             "job firings": await prune_firings(rt.sessions, now - _days(keep.job_firings_days)),
             "ledger rows": await ledger.prune(rt.sessions, now - _days(keep.ledger_days)),
+            # Buckets refill within minutes: a day idle is a channel the bot left.
+            "idle rate budgets": await ratebudget.prune(rt.sessions, now - _days(1)),
         }
         log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in pruned.items()))
 
@@ -275,7 +277,7 @@ def register_core_jobs(rt: Runtime) -> None:
             name="core.prune_ledger",
             func=retention,
             description="retention: delete done/dead tasks, job firings and delivery ids "
-            "past the retention settings",
+            "past the retention settings, and rate budget rows idle for a day",
             cron="17 3 * * *",
         )
     )

@@ -55,7 +55,14 @@ def formatter(log_format: LogFormat = "text") -> ProcessorFormatter:
             structlog.processors.JSONRenderer(),
         ]
     else:
-        render = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+        # Plain tracebacks: structlog's default (rich, when installed) prints every frame's
+        # local variables, which may hold a token or a message's text, and takes tens of
+        # milliseconds a traceback, the cost of thousands of events while the store is down.
+        render = [
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     return ProcessorFormatter(
         foreign_pre_chain=[*shared_processors(), structlog.stdlib.ExtraAdder()],
         processors=[ProcessorFormatter.remove_processors_meta, *render],

@@ -75,7 +75,8 @@ class Metrics:
             "opsbot_jobs_total",
             "Scheduled job firings: ok, failed, skipped (another replica ran that firing) or "
             "missed (the scheduler woke too late for it)",
-            ["job", "result"],
+            # Not `job`: Prometheus sets that label on every series to the scrape job's name.
+            ["job_name", "result"],
             registry=self.registry,
         )
         self.inbox_commits = Counter(

@@ -29,11 +29,11 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Float, String, TextClause, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Float, String, TextClause, and_, delete, or_, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime
+from bot.core.db import Base, UTCDateTime, affected, transaction
 from bot.core.ratelimits import Pacer, Rule, rules_for
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,17 @@ class RateBudget(Base):
     tokens: Mapped[float] = mapped_column(Float)  # as of updated_at; below zero when reserved
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     paused_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+async def prune(sessions: async_sessionmaker[AsyncSession], cutoff: dt.datetime) -> int:
+    """Forget buckets untouched since `cutoff` (a channel the bot no longer posts in). Such a
+    bucket has long refilled: a new row for it starts just as full."""
+    idle = and_(
+        RateBudget.updated_at < cutoff,
+        or_(RateBudget.paused_until.is_(None), RateBudget.paused_until < cutoff),
+    )
+    async with transaction(sessions) as session:  # a row per method and channel: a few
+        return affected(await session.execute(delete(RateBudget).where(idle)))
 
 
 # Every statement is one round trip. Plain SQL, compiled once: building and compiling the

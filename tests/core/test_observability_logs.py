@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,3 +96,24 @@ def test_text_is_the_default_and_carries_the_same_context() -> None:
         line = logs.formatter().format(record)
     assert "GET /livez" in line and "request_id=req-7" in line and not line.startswith("{")
     assert "request_id=req-7" not in logs.formatter().format(record)  # the scope has ended
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_logged_exception_shows_its_traceback_but_no_local_variable(log_format: str) -> None:
+    """A traceback renderer that prints locals would write whatever the failing frame held (a
+    token, a Slack event's text) into the log."""
+
+    def store(payload: dict[str, str]) -> None:
+        token = payload["token"]
+        raise RuntimeError(f"could not store ({len(token)} characters)")
+
+    secret = "-".join(["xoxb", "local", "never", "logged"])  # not in any source line shown
+    try:
+        store({"token": secret})
+    except RuntimeError:
+        record = logging.LogRecord(
+            "bot.core.inbox", logging.ERROR, __file__, 1, "could not store", (), sys.exc_info()
+        )
+    line = logs.formatter(log_format).format(record)  # type: ignore[arg-type]
+    assert "RuntimeError: could not store (23 characters)" in line and "in store" in line
+    assert secret not in line

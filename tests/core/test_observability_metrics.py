@@ -165,7 +165,7 @@ async def test_a_missed_firing_is_counted(tmp_path: Path) -> None:
         )
         for _ in range(100):
             if metrics.registry.get_sample_value(
-                "opsbot_jobs_total", {"job": "obs.hourly", "result": "missed"}
+                "opsbot_jobs_total", {"job_name": "obs.hourly", "result": "missed"}
             ):
                 break
             await asyncio.sleep(0.02)
@@ -173,5 +173,5 @@ async def test_a_missed_firing_is_counted(tmp_path: Path) -> None:
         await scheduler.stop()
         await engine.dispose()
     found = samples(metrics.render().decode())
-    assert found[("opsbot_jobs_total", (("job", "obs.hourly"), ("result", "missed")))] == 1
-    assert ("opsbot_jobs_total", (("job", "obs.hourly"), ("result", "ok"))) not in found
+    assert found[("opsbot_jobs_total", (("job_name", "obs.hourly"), ("result", "missed")))] == 1
+    assert ("opsbot_jobs_total", (("job_name", "obs.hourly"), ("result", "ok"))) not in found

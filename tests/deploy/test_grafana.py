@@ -100,9 +100,10 @@ def test_every_metric_of_the_issue_has_a_panel() -> None:
     assert not missing
 
 
-def test_the_job_label_is_read_as_prometheus_renames_it() -> None:
-    # opsbot_jobs_total's `job` label collides with the scrape's; Prometheus keeps it as
-    # exported_job, so a panel grouping by `job` would show one line per scrape target.
+def test_job_firings_are_grouped_by_the_jobs_own_label() -> None:
+    # `job` is the scrape job's label on every series; opsbot's scheduled job is `job_name`.
+    # A panel grouping by `job` would show one line per scrape target.
     for query in queries(json.loads(DASHBOARD.read_text())):
         if "opsbot_jobs_total" in query:
-            assert "exported_job" in query and not re.search(r"by \([^)]*\bjob\b", query)
+            assert re.search(r"by \([^)]*\bjob_name\b", query), query
+            assert not re.search(r"by \([^)]*\bjob\b", query) and "exported_job" not in query

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.core.metrics import Metrics
+from bot.core.ratebudget import RateBudget
 from bot.core.scheduler import JobFiring, JobSpec, prune_firings
 
 
@@ -54,6 +55,7 @@ async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) 
     now = utcnow()
     old, young = now - dt.timedelta(days=8), now - dt.timedelta(days=6)
     ancient, recent_dead = now - dt.timedelta(days=31), now - dt.timedelta(days=29)
+    hour_ago = now - dt.timedelta(hours=1)
     async with transaction(rt.sessions) as session:
         for status, finished in [
             ("done", old),
@@ -75,6 +77,12 @@ async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) 
         for at in (old, young):
             session.add(JobFiring(job="demo", fire_time=at, owner="r1", claimed_at=at))
             session.add(ledger.ProcessedEvent(source="slack", key=f"Ev{at}", received_at=at))
+        # A channel's rate budget idle for two days goes; one used an hour ago stays.
+        for scope, at in (("C0LEFT", now - dt.timedelta(days=2)), ("C0BUSY", hour_ago)):
+            session.add(
+                RateBudget(method="chat.update", scope=scope, capacity=5, rate=1, tokens=5,
+                           updated_at=at, paused_until=None)
+            )  # fmt: skip
     try:
         await rt.scheduler.run_now("core.prune_ledger")
         async with rt.sessions() as session:
@@ -84,6 +92,8 @@ async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) 
             )
             firings = (await session.scalars(select(JobFiring.fire_time))).all()
             events = (await session.scalars(select(ledger.ProcessedEvent.received_at))).all()
+            budgets = (await session.scalars(select(RateBudget.scope))).all()
+        assert budgets == ["C0BUSY"]
         assert [status for status, _ in left] == ["dead", "done", "pending"]
         assert [f.replace(microsecond=0) for f in firings] == [young.replace(microsecond=0)]
         assert [e.replace(microsecond=0) for e in events] == [young.replace(microsecond=0)]
