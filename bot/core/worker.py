@@ -84,6 +84,10 @@ class LeasedWorker(Generic[Row]):
         self.sweep_seconds = sweep_seconds
         self._jobs: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        # Whether due rows may be waiting for a slot: the last claim filled every free slot, or
+        # there was none free to claim with. Only then does a slot coming free look again; an
+        # empty look after every batch would cost a transaction per batch.
+        self._may_have_more = False
         self._loops: list[asyncio.Task[None]] = []
         self._unhook = on_commit(self._wake_on_commit)
 
@@ -181,6 +185,7 @@ class LeasedWorker(Generic[Row]):
                     rows = await self.claim(free)
                 except Exception:
                     log.exception("%s: cannot claim due rows; retrying", self.name)
+            self._may_have_more = free <= 0 or len(rows) == free
             for row in rows:
                 self._spawn(row)
             if rows and len(rows) == free:
@@ -200,7 +205,8 @@ class LeasedWorker(Generic[Row]):
 
     def _finished(self, row_id: int) -> None:
         self._jobs.pop(row_id, None)
-        self._wake.set()  # a slot is free
+        if self._may_have_more:
+            self._wake.set()  # a slot is free for what may be waiting
 
     async def _run_one(self, row: Row) -> None:
         try:
