@@ -12,9 +12,8 @@ parts, either of which may be absent:
 Completions arriving together share one transaction, and a writer is called once with the
 payloads of all its kind's tasks in it, so hot rows are written a batch to a statement. When a
 writer fails, the batch is written again one task to a savepoint, so the failing task fails
-alone. A task is completed only by the replica that still holds
-its lease; a failure is retried with backoff, and a row whose holder died is taken over when its
-lease lapses.
+alone. A task is completed only by the replica that still holds its lease; a failure is retried
+with backoff, and a row whose holder died is taken over when its lease lapses.
 """
 
 from __future__ import annotations
