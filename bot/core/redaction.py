@@ -37,8 +37,6 @@ GITLEAKS_RULES = "secret_rules/gitleaks.toml"
 # A replacement can make a neighbour match that did not before (a "\b" next to the new "]");
 # running again until nothing changes makes redaction idempotent. Two passes are the norm.
 _MAX_PASSES = 4
-# Up to this many candidate keywords are looked up one by one; more, in one automaton pass.
-_FEW_KEYWORDS = 8
 
 Span = tuple[int, int]
 # What joins texts scanned together (see `Redactor.changes_any`): the newlines make it a line
@@ -672,14 +670,10 @@ class Redactor:
             indices.update(self._woken[word])
         return [self.rules[index] for index in sorted(indices)]
 
-    def redact_counted(
-        self, text: str, keywords: Sequence[str] | None = None
-    ) -> tuple[str, dict[str, int]]:
-        """``keywords``: a subset of the rule set's keywords known to hold every one present in
-        ``text`` (the rest are not looked up)."""
+    def redact_counted(self, text: str) -> tuple[str, dict[str, int]]:
         counts: Counter[str] = Counter()
         for _ in range(_MAX_PASSES):
-            text, found = self._one_pass(text, keywords)
+            text, found = self._one_pass(text)
             if not found:
                 break
             counts.update(found)
@@ -689,14 +683,8 @@ class Redactor:
         return self.redact_counted(text)[0]
 
     def redact_many(self, texts: Sequence[str]) -> list[str]:
-        """Each text redacted alone, with the keyword lookup done once for all of them.
-
-        A payload holds hundreds of short strings; looking up every keyword in each costs more
-        than the rules. A keyword absent from all of them together is absent from each.
-        """
-        together = _SEAM.join(texts).lower()
-        candidates = tuple(self.keywords_in(together))
-        return [self.redact_counted(text, candidates)[0] for text in texts]
+        """Each text redacted alone (one keyword pass each: the automaton makes that cheap)."""
+        return [self.redact_counted(text)[0] for text in texts]
 
     def changes_any(self, texts: Sequence[str]) -> bool:
         """Whether `redact_many(texts)` would change any text, from one scan of all together.
@@ -725,7 +713,7 @@ class Redactor:
         return False
 
     def _candidates(
-        self, text: str, keywords: Sequence[str] | None = None, claimed: _Spans | None = None
+        self, text: str, claimed: _Spans | None = None
     ) -> Iterator[tuple[Rule, re.Match[str], Span | None, bool]]:
         """Every match of every rule whose keywords are present: the rule, the match, its
         secret's span (None when empty) and whether that span overlaps one in ``claimed``."""
@@ -733,25 +721,19 @@ class Redactor:
         if claimed is None:
             earlier = PLACEHOLDER.finditer(text) if "[redacted:" in lowered else ()
             claimed = _Spans(m.span() for m in earlier)
-        if keywords is None or len(keywords) > _FEW_KEYWORDS:
-            present = self.keywords_in(lowered)
-        else:  # a few known candidates: a substring search each is cheaper than a pass
-            present = {word for word in keywords if word in lowered}
-        for rule in self._wanted(present):
+        for rule in self._wanted(self.keywords_in(lowered)):
             for match in rule.finditer(text, lowered):
                 span = rule.secret_span(match)
                 if span is not None and span[0] == span[1]:
                     span = None
                 yield rule, match, span, span is not None and claimed.overlaps(span)
 
-    def _one_pass(
-        self, text: str, keywords: Sequence[str] | None = None
-    ) -> tuple[str, Counter[str]]:
+    def _one_pass(self, text: str) -> tuple[str, Counter[str]]:
         lowered = text.lower()
         earlier = PLACEHOLDER.finditer(text) if "[redacted:" in lowered else ()
         claimed = _Spans(m.span() for m in earlier)
         hits: list[tuple[int, int, str]] = []
-        for rule, match, span, taken in self._candidates(text, keywords, claimed):
+        for rule, match, span, taken in self._candidates(text, claimed):
             if span is None or taken:
                 continue
             if rule.accepts(text[span[0] : span[1]], match):

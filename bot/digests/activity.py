@@ -41,7 +41,7 @@ def _stored_text(text: str) -> str:
 
 
 async def opted_out(session: AsyncSession, channel: str) -> bool:
-    return await session.get(ActivityOptOut, channel) is not None
+    return channel in await opted_out_of(session, {channel})
 
 
 async def opted_out_of(session: AsyncSession, channels: set[str]) -> set[str]:
@@ -79,34 +79,11 @@ def _message_values(
     }
 
 
-async def record_message(
-    session: AsyncSession,
-    *,
-    channel: str,
-    ts: str,
-    user: str,
-    text: str,
-    thread_ts: str | None = None,
-) -> bool:
-    """Store one message (a reply when thread_ts names another message). False if not stored.
-
-    A row already there (an edit or a deletion got here first, or a replay) is left as it is.
-    """
-    if await opted_out(session, channel):
-        return False
-    statement = (
-        insert_ignore(session, ActivityMessage)
-        .values(**_message_values(channel, ts, user, text, thread_ts))
-        .on_conflict_do_nothing(index_elements=["channel", "ts"])
-    )
-    return affected(await session.execute(statement)) == 1
-
-
 async def record_messages(session: AsyncSession, messages: list[NewMessage]) -> int:
-    """Store new messages, a batch to one statement; how many were not in opted-out channels.
+    """Store new messages (a reply when thread_ts names another message), a batch to one
+    statement; how many were not in opted-out channels.
 
-    Rows already there (an edit or a deletion got there first, or a replay) are left as they
-    are, as `record_message` leaves them.
+    Rows already there (an edit or a deletion got there first, or a replay) are left as they are.
     """
     if not messages:
         return 0

@@ -176,10 +176,11 @@ async def test_purge_forgets_text_past_retention(db_url: str) -> None:
         ancient = f"{(now - dt.timedelta(days=40)).timestamp():.6f}"
         fresh = f"{(now - dt.timedelta(days=1)).timestamp():.6f}"
         async with bot.rt.sessions() as session, session.begin():
-            for ts in (old, ancient, fresh):
-                await activity.record_message(
-                    session, channel=GENERAL, ts=ts, user=ALICE, text="secret plans?"
-                )
+            messages = [
+                activity.NewMessage(channel=GENERAL, ts=ts, user=ALICE, text="secret plans?")
+                for ts in (old, ancient, fresh)
+            ]
+            assert await activity.record_messages(session, messages) == 3
         await bot.rt.scheduler.run_now("digests.purge_activity")
         rows = {row.ts: row for row in await stored(bot)}
         assert set(rows) == {old, fresh}  # rows past 35 days go entirely
