@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from bot.core.db import make_engine, make_sessionmaker
-from bot.digests.sections import Scope, compose
+from bot.digests.service.sections import Scope, compose
 from bot.models import metadata
 
 CHANNEL = "C0BUSY"

@@ -22,12 +22,12 @@ def fixed_policy(
     private: dict[str, set[str]] | None = None, admins: tuple[str, ...] = ()
 ) -> Policy:
     """The real record policies of every feature, on a directory with fixed answers."""
-    from bot.agents.access import record_policy as agents_policy
-    from bot.codered.access import record_policy as codered_policy
-    from bot.codered.options import Options as CodeRedOptions
+    from bot.agents.service.access import record_policy as agents_policy
+    from bot.codered.service.access import record_policy as codered_policy
+    from bot.codered.service.options import Options as CodeRedOptions
     from bot.config import Settings
-    from bot.incidents.access import record_policy as incidents_policy
-    from bot.standups.access import record_policies as standups_policies
+    from bot.incidents.service.access import record_policy as incidents_policy
+    from bot.standups.service.access import record_policies as standups_policies
 
     settings = Settings(admins=list(admins))
     policy = Policy(FixedDirectory(private), admins=lambda: admins)

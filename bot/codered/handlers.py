@@ -1,7 +1,12 @@
-"""Slack listeners of the code red feature: thin wiring from Slack to the service."""
+"""Slack listeners of the code red feature: thin wiring from Slack to the service.
+
+The `/codered` listener carries out each subcommand (`run`) with the service; the command's
+parsing is in `bot.codered.service.commands`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -11,16 +16,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codered import access, cards, commands, service, views
-from bot.codered.jobs import CodeRedJobs
-from bot.codered.modals import (
-    DECLARE_CALLBACK,
-    declare_modal,
-    declared_view,
-    read_declare_form,
-)
-from bot.codered.options import (
+from bot.codered import service, views
+from bot.codered.models import CodeRed
+from bot.codered.service import access, cards, commands, loans
+from bot.codered.service.options import (
     ANNOUNCE_VIEW,
+    EMOJI,
     HEADER_VIEW,
     NOTICE_VIEW,
     RETRO_VIEW,
@@ -28,13 +29,22 @@ from bot.codered.options import (
     TASK_OPEN_CHANNEL,
     Options,
 )
-from bot.codered.tick import tick
-from bot.codered.timeline import CodeRedError
-from bot.codered.watching import WATCHES
+from bot.codered.service.timeline import CodeRedError, local_today
+from bot.codered.service.watching import WATCHES
+from bot.codered.views.modals import (
+    DECLARE_CALLBACK,
+    declare_modal,
+    declared_view,
+    read_declare_form,
+)
+from bot.codered.workflows.jobs import CodeRedJobs
+from bot.codered.workflows.tick import tick
 from bot.core.commands import UsageError, wants_help
+from bot.core.dates import parse_day
 from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target, one
 from bot.core.scheduler import JobSpec
+from bot.core.security import inert
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -132,7 +142,7 @@ def _register_command(rt: FeatureContext, opts: Options) -> None:
                 await _open_declare(rt, ack, command)
                 return
             async with transaction(rt.sessions) as session:
-                answer = await commands.run(session, opts, parsed, user)
+                answer = await run(session, opts, parsed, user)
         except UsageError as problem:
             await ack(text=commands.USAGE.problem(str(problem)))
             return
@@ -140,6 +150,55 @@ def _register_command(rt: FeatureContext, opts: Options) -> None:
             await ack(text=f":no_entry: {refusal}")
             return
         await ack(text=answer)
+
+
+async def run(
+    session: AsyncSession,
+    opts: Options,
+    parsed: commands.Parsed,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """Carry out a subcommand other than `declare` (which opens the modal)."""
+    now = now or utcnow()
+    codered = await service.require_active(session)
+    if parsed.verb == "status":
+        return await status_text(session, codered)
+    # Whether `actor` may change it was decided by the access policy at the gate.
+    if parsed.verb == "level":
+        assert parsed.level is not None
+        await service.change_level(session, opts, codered, parsed.level, parsed.text, actor, now)
+        return f"{EMOJI[parsed.level]} The code red is now {parsed.level}."
+    if parsed.verb == "loan":
+        assert parsed.user is not None
+        until = None
+        if parsed.until:
+            try:
+                until = parse_day(parsed.until, await local_today(session, parsed.user, now))
+            except ValueError as problem:
+                raise UsageError(str(problem)) from None
+        row = await loans.loan(session, codered, parsed.user, until, actor, now)
+        end = f"until {row.until_date:%a %d %b}" if row.until_date else "until the code red ends"
+        return f"<@{parsed.user}> is on loan to the code red {end}."
+    if parsed.verb == "return":
+        assert parsed.user is not None
+        await loans.return_loan(session, codered, parsed.user, actor, now)
+        return f"<@{parsed.user}>'s loan has ended."
+    if parsed.verb == "pause":
+        await loans.pause(session, codered, parsed.text, parsed.user, actor, now)
+        return f"Paused for the code red: {inert(parsed.text, 200)}."
+    await service.resolve(session, codered, parsed.text, actor, now)
+    return ":white_check_mark: The code red is resolved. The retro is in the war room."
+
+
+async def status_text(session: AsyncSession, codered: CodeRed) -> str:
+    room = f" War room <#{codered.channel_id}>." if codered.channel_id else ""
+    people = await service.active_loans(session, codered.id)
+    loaned = ", ".join(f"<@{row.user_id}>" for row in people) or "nobody"
+    return (
+        f"{EMOJI[codered.level]} *Code {codered.level}: {inert(codered.focus, 150)}*. "
+        f"Owner <@{codered.owner_id}>.{room} On loan: {loaned}."
+    )
 
 
 async def _open_declare(rt: FeatureContext, ack: AsyncAck, command: dict[str, Any]) -> None:

@@ -17,9 +17,12 @@ from bot.core.events import Stored
 from bot.core.gate import Incoming, Target
 from bot.core.scheduler import JobSpec
 from bot.core.watches import Watch
-from bot.digests import activity, commands, runner, service
+from bot.digests import service
 from bot.digests.models import DigestRun
+from bot.digests.service import activity, loaders
+from bot.digests.service.commands import USAGE_LINES
 from bot.digests.views import digest_view
+from bot.digests.workflows import commands, runner
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -161,7 +164,7 @@ def _register_jobs(rt: FeatureContext) -> None:
 
     async def purge() -> None:
         async with transaction(rt.sessions) as session:
-            await activity.purge(session, utcnow(), runner.activity_retention(rt.settings))
+            await activity.purge(session, utcnow(), activity.activity_retention(rt.settings))
 
     rt.scheduler.register(
         JobSpec(
@@ -201,7 +204,7 @@ def _register_subcommands(rt: FeatureContext) -> None:
     async def activity_(args: list[str], user: str, channel: str) -> str:
         return await commands.activity_command(rt, args, user, channel, rt.settings.admins)
 
-    lines = commands.USAGE_LINES
+    lines = USAGE_LINES
     rt.commands.add_subcommand("/ops", Subcommand("digest", digest, channel_targets, lines[:-1]))
     rt.commands.add_subcommand(
         "/ops", Subcommand("activity", activity_, channel_targets, lines[-1:])
@@ -215,7 +218,7 @@ def register(rt: FeatureContext) -> None:
     _register_subcommands(rt)
     # A run's digest is posted once the run is ready (its snapshot taken), and redrawn with it.
     ready = Watch(DigestRun, lambda run: [run.id] if run.status == "ready" else [])
-    rt.projector.register(service.VIEW, runner.load, digest_view, watches=[ready])
+    rt.projector.register(service.VIEW, loaders.load, digest_view, watches=[ready])
 
     async def build(payload: dict[str, Any]) -> None:
         await runner.build(rt, payload)

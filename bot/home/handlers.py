@@ -1,7 +1,7 @@
 """Slack listeners and the projected view of the App Home feature.
 
 A person's home is a projected view (kind `home`, published with views.publish). It is drawn
-when they open it and whenever a row it shows changes (`sources.watches`); the projector sends
+when they open it and whenever a row it shows changes (`service/watching.py`); the projector sends
 it only when it differs from what Slack has, or when Slack has no home view for them.
 """
 
@@ -15,7 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.db import transaction, utcnow
 from bot.core.projector import redraw
-from bot.home import service, views, watching
+from bot.home import service, views
+from bot.home.service import watching
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext

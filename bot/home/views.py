@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 from bot.core.projector import HomeView
 from bot.core.security import inert
 from bot.home.service import HomeState
-from bot.home.sources import (
+from bot.home.service.sources import (
     AGENT_CANCEL_ACTION,
     STANDUP_WRITE_ACTION,
     IncidentLine,

@@ -1,9 +1,14 @@
-"""Slack listeners of the standups feature: thin wiring from Slack to the service."""
+"""Slack listeners of the standups feature: thin wiring from Slack to the service.
+
+The `/standup` listener carries out each subcommand (`run`) with the service and answers with
+the views' text; the command's parsing is in `bot.standups.service.commands`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -11,16 +16,17 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.access import CHANNEL, POST, SEE
+from bot.core.access import CHANNEL, POST, SEE, Audience, Policy, Subject
 from bot.core.channels import slack_error_code
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target, one
 from bot.core.projector import Loader, View
 from bot.core.scheduler import JobSpec
-from bot.standups import access, cards, commands, queries, schedule, service, views, watching
-from bot.standups.jobs import StandupJobs, group_members
-from bot.standups.modals import (
+from bot.standups import service, views
+from bot.standups.models import Standup
+from bot.standups.service import access, cards, commands, queries, schedule, watching
+from bot.standups.views.modals import (
     ANSWER_CALLBACK,
     CREATE_CALLBACK,
     FormDefaults,
@@ -31,14 +37,15 @@ from bot.standups.modals import (
     read_standup_form,
     standup_modal,
 )
-from bot.standups.models import Standup
-from bot.standups.tick import tick
+from bot.standups.workflows.jobs import StandupJobs, group_members
+from bot.standups.workflows.tick import tick
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
 TICK_JOB = "standups.tick"
+STATS_DAYS = 30
 
 
 def register(rt: FeatureContext) -> None:
@@ -167,7 +174,7 @@ def _register_command(rt: FeatureContext) -> None:
             if isinstance(parsed, commands.CreateText) and parsed.group:
                 parsed.spec.group_members = await _members_or_problem(rt, parsed.group)
             async with transaction(rt.sessions) as session:
-                answer = await commands.run(session, parsed, user, rt.policy)
+                answer = await run(session, parsed, user, rt.policy)
         except UsageError as problem:
             await ack(text=commands.USAGE.problem(str(problem)))
             return
@@ -175,6 +182,54 @@ def _register_command(rt: FeatureContext) -> None:
             await ack(text=f":no_entry: {refusal}")
             return
         await ack(text=answer.text)
+
+
+async def _visible(session: AsyncSession, policy: Policy, user: str) -> list[Any]:
+    """The standups `user` may see: private channels' ones only for their members."""
+
+    async def subject_of(item: Any) -> Subject | None:
+        return await policy.subject(session, service.STANDUP, str(item.id))
+
+    return await policy.visible(Audience.person(user), await queries.summaries(session), subject_of)
+
+
+@dataclass
+class Answer:
+    text: str
+
+
+async def run(
+    session: AsyncSession,
+    parsed: commands.Parsed,
+    user: str,
+    policy: Policy,
+    now: dt.datetime | None = None,
+) -> Answer:
+    """Carry out a parsed subcommand (all but `form` and `edit`, which open modals)."""
+    now = now or utcnow()
+    if isinstance(parsed, commands.CreateText):
+        commands.check_spec(parsed.spec)
+        standup = await service.create(session, parsed.spec, user, now=now)
+        item = await queries.summary(session, standup)
+        return Answer(f":white_check_mark: Standup created.\n{views.summary_line(item)}")
+    if isinstance(parsed, commands.Skip):
+        await service.skip_days(session, user, parsed.days)
+        shown = ", ".join(views.day_text(day) for day in parsed.days[:10])
+        more = f" and {len(parsed.days) - 10} more" if len(parsed.days) > 10 else ""
+        return Answer(f":palm_tree: No standup prompts for you on {shown}{more}.")
+    if parsed.verb == "list":
+        return Answer(views.list_text(await _visible(session, policy, user)))
+    standup = await service.require(session, parsed.name)
+    if parsed.verb == "stats":
+        until = now.date()
+        rows = await queries.participation(
+            session, standup.id, until - dt.timedelta(days=STATS_DAYS - 1), until
+        )
+        return Answer(views.stats_text(standup.name, STATS_DAYS, rows))
+    service.check_editable(standup)
+    await service.set_paused(session, standup, parsed.verb == "pause")
+    state = "paused: no prompts until resumed" if parsed.verb == "pause" else "running again"
+    return Answer(f"“{standup.name}” is {state}.")
 
 
 async def _members_or_problem(rt: FeatureContext, group: str) -> list[str]:

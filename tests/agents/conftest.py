@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.agents import watching
+from bot.agents.service import watching
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.projector import WAKE_FLAG, mark_dirty_now
 from bot.core.watches import Watches

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.agents.context import BOT, DATA, INSTRUCTION, ThreadMessage, build_context, plain
+from bot.agents.service.context import BOT, DATA, INSTRUCTION, ThreadMessage, build_context, plain
 
 NAMES = {"U0BOB": "Bob", "U0DAVE": "Dave", "U0ALICE": "Alice"}
 

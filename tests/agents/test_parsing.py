@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.agents.parsing import Catalog, parse_mention, parse_run, split_options, strip_mention
+from bot.agents.service.parsing import (
+    Catalog,
+    parse_mention,
+    parse_run,
+    split_options,
+    strip_mention,
+)
 from bot.config import AgentsConfig
 from bot.core.commands import UsageError
 

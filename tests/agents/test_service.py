@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.agents import models as m
-from bot.agents import queries, service
+from bot.agents import service
 from bot.agents.backends.base import Outcome, Update
 from bot.agents.models import AgentTask
-from bot.agents.parsing import Spec
+from bot.agents.service import queries
+from bot.agents.service.parsing import Spec
 from bot.core.db import transaction, utcnow
 from bot.core.projector import Projection
 from bot.core.tasks import Task

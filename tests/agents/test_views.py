@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from bot.agents import models as m
 from bot.agents import views
-from bot.agents.modals import context_modal, escaped_chunks
+from bot.agents.views.modals import context_modal, escaped_chunks
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 TASK = views.TaskView(

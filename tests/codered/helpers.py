@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.codered.options import Options
-from bot.codered.tick import TickReport, tick
+from bot.codered.service.options import Options
+from bot.codered.workflows.tick import TickReport, tick
 from bot.core.db import transaction
 from bot.sandbox.harness import BotUnderTest
 from bot.sandbox.models import Channel, Message
 from bot.sandbox.seed import ALICE, BOB, CAROL, GENERAL
-from bot.standups import schedule
-from bot.standups.tick import tick as standups_tick
+from bot.standups.service import schedule
+from bot.standups.workflows.tick import tick as standups_tick
 from tests.standups.helpers import Clock
 
 CONFIG: dict[str, Any] = {

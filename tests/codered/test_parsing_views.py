@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 
-from bot.codered import commands
-from bot.codered.cards import AnnounceState, Basics, EventItem, level_spans
-from bot.codered.options import check_level, lower_level, slugify
-from bot.codered.service import DeclareForm, form_problems
+from bot.codered.service import DeclareForm, commands, form_problems
+from bot.codered.service.cards import AnnounceState, Basics, EventItem, level_spans
+from bot.codered.service.options import check_level, lower_level, slugify
 from bot.codered.views import announcement
 from bot.core.commands import UsageError
 from bot.core.dates import parse_day

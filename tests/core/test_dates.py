@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.codered.options import Options
+from bot.codered.service.options import Options
 from bot.config import Settings
 from bot.core.dates import WEEKDAYS, parse_weekday, weekday_index
-from bot.standups.schedule import parse_days
+from bot.standups.service.schedule import parse_days
 
 
 def test_a_weekday_is_its_name_or_a_start_of_it() -> None:
@@ -43,7 +43,7 @@ def test_code_red_check_in_days_use_the_same_parser() -> None:
 
 def test_digest_weekdays_use_the_same_parser() -> None:
     from bot.core.commands import UsageError
-    from bot.digests.commands import parse_weekday as digest_weekday
+    from bot.digests.service.commands import parse_weekday as digest_weekday
 
     assert digest_weekday("Thurs") == 3
     with pytest.raises(UsageError, match="`monkey` is not a day of the week"):

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.core.db import utcnow
-from bot.digests import runner
 from bot.digests.models import ActivityMessage, DigestRun
+from bot.digests.workflows import runner
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, GENERAL
 from bot.sandbox.server import Sandbox

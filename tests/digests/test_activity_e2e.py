@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.core.db import utcnow
-from bot.digests import activity, runner
 from bot.digests.models import ActivityMessage, ActivityOptOut, ActivityReaction
+from bot.digests.service import activity
 from bot.sandbox.harness import BotUnderTest
 from bot.sandbox.seed import ALICE, BOB, CAROL, DAVE, GENERAL, STANDUP
 from tests.digests.conftest import count, digest_bot, ops, stored
@@ -186,4 +186,4 @@ async def test_purge_forgets_text_past_retention(db_url: str) -> None:
         assert set(rows) == {old, fresh}  # rows past 35 days go entirely
         assert rows[old].text is None and rows[old].is_question  # counts survive the text
         assert rows[fresh].text == "secret plans?"
-        assert runner.activity_retention(bot.rt.settings) == dt.timedelta(days=30)
+        assert activity.activity_retention(bot.rt.settings) == dt.timedelta(days=30)

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import event, select
 
 from bot.core.db import make_engine, make_sessionmaker, transaction
-from bot.digests import activity
 from bot.digests.handlers import store_message_events
 from bot.digests.models import ActivityMessage
+from bot.digests.service import activity
 
 
 def _message(channel: str, ts: str, text: str, **extra: Any) -> dict[str, Any]:

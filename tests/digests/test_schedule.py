@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.commands import UsageError
-from bot.digests.commands import DigestRequest, parse_digest
 from bot.digests.service import DigestSpec, due_fire, latest_fire, schedule_cron, window_for
+from bot.digests.service.commands import DigestRequest, parse_digest
 
 PARIS = ZoneInfo("Europe/Paris")
 

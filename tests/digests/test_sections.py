@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.agents import models as agent_models
 from bot.agents import service as agents
 from bot.agents.backends.base import Outcome, Update
-from bot.agents.parsing import Spec
+from bot.agents.service.parsing import Spec
 from bot.codered import service as codered
-from bot.codered.options import Options as CodeRedOptions
+from bot.codered.service.options import Options as CodeRedOptions
 from bot.config import Settings
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
-from bot.digests.sections import Scope, compose
+from bot.digests.service.sections import Scope, compose
 from tests.directory import FixedDirectory, fixed_policy
 
 ALICE = "U0ALICE"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from bot.digests.chart import render_png
 from bot.digests.views import DigestState, digest_view, duration, link, plain, snippet
+from bot.digests.views.chart import render_png
 
 FIRE = dt.datetime(2026, 3, 3, 8, 0, tzinfo=dt.UTC)
 

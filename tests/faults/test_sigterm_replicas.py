@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.tasks import Task
-from bot.incidents.kinds import TASK_OPEN_CHANNEL
 from bot.incidents.models import Incident
+from bot.incidents.service.kinds import TASK_OPEN_CHANNEL
 from bot.migrate import upgrade
 from bot.sandbox import seed
 from bot.sandbox.driver import SlackDriver

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from bot.agents import models as agent_models
 from bot.agents import service as agents
 from bot.agents.backends.base import Outcome, Update
-from bot.agents.parsing import Spec
+from bot.agents.service.parsing import Spec
 from bot.core.db import transaction, utcnow
 from bot.core.tasks import Task
 from bot.sandbox.harness import BotUnderTest, running_bot

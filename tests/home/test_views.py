@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from bot.home.service import HomeState
-from bot.home.sources import Banner, IncidentLine, PipelineLine, StandupLine, TaskLine
+from bot.home.service.sources import Banner, IncidentLine, PipelineLine, StandupLine, TaskLine
 from bot.home.views import home_view
 
 AT = dt.datetime(2026, 3, 3, 8, 0, tzinfo=dt.UTC)

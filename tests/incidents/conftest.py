@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.projector import WAKE_FLAG, mark_dirty_now
 from bot.core.watches import Watches
-from bot.incidents.watching import WATCHES
+from bot.incidents.service.watching import WATCHES
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from bot.incidents.state import EntryState, FollowUpState, IncidentState, Options
+from bot.incidents.service.state import EntryState, FollowUpState, IncidentState, Options
 
 T0 = dt.datetime(2026, 3, 14, 9, 0, tzinfo=dt.UTC)
 OPTIONS = Options(

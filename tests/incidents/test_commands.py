@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from bot.core.projector import Projection
 from bot.core.tasks import Task
-from bot.incidents import kinds, service
+from bot.incidents import service
 from bot.incidents.models import FollowUp, Incident, RoleAssignment, TimelineEntry
-from bot.incidents.state import Options
+from bot.incidents.service import kinds
+from bot.incidents.service.state import Options
 from bot.sandbox.harness import BotUnderTest
 from tests.incidents.e2e import (
     ADMIN,

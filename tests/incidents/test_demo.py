@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.incidents import kinds
+from bot.incidents.service import kinds
 from bot.sandbox.acts import incidents as demo
 from tests.incidents.e2e import INCIDENTS, incident_bot, incident_row, posts_of
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot.incidents import kinds, views
-from bot.incidents.modals import DECLARE_CALLBACK
+from bot.incidents import views
 from bot.incidents.models import Incident, Reminder
+from bot.incidents.service import kinds
+from bot.incidents.views.modals import DECLARE_CALLBACK
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.server import Sandbox
 from tests.incidents.e2e import (

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.incidents import kinds
 from bot.incidents.models import FollowUp, TimelineEntry
+from bot.incidents.service import kinds
 from tests.incidents.e2e import (
     ALICE,
     BOB,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.commands import UsageError
-from bot.incidents.parsing import parse, plain_mentions, user_from_mention
+from bot.incidents.service.parsing import parse, plain_mentions, user_from_mention
 
 SEVERITIES = ("sev1", "sev2", "sev3")
 

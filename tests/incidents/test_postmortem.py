@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.incidents import postmortem
-from bot.incidents.state import EntryState
+from bot.incidents.service.state import EntryState
+from bot.incidents.views import postmortem
 from tests.incidents.factories import T0, incident
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core.db import transaction
-from bot.incidents import reminders, service
+from bot.incidents import service
 from bot.incidents.models import Incident, Reminder
+from bot.incidents.service import reminders
 from tests.incidents.db import OPTS, Sessions, count, declare, with_channel
 
 

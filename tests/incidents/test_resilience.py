@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.incidents import kinds
 from bot.incidents.models import Incident, TimelineEntry, TimelineMark
+from bot.incidents.service import kinds
 from bot.sandbox.harness import running_bot
 from bot.sandbox.server import Sandbox
 from tests.incidents.e2e import (

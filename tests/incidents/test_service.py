@@ -11,8 +11,9 @@ from bot.core.commands import UsageError
 from bot.core.db import transaction, utcnow
 from bot.core.projector import Projection
 from bot.core.tasks import Task
-from bot.incidents import access, kinds, service
+from bot.incidents import service
 from bot.incidents.models import Incident
+from bot.incidents.service import access, kinds
 from tests.incidents.db import OPTS, Sessions, count, declare
 
 

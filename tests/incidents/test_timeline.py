@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.core.db import transaction, utcnow
-from bot.incidents import timeline
 from bot.incidents.models import TimelineEntry
+from bot.incidents.service import timeline
 from tests.incidents.db import Sessions, count, declare
 
 TS = "1700000000.000100"

@@ -7,9 +7,9 @@ import datetime as dt
 import json
 
 from bot.incidents import views
-from bot.incidents.state import EntryState as Entry
-from bot.incidents.state import FollowUpState, ReminderState, RoleDmState, UpdateState
-from bot.incidents.text import duration, safe
+from bot.incidents.service.state import EntryState as Entry
+from bot.incidents.service.state import FollowUpState, ReminderState, RoleDmState, UpdateState
+from bot.incidents.views.text import duration, safe
 from tests.incidents.factories import OPTIONS, T0, incident
 
 

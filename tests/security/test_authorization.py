@@ -24,16 +24,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.agents import service as agents
-from bot.agents.parsing import Spec
+from bot.agents.service.parsing import Spec
 from bot.codered import service as codered
 from bot.codered.models import CodeRedNotice
-from bot.codered.options import Options as CodeRedOptions
+from bot.codered.service.options import Options as CodeRedOptions
 from bot.core.access import SEE, NotFound, Refused
 from bot.core.db import transaction
 from bot.core.directory import Directory
 from bot.core.gate import COMMAND, UNREADABLE, Entry, Incoming, incoming_of, request_key
 from bot.incidents import service as incidents
-from bot.incidents.state import Options as IncidentOptions
+from bot.incidents.service.state import Options as IncidentOptions
 from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, BOB, CAROL, DAVE, ERIN

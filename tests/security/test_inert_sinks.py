@@ -382,7 +382,8 @@ def _settings() -> Any:
 
 
 def _digest_snapshot(factory: Factory) -> dict[str, Any]:
-    """A digest's stored snapshot (bot.digests.sections), every text from people, CI or agents."""
+    """A digest's stored snapshot (bot.digests.service.sections), every text from people, CI or
+    agents."""
     text, when = factory.text, NOW.isoformat()
 
     def incident(number: int) -> dict[str, Any]:
@@ -444,8 +445,8 @@ def _overrides() -> dict[Any, Callable[[Factory], Any]]:
     """What a factory cannot derive from hints alone: configuration and stored snapshots, by
     type or by (dataclass, field)."""
     from bot.digests.views import DigestState
-    from bot.home.sources import IncidentLine
-    from bot.incidents.state import Options
+    from bot.home.service.sources import IncidentLine
+    from bot.incidents.service.state import Options
 
     options = Options.from_settings(_settings())
     return {
@@ -831,7 +832,7 @@ def test_only_a_link_on_the_configured_forge_is_the_pr(
 
 @pytest.mark.parametrize("injection", INJECTIONS)
 def test_incident_topic_and_postmortem_are_inert(injection: str) -> None:
-    from bot.incidents import postmortem
+    from bot.incidents.views import postmortem
     from bot.incidents.views import topic as incident_topic
     from tests.incidents.factories import incident
 
@@ -871,7 +872,7 @@ def test_incident_topic_fits_with_long_configured_names(size: int) -> None:
 def test_code_red_focus_reaches_the_topic_inert() -> None:
     from bot.core.text import TOPIC_LIMIT
 
-    source = inspect.getsource(__import__("bot.codered.jobs", fromlist=["x"]))
+    source = inspect.getsource(__import__("bot.codered.workflows.jobs", fromlist=["x"]))
     assert "text_topic(by_person(codered.focus)" in source  # the one place a topic is set
     assert topic(by_person("War <!here> room \u202e" + "x" * 400)).startswith("War  room")
     assert len(topic(by_person("y" * 400))) == TOPIC_LIMIT

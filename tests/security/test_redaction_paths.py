@@ -150,7 +150,8 @@ async def test_an_agent_push_is_redacted_only_once_it_is_verified(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.agents import models as m
-    from bot.agents import push, service
+    from bot.agents import service
+    from bot.agents.handlers import push
     from bot.sandbox.agent_git import make_repo
     from bot.sandbox.agent_server import AgentServer
     from tests.agents.e2e import (

@@ -12,8 +12,8 @@ import time_machine
 from bot.core.db import transaction
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.models import Message
-from bot.standups import schedule
-from bot.standups.tick import TickReport, tick
+from bot.standups.service import schedule
+from bot.standups.workflows.tick import TickReport, tick
 
 UTC = dt.UTC
 

@@ -8,7 +8,7 @@ from bot.core.db import transaction
 from bot.sandbox.harness import BotUnderTest
 from bot.sandbox.seed import ALICE, BOB, CAROL
 from bot.sandbox.server import Sandbox
-from bot.standups.tick import tick
+from bot.standups.workflows.tick import tick
 from tests.standups.helpers import Clock, at, clock_at, command, dm_messages, quiet_bot
 
 CREATE = (

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.dates import parse_day
-from bot.standups import schedule, views
-from bot.standups.cards import AwayNote, DigestState, PersonAnswer
-from bot.standups.service import StandupSpec, blocker_of, question_roles, spec_problems
+from bot.standups import views
+from bot.standups.service import StandupSpec, blocker_of, question_roles, schedule, spec_problems
+from bot.standups.service.cards import AwayNote, DigestState, PersonAnswer
 
 
 @pytest.mark.parametrize("text", ["25:00", "24:00", "12:60", "9", "nine", "", "-1:00"])

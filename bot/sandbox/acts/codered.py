@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.codered.options import Options, zone
-from bot.codered.tick import tick
+from bot.codered.service.options import Options, zone
+from bot.codered.workflows.tick import tick
 from bot.core.db import transaction, utcnow
 from bot.sandbox import seed
 from bot.sandbox.acts.standups import run_tick, write_standup

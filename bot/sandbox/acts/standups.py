@@ -8,9 +8,9 @@ from typing import Any
 from bot.core.db import transaction, utcnow
 from bot.sandbox import seed
 from bot.sandbox.harness import BotUnderTest
-from bot.standups import schedule
-from bot.standups.kinds import WRITE_ACTION
-from bot.standups.tick import tick
+from bot.standups.service import schedule
+from bot.standups.service.kinds import WRITE_ACTION
+from bot.standups.workflows.tick import tick
 
 
 async def write_standup(bot: BotUnderTest, user: str, answers: list[str]) -> None:

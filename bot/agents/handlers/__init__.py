@@ -1,0 +1,227 @@
+"""Slack listeners and routes of the agents feature: thin wiring from Slack to the service.
+
+`register` wires the feature; the `/agent` command is in `commands`, the push route in `push`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.agents import service, views
+from bot.agents.backends import create_backend
+from bot.agents.backends.base import BackendEnv
+from bot.agents.handlers.commands import AgentCommand
+from bot.agents.handlers.push import push_router
+from bot.agents.models import AgentRequest
+from bot.agents.service import loaders, watching
+from bot.agents.service.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
+from bot.agents.views import modals
+from bot.agents.workflows.intake import Intake, Origin
+from bot.agents.workflows.prepare import Preparer
+from bot.agents.workflows.runner import AgentRunner
+from bot.agents.workflows.slack_reads import Access
+from bot.config import ConfigError
+from bot.core.access import CHANNEL, SEE
+from bot.core.db import transaction
+from bot.core.gate import Incoming, Target, one
+from bot.core.projector import Loader, View
+from bot.core.scheduler import JobSpec
+
+if TYPE_CHECKING:
+    from bot.feature import FeatureContext
+
+log = logging.getLogger(__name__)
+
+
+def register(rt: FeatureContext) -> None:
+    """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    _check_backends(rt)
+    rt.policy.register(record_policy(lambda: rt.settings.admins))
+    access = Access(rt.client, rt.settings)
+    intake = Intake(rt, access)
+    runner = AgentRunner(rt)
+    rt.on_stop(runner.stop)
+    rt.commands.add(modals.USAGE)
+    _register_views(rt)
+    _register_work(rt, runner, access)
+    _register_events(rt, intake)
+    _register_shortcut(rt, intake)
+    _register_actions(rt)
+    AgentCommand(rt, intake).register()
+    rt.routers.append(push_router(rt))
+
+
+def _check_backends(rt: FeatureContext) -> None:
+    """Each backend module checks its own settings; a bad one stops start-up with one line."""
+    env = BackendEnv(agents=rt.settings.agents, public_url=rt.settings.opsbot_public_url)
+    for index, config in enumerate(rt.settings.agents.backends):
+        try:
+            create_backend(config, env)
+        except ValueError as problem:
+            raise ConfigError(f"setting agents.backends.{index}: {problem}") from None
+
+
+def _register_views(rt: FeatureContext) -> None:
+    def project(kind: str, load: Loader, view: View) -> None:
+        rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
+
+    project(service.CARD, loaders.task_view, views.card)
+    project(service.PARENT, loaders.parent_view, views.parent)
+    project(service.QUESTION, loaders.question_view, views.question)
+    project(service.RESULT, loaders.task_view, views.result)
+    project(service.COMPARISON, loaders.comparison_view, views.comparison)
+
+
+def _register_work(rt: FeatureContext, runner: AgentRunner, access: Access) -> None:
+    rt.tasks.register(service.TASK_PREPARE, Preparer(rt, access))
+    rt.tasks.register(service.TASK_DRIVE, runner.on_drive)
+    rt.tasks.register(service.TASK_CANCEL, runner.on_cancel)
+    rt.scheduler.register(
+        JobSpec(
+            name="agents.recover",
+            func=runner.recover,
+            description="hand agent tasks whose replica stopped to a new drive",
+            every_seconds=rt.settings.agents.recover_seconds,
+        )
+    )
+
+
+def _register_events(rt: FeatureContext, intake: Intake) -> None:
+    def bot_user() -> str | None:
+        # The inbox learns the bot's identity before it replays any event.
+        return rt.identity.known.user_id if rt.identity.known else None
+
+    async def app_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await intake.on_mention(event, bot_user())
+
+    async def thread_reply(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Cheap checks first: most messages are not replies in a thread an agent waits on.
+        if not event.get("thread_ts") or event.get("subtype") or event.get("bot_id"):
+            return
+        bot = bot_user()
+        if bot and f"<@{bot}" in str(event.get("text") or ""):
+            return  # a mention: app_mention handles it
+        await intake.on_reply(event)
+
+    rt.events.on("app_mention", app_mention)
+    rt.events.on("message", thread_reply)
+
+
+def _register_shortcut(rt: FeatureContext, intake: Intake) -> None:
+    @rt.gate.shortcut(modals.SHORTCUT, one(CHANNEL, SEE, lambda i: i.channel))
+    async def send_to_agent(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        channel = str((body.get("channel") or {}).get("id"))
+        message = body.get("message") or {}
+        if not await intake.access.may_start(user):
+            await respond(
+                text=":no_entry: You are not on the list of people who may start agent tasks.",
+                response_type="ephemeral",
+            )
+            return
+        metadata = {
+            "channel": channel,
+            "message_ts": message.get("ts"),
+            "thread_ts": message.get("thread_ts") or message.get("ts"),
+        }
+        catalog = intake.catalog()
+        modal = modals.send_modal(catalog, catalog.repos_by_channel.get(channel), metadata)
+        try:
+            await rt.client.views_open(trigger_id=body["trigger_id"], view=modal)
+        except SlackApiError as error:
+            log.warning("agents: views.open failed: %s", error.response.get("error"))
+            await respond(text="I could not open the form; mention me in the thread instead.")
+
+    @rt.gate.view(
+        modals.SEND_CALLBACK, one(CHANNEL, SEE, lambda i: str(i.metadata().get("channel") or ""))
+    )
+    async def send_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        channel = str(metadata.get("channel") or "")
+        spec, errors = modals.read_send_form(view, intake.catalog(), channel)
+        if spec is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        origin = Origin(
+            user=str(body["user"]["id"]),
+            channel=channel,
+            thread_ts=str(metadata.get("thread_ts")),
+            message_ts=metadata.get("message_ts"),
+            source="shortcut",
+        )
+        try:
+            await intake.start(origin, spec.instruction, spec)
+        except service.AgentError as refusal:
+            await ack(response_action="errors", errors={"instruction": str(refusal)[:150]})
+            return
+        await ack()
+        if origin.message_ts:
+            await intake.react(channel, origin.message_ts)
+
+
+def _action_number(action: dict[str, Any]) -> int | None:
+    """The record id our buttons carry; None for anything a button of ours would not send.
+
+    The gate's targets and the listeners read it with this one function, so the record the gate
+    checks is the one the listener acts on.
+    """
+    value = str(action.get("value") or "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+async def cancel_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    """Cancel carries the task id; the policy is the request's."""
+    task_id = _action_number(incoming.action)
+    request = await request_of_task(session, task_id) if task_id is not None else None
+    return [Target(AGENT_REQUEST, str(request or ""), CONTROL)]
+
+
+def _shown_request(incoming: Incoming) -> str:
+    request_id = _action_number(incoming.action)
+    return str(request_id) if request_id is not None else ""
+
+
+def _register_actions(rt: FeatureContext) -> None:
+    async def refuse(body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
+        if body.get("response_url"):
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        else:  # App Home has no channel to answer in: say it in a DM
+            await rt.client.chat_postMessage(channel=str(body["user"]["id"]), text=text)
+
+    @rt.gate.action(views.CANCEL, cancel_targets)
+    async def cancel(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        task_id = _action_number(action)
+        if task_id is None:
+            await refuse(body, respond, ":warning: That Cancel button is not a task of mine.")
+            return
+        try:
+            async with transaction(rt.sessions) as session:
+                await service.request_cancel(session, task_id, user, rt.settings.admins)
+        except service.AgentError as refusal:
+            await refuse(body, respond, f":no_entry: {refusal}")
+
+    @rt.gate.action(views.SHOW_CONTEXT, one(AGENT_REQUEST, SEE, _shown_request))
+    async def show_context(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        request_id = _action_number(action)
+        async with rt.sessions() as session:
+            request = await session.get(AgentRequest, request_id) if request_id else None
+        if request is None:
+            return
+        modal = modals.context_modal(request.sent_payload, request.sent_meta)
+        try:
+            await rt.client.views_open(trigger_id=body["trigger_id"], view=modal)
+        except SlackApiError as error:
+            log.warning("agents: views.open failed: %s", error.response.get("error"))

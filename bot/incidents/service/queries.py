@@ -1,0 +1,143 @@
+"""Reading incidents: snapshots for the views, and summaries for other features."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.projector import NotReady, posted_ts
+from bot.incidents.models import (
+    FollowUp,
+    Incident,
+    Reminder,
+    RoleAssignment,
+    TimelineEntry,
+)
+from bot.incidents.service.access import holders
+from bot.incidents.service.kinds import ANNOUNCEMENT
+from bot.incidents.service.state import (
+    EntryState,
+    FollowUpState,
+    IncidentState,
+    Options,
+    ReminderState,
+    RoleDmState,
+    UpdateState,
+)
+
+
+def _entry(row: TimelineEntry) -> EntryState:
+    return EntryState(
+        id=row.id,
+        kind=row.kind,
+        text=row.text,
+        author_id=row.author_id,
+        occurred_at=row.occurred_at,
+        message_ts=row.message_ts,
+    )
+
+
+async def incident_state(
+    session: AsyncSession, opts: Options, incident_id: int
+) -> IncidentState | None:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    held = await holders(session, incident_id)
+    entries = await session.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+    )
+    timeline = tuple(_entry(row) for row in entries)
+    followups = await session.scalars(
+        select(FollowUp).where(FollowUp.incident_id == incident_id).order_by(FollowUp.id)
+    )
+    updates = [entry for entry in timeline if entry.kind == "update"]
+    return IncidentState(
+        id=incident.id,
+        title=incident.title,
+        description=incident.description,
+        severity=incident.severity,
+        status=incident.status,
+        private=incident.private,
+        reporter_id=incident.reporter_id,
+        channel_id=incident.channel_id,
+        channel_name=incident.channel_name,
+        declared_at=incident.declared_at,
+        mitigated_at=incident.mitigated_at,
+        resolved_at=incident.resolved_at,
+        resolved_by=incident.resolved_by,
+        summary=incident.summary,
+        last_update_at=incident.last_update_at,
+        # Configured roles first, in their order; a role removed from config stays visible.
+        roles=tuple((role, held.get(role)) for role in opts.roles)
+        + tuple((role, user) for role, user in held.items() if role not in opts.roles),
+        followups=tuple(
+            FollowUpState(id=f.id, text=f.text, owner_id=f.owner_id) for f in followups
+        ),
+        timeline=timeline,
+        options=opts,
+        last_update=updates[-1] if updates else None,
+    )
+
+
+async def update_state(
+    session: AsyncSession, opts: Options, entry_id: int, *, in_thread: bool
+) -> UpdateState | None:
+    entry = await session.get(TimelineEntry, entry_id)
+    if entry is None:
+        return None
+    incident = await incident_state(session, opts, entry.incident_id)
+    if incident is None:
+        return None
+    if in_thread:
+        if incident.private or opts.announce_channel is None:
+            return UpdateState(incident=incident, entry=_entry(entry), channel="")
+        # Raises NotReady until the announcement is posted; the projector tries again.
+        channel, ts = await posted_ts(session, ANNOUNCEMENT, incident.id)
+        return UpdateState(incident=incident, entry=_entry(entry), channel=channel, thread_ts=ts)
+    if incident.channel_id is None:
+        raise NotReady(f"incident {incident.id} has no channel yet")
+    return UpdateState(incident=incident, entry=_entry(entry), channel=incident.channel_id)
+
+
+async def role_dm_state(
+    session: AsyncSession, opts: Options, assignment_id: int
+) -> RoleDmState | None:
+    assignment = await session.get(RoleAssignment, assignment_id)
+    if assignment is None:
+        return None
+    incident = await incident_state(session, opts, assignment.incident_id)
+    if incident is None:
+        return None
+    if incident.channel_id is None and incident.is_open:
+        # The DM links the channel, so it waits for it.
+        raise NotReady(f"incident {incident.id} has no channel yet")
+    return RoleDmState(
+        incident=incident,
+        role=assignment.role,
+        user_id=assignment.user_id,
+        assigned_by=assignment.assigned_by,
+    )
+
+
+async def reminder_state(
+    session: AsyncSession, opts: Options, reminder_id: int
+) -> ReminderState | None:
+    reminder = await session.get(Reminder, reminder_id)
+    if reminder is None:
+        return None
+    incident = await incident_state(session, opts, reminder.incident_id)
+    if incident is None:
+        return None
+    updated = incident.last_update_at is not None and incident.last_update_at > reminder.created_at
+    return ReminderState(
+        id=reminder.id,
+        incident=incident,
+        due_at=reminder.due_at,
+        commander_id=reminder.commander_id,
+        snoozed_by=reminder.snoozed_by,
+        snoozed_until=reminder.snoozed_until,
+        updated_since=updated,
+    )
