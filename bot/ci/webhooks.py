@@ -1,13 +1,16 @@
 """`POST /webhooks/github|gitlab|buildkite`: verify, parse, claim the delivery, store, answer.
 
-The handler does only database work in one transaction, so it answers in milliseconds; Slack
-cards and suspect lookups happen afterwards through the projector and the task queue.
+The handler does only database work, so it answers in milliseconds; Slack cards and suspect
+lookups happen afterwards through the projector and the task queue. Deliveries arriving together
+share one transaction (`Batcher`): their claims go in one statement, each run is recorded in its
+own savepoint, in arrival order, and each sender hears its answer after the commit.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -17,11 +20,12 @@ from pydantic import ValidationError
 from bot.ci import buildkite, github, gitlab
 from bot.ci.events import Ignored, RunEvent
 from bot.ci.routing import route_for
-from bot.ci.service import record_run
-from bot.config import reveal
+from bot.ci.service import Ingested, record_run
+from bot.config import CiRoute, reveal
+from bot.core.batching import Batcher
 from bot.core.db import transaction
 from bot.core.frontdoor import MB, BadRequest, body_cap, loads_object
-from bot.core.ledger import claim
+from bot.core.ledger import MAX_KEY, claim_many, release
 from bot.core.redaction import FORGE_STRUCTURAL_KEYS, redact_payload
 from bot.core.signatures import (
     SignatureError,
@@ -31,6 +35,8 @@ from bot.core.signatures import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
@@ -72,7 +78,60 @@ def _not_configured(provider: str, setting: str) -> JSONResponse:
     )
 
 
-async def _accept(rt: FeatureContext, provider: str, delivery: str, parse: Parser) -> JSONResponse:
+@dataclass(frozen=True)
+class Delivery:
+    """One verified, parsed and routed run, waiting to be stored."""
+
+    provider: str
+    key: str
+    event: RunEvent
+    route: CiRoute
+
+
+# A delivery already claimed: the sender's retry of something stored.
+REDELIVERED = Ingested("duplicate")
+# A run that could not be stored: its claim is given back, and the sender retries.
+FAILED = Ingested("failed")
+
+
+async def store_deliveries(
+    sessions: async_sessionmaker[AsyncSession], deliveries: list[Delivery]
+) -> list[Ingested]:
+    """Claim every delivery in one statement per provider, then record each fresh one's run in
+    its own savepoint, in arrival order, all in one transaction."""
+    async with transaction(sessions) as session:
+        fresh: set[tuple[str, str]] = set()
+        for provider in dict.fromkeys(d.provider for d in deliveries):
+            keys = [d.key for d in deliveries if d.provider == provider]
+            fresh |= {(provider, key) for key in await claim_many(session, provider, keys)}
+        results = []
+        for delivery in deliveries:
+            claimed = (delivery.provider, delivery.key[:MAX_KEY])
+            if claimed in fresh:
+                fresh.discard(claimed)  # the same key twice in one batch is one delivery
+                results.append(await _record_alone(session, delivery))
+            else:
+                results.append(REDELIVERED)
+        return results
+
+
+async def _record_alone(session: AsyncSession, delivery: Delivery) -> Ingested:
+    try:
+        async with session.begin_nested():
+            return await record_run(session, delivery.event, delivery.route)
+    except Exception:
+        log.exception("could not store %s delivery %s", delivery.provider, delivery.key)
+        await release(session, delivery.provider, delivery.key)
+        return FAILED
+
+
+async def _accept(
+    rt: FeatureContext,
+    store: Batcher[Delivery, Ingested],
+    provider: str,
+    delivery: str,
+    parse: Parser,
+) -> JSONResponse:
     try:
         event = parse()
     except ValidationError as error:
@@ -83,15 +142,20 @@ async def _accept(rt: FeatureContext, provider: str, delivery: str, parse: Parse
     route = route_for(rt.settings.ci.routes, event.repo, event.branch, event.default_branch)
     if route is None:
         return _answer(202, ignored=f"{event.repo} {event.branch} is not routed in ci.routes")
-    async with transaction(rt.sessions) as session:
-        if not await claim(session, provider, delivery):
-            return _answer(200, duplicate=True)
-        outcome = await record_run(session, event, route)
+    outcome = await store.submit(Delivery(provider, delivery, event, route))
+    if outcome is FAILED:
+        return _answer(503, error="the run could not be stored; deliver it again")
+    if outcome is REDELIVERED:
+        return _answer(200, duplicate=True)
     return _answer(202, accepted=True, effect=outcome.effect)
 
 
 def router(rt: FeatureContext) -> APIRouter:
     api = APIRouter()
+    store: Batcher[Delivery, Ingested] = Batcher(
+        lambda deliveries: store_deliveries(rt.sessions, deliveries)
+    )
+    rt.on_stop(store.close)
 
     async def guarded(handle: Callable[[], Awaitable[JSONResponse]]) -> JSONResponse:
         try:
@@ -115,7 +179,9 @@ def router(rt: FeatureContext) -> APIRouter:
             if event == "ping":
                 return _answer(200, ok=True, pong=True)
             delivery = request.headers.get("x-github-delivery") or _fallback_key(payload)
-            return await _accept(rt, "github", delivery, lambda: github.parse(event, payload))
+            return await _accept(
+                rt, store, "github", delivery, lambda: github.parse(event, payload)
+            )
 
         return await guarded(handle)
 
@@ -131,7 +197,9 @@ def router(rt: FeatureContext) -> APIRouter:
             payload = _object(body)
             event = request.headers.get("x-gitlab-event", "")
             delivery = gitlab.delivery_key(dict(request.headers), payload)
-            return await _accept(rt, "gitlab", delivery, lambda: gitlab.parse(event, payload))
+            return await _accept(
+                rt, store, "gitlab", delivery, lambda: gitlab.parse(event, payload)
+            )
 
         return await guarded(handle)
 
@@ -155,7 +223,9 @@ def router(rt: FeatureContext) -> APIRouter:
             if event == "ping":
                 return _answer(200, ok=True, pong=True)
             delivery = buildkite.delivery_key(payload)
-            return await _accept(rt, "buildkite", delivery, lambda: buildkite.parse(event, payload))
+            return await _accept(
+                rt, store, "buildkite", delivery, lambda: buildkite.parse(event, payload)
+            )
 
         return await guarded(handle)
 

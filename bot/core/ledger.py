@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint, delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +60,16 @@ async def claim_many(session: AsyncSession, source: str, keys: list[str]) -> set
     )
     rows = [{"source": source, "key": key, "received_at": now} for key in unique]
     return set((await session.scalars(statement, rows)).all())
+
+
+async def release(session: AsyncSession, source: str, key: str) -> None:
+    """Forget a claim whose work failed while the transaction that made it goes on, so the
+    sender's retry is not taken for a redelivery of work that was done."""
+    await session.execute(
+        delete(ProcessedEvent).where(
+            ProcessedEvent.source == source, ProcessedEvent.key == key[:MAX_KEY]
+        )
+    )
 
 
 async def prune(

@@ -192,3 +192,23 @@ async def test_concurrent_failures_open_one_breakage(db_url: str) -> None:
         await bot.settle()
         assert len(cards(bot)) == 1
         assert len([m for m in thread(bot) if "Still red" in m.text]) == 3
+
+
+async def test_deliveries_sent_at_once_each_get_their_answer(db_url: str) -> None:
+    async with ci_bot(db_url) as bot:
+        red = json.dumps(run("failure", "c1" * 20, 301, 0)).encode()
+        red_headers = github_headers(GITHUB_SECRET, red)
+        answers = await asyncio.gather(
+            send(bot, run("success", "c0" * 20, 300, -10)),
+            bot.http.post("/webhooks/github", content=red, headers=red_headers),
+            bot.http.post("/webhooks/github", content=red, headers=red_headers),
+            send(bot, run("failure", "c2" * 20, 302, 10)),
+        )
+        assert sorted(a.status_code for a in answers) == [200, 202, 202, 202]
+        assert {"duplicate": True} in [a.json() for a in answers]
+        effects = [a.json().get("effect") for a in answers if a.status_code == 202]
+        # The two reds may be stored in either order: one opens, the other joins or is late.
+        assert effects.count("green") == 1 and effects.count("opened") == 1
+        assert (set(effects) - {"green", "opened"}) <= {"attached", "stale"}
+        await bot.settle()
+        assert len(cards(bot)) == 1
