@@ -21,9 +21,9 @@ from sqlalchemy import text
 
 from bench.ack import database_url
 from bench.processes import PIDS, SIGNING_SECRET, cpu_seconds, opsbot, sandbox
-from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import make_engine, utcnow
 from bot.migrate import upgrade
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.signing import signed_headers
 
 GITHUB_SECRET = "bench-github-secret"

@@ -36,21 +36,11 @@ from bot.core.ratebudget import make_pacer
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
 from bot.core.wakeups import WakeListener
+from bot.features import FEATURES
 from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
 
-# Each feature package's handlers module has `register(rt)`; a new feature is one line here.
-FEATURES: tuple[str, ...] = (
-    "bot.ops",
-    "bot.incidents",
-    "bot.ci",
-    "bot.standups",
-    "bot.codered",
-    "bot.agents",
-    "bot.digests",
-    "bot.home",
-)
 # What a failed interaction (button, form, shortcut) hears: the reason goes to the log only.
 LISTENER_FAILED = json.dumps(
     {"ok": False, "error": "the request failed on our side and changed nothing; try again"}

@@ -25,8 +25,8 @@ def _log_start(settings: Settings, mode: str, where: str, port: int) -> None:
     `LOG_FORMAT=json`)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from bot.app import FEATURES
     from bot.core import tracing
+    from bot.features import FEATURES
 
     try:
         release = version("opsbot")

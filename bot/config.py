@@ -8,27 +8,31 @@ Every field carries a description: `opsbot config-docs` turns them into docs/con
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.agents.settings import SECTION as AGENTS
 from bot.agents.settings import AgentBackend as AgentBackend
-from bot.agents.settings import AgentsConfig
-from bot.ci.settings import CiConfig
+from bot.ci.settings import SECTION as CI
 from bot.ci.settings import CiRoute as CiRoute
-from bot.codered.settings import CodeRedConfig
+from bot.codered.settings import SECTION as CODERED
 from bot.config_sources import InitSource, Loc, build_sources, dotted, origin
 from bot.config_sources import reveal as reveal  # readers of secrets import it from here
-from bot.core.settings import HttpUrlText, Section
-from bot.digests.settings import DigestConfig
-from bot.incidents.settings import IncidentsConfig
-from bot.standups.settings import StandupsConfig
+from bot.core.settings import HttpUrlText, Section, SectionKey
+from bot.digests.settings import SECTION as DIGESTS
+from bot.features import modules_named
+from bot.incidents.settings import SECTION as INCIDENTS
+from bot.standups.settings import SECTION as STANDUPS
+
+T = TypeVar("T")
 
 
 class RetentionSettings(Section):
@@ -84,7 +88,9 @@ class TuningConfig(Section):
     )
 
 
-class Settings(BaseSettings):
+class CoreSettings(BaseSettings):
+    """The settings every feature shares; each feature's section is added to them (`Settings`)."""
+
     model_config = SettingsConfigDict(
         env_prefix="", case_sensitive=False, extra="forbid", env_nested_delimiter="__"
     )
@@ -144,14 +150,6 @@ class Settings(BaseSettings):
     admins: list[str] = Field(
         default_factory=list, description="user ids who may declare code red, change any record"
     )
-    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig, description="incidents")
-    codered: CodeRedConfig = Field(default_factory=CodeRedConfig, description="code red")
-    standups: StandupsConfig = Field(default_factory=StandupsConfig, description="standups")
-    ci: CiConfig = Field(default_factory=CiConfig, description="CI breakages")
-    agents: AgentsConfig = Field(default_factory=AgentsConfig, description="coding agents")
-    digests: list[DigestConfig] = Field(
-        default_factory=list, description="scheduled channel digests"
-    )
     activity_retention_days: float = Field(
         default=30, gt=0, description="days message text is kept for digests"
     )
@@ -210,6 +208,25 @@ class Settings(BaseSettings):
         # A bare Settings() (Alembic's env.py) stops at the first unreadable source;
         # load_settings() builds the same sources to report every problem at once.
         return build_sources(settings_cls, init_settings, file_secret_settings, strict=True)
+
+    def section(self, key: SectionKey[T]) -> T:
+        """A feature's section, as its `settings.SECTION` declares it."""
+        return cast(T, getattr(self, key.name))
+
+
+def _with_sections() -> type[CoreSettings]:
+    sections = {module.SECTION.name: module.SECTION.field() for module in modules_named("settings")}
+    composed: type[CoreSettings] = create_model(
+        "Settings", __base__=CoreSettings, __module__=__name__, **sections
+    )
+    return composed
+
+
+# Features are read through `section()`, so the checker needs only the shared fields.
+if TYPE_CHECKING:
+    Settings = CoreSettings
+else:
+    Settings = _with_sections()
 
 
 class ConfigError(Exception):
@@ -279,13 +296,19 @@ def require_slack(settings: Settings, socket_mode: bool = False) -> None:
 
 def enabled_features(settings: Settings) -> list[str]:
     """What `opsbot check` reports as switched on by this configuration."""
+    incidents, ci, codered = (
+        settings.section(INCIDENTS),
+        settings.section(CI),
+        settings.section(CODERED),
+    )
+    backends = settings.section(AGENTS).backends
     lines = [
         f"database: {settings.database_url.split('@')[-1]}",
         f"slack api: {settings.slack_api_url}",
         f"admins: {len(settings.admins)}",
-        f"incidents: announce in {settings.incidents.announce_channel or '(no channel)'}, "
-        f"severities {', '.join(settings.incidents.severities)}",
-        f"ci: {len(settings.ci.routes)} route(s); webhooks: "
+        f"incidents: announce in {incidents.announce_channel or '(no channel)'}, "
+        f"severities {', '.join(incidents.severities)}",
+        f"ci: {len(ci.routes)} route(s); webhooks: "
         + (
             ", ".join(
                 name
@@ -298,10 +321,10 @@ def enabled_features(settings: Settings) -> list[str]:
             )
             or "none"
         ),
-        f"code red: announce in {settings.codered.announce_channel or '(no channel)'}, "
-        f"{len(settings.codered.declarers)} declarer(s)",
-        f"standups: {len(settings.standups.holidays)} holiday(s)",
-        f"agents: {', '.join(f'{b.name} ({b.kind})' for b in settings.agents.backends) or 'none'}",
-        f"digests: {len(settings.digests)} scheduled",
+        f"code red: announce in {codered.announce_channel or '(no channel)'}, "
+        f"{len(codered.declarers)} declarer(s)",
+        f"standups: {len(settings.section(STANDUPS).holidays)} holiday(s)",
+        f"agents: {', '.join(f'{b.name} ({b.kind})' for b in backends) or 'none'}",
+        f"digests: {len(settings.section(DIGESTS))} scheduled",
     ]
     return lines

@@ -1,15 +1,10 @@
 """Every table the bot has, imported in one place for Alembic and for tests."""
 
-import bot.agents.models
-import bot.ci.models
-import bot.codered.models
-import bot.digests.models
-import bot.home.models
-import bot.incidents.models
-import bot.standups.models
 from bot.core import ledger, projector, ratebudget, scheduler, tasks
 from bot.core.db import Base
+from bot.features import modules_named
 
+FEATURE_MODELS = modules_named("models")
 metadata = Base.metadata
 
-__all__ = ["bot", "ledger", "metadata", "projector", "ratebudget", "scheduler", "tasks"]
+__all__ = ["FEATURE_MODELS", "ledger", "metadata", "projector", "ratebudget", "scheduler", "tasks"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from bot.core.settings import HttpUrlText, Section
+from bot.core.settings import HttpUrlText, Section, SectionKey
 
 
 class AgentBackend(Section):
@@ -90,3 +90,8 @@ class AgentsConfig(Section):
     recover_seconds: float = Field(
         default=15.0, gt=0, description="how often runs left by a stopped process are resumed"
     )
+
+
+SECTION: SectionKey[AgentsConfig] = SectionKey(
+    "agents", AgentsConfig, AgentsConfig, "coding agents"
+)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
-from bot.ci.payload_base import Payload, Person
-from bot.ci.timeparse import Time
+from bot.ci.service.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.service.payloads import Payload, Person, Time
 
 EVENT = "build.finished"
 GREEN = {"passed"}

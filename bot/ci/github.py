@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
-from bot.ci.payload_base import Payload, Person
-from bot.ci.timeparse import Time
+from bot.ci.service.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.service.payloads import Payload, Person, Time
 
 log = logging.getLogger(__name__)
 

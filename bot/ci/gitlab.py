@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.ci.events import Commit, Ignored, RunEvent, outcome_of
-from bot.ci.payload_base import Payload
-from bot.ci.timeparse import Time
+from bot.ci.service.events import Commit, Ignored, RunEvent, outcome_of
+from bot.ci.service.payloads import Payload, Time
 
 EVENT = "Pipeline Hook"
 GREEN = {"success"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from bot.core.settings import SLACK_CHANNEL_ID, Section
+from bot.core.settings import SLACK_CHANNEL_ID, Section, SectionKey
 
 
 class CiRoute(Section):
@@ -36,3 +36,6 @@ class CiConfig(Section):
         default_factory=dict,
         description="commit author (email, GitHub login or name) -> Slack user id",
     )
+
+
+SECTION: SectionKey[CiConfig] = SectionKey("ci", CiConfig, CiConfig, "CI breakages")

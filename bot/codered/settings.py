@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bot.core.settings import HHMM, SLACK_CHANNEL_ID, Section
+from bot.core.settings import HHMM, SLACK_CHANNEL_ID, Section, SectionKey
 
 Level = Literal["red", "orange", "yellow"]
 
@@ -55,3 +55,6 @@ class CodeRedConfig(Section):
         default_factory=_default_max_level_days,
         description="level -> days after which the owner is asked to reconfirm it or step down",
     )
+
+
+SECTION: SectionKey[CodeRedConfig] = SectionKey("codered", CodeRedConfig, CodeRedConfig, "code red")

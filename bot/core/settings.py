@@ -1,12 +1,25 @@
-"""What every settings section shares: the base model and the shapes of Slack ids, times and
-URLs. Each feature declares its own section (`bot/<feature>/settings.py`); `bot.config` puts the
-sections together under their keys."""
+"""What every settings section shares: the base model, the key a feature declares its section
+under, and the shapes of Slack ids, times and URLs. Each feature declares its own section in
+`bot/<feature>/settings.py` as `SECTION`; `bot.config` puts the sections of every feature
+together under their keys, and a feature reads its own with `settings.section(SECTION)`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, HttpUrl, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+)
+
+Value = TypeVar("Value", covariant=True)
 
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
@@ -29,6 +42,21 @@ HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class SectionKey(Generic[Value]):
+    """A feature's place in the settings: its top-level key, the shape of its value (a Section,
+    or a list of them), the value when the key is absent, and the line the docs show."""
+
+    name: str
+    shape: Any
+    default: Callable[[], Value]
+    description: str
+
+    def field(self) -> tuple[Any, Any]:
+        """The (annotation, field) pair pydantic's create_model takes."""
+        return (self.shape, Field(default_factory=self.default, description=self.description))
 
 
 # A time of day as people write it in the config file.

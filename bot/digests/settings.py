@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from bot.core.settings import SLACK_CHANNEL_ID, Section
+from bot.core.settings import SLACK_CHANNEL_ID, Section, SectionKey
 
 
 class DigestConfig(Section):
@@ -43,3 +43,8 @@ class DigestConfig(Section):
         except ValueError as error:
             raise ValueError(f"must be a 5-field crontab ({error})") from None
         return value
+
+
+SECTION: SectionKey[list[DigestConfig]] = SectionKey(
+    "digests", list[DigestConfig], list, "scheduled channel digests"
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.core.settings import SLACK_CHANNEL_ID, Section
+from bot.core.settings import SLACK_CHANNEL_ID, Section, SectionKey
 
 
 class IncidentsConfig(Section):
@@ -39,3 +39,8 @@ class IncidentsConfig(Section):
         default="pushpin",
         description="emoji name whose reaction adds a message to the incident timeline",
     )
+
+
+SECTION: SectionKey[IncidentsConfig] = SectionKey(
+    "incidents", IncidentsConfig, IncidentsConfig, "incidents"
+)

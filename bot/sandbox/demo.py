@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.app import FEATURES
+from bot.features import FEATURES
 from bot.migrate import upgrade
 from bot.sandbox import seed
 from bot.sandbox.harness import BotUnderTest, running_bot

@@ -26,6 +26,7 @@ from bot.core.scheduler import JobSpec
 from bot.standups import service, views
 from bot.standups.models import Standup
 from bot.standups.service import access, cards, commands, queries, schedule, watching
+from bot.standups.settings import SECTION as STANDUPS
 from bot.standups.views.modals import (
     ANSWER_CALLBACK,
     CREATE_CALLBACK,
@@ -136,8 +137,8 @@ def _register_work(rt: FeatureContext) -> None:
     rt.tasks.register(service.TASK_FETCH_TZ, jobs.fetch_tz)
     rt.tasks.register(service.TASK_SYNC_GROUP, jobs.sync_group)
     rt.tasks.register(service.TASK_JOIN, jobs.join_channel)
-    holidays = schedule.holiday_set(rt.settings.standups.holidays)
-    refresh = dt.timedelta(hours=rt.settings.standups.timezone_refresh_hours)
+    holidays = schedule.holiday_set(rt.settings.section(STANDUPS).holidays)
+    refresh = dt.timedelta(hours=rt.settings.section(STANDUPS).timezone_refresh_hours)
 
     async def run_tick() -> None:
         async with transaction(rt.sessions) as session:

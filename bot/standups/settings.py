@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from bot.core.settings import Section
+from bot.core.settings import Section, SectionKey
 
 
 class StandupsConfig(Section):
@@ -28,3 +28,8 @@ class StandupsConfig(Section):
             except ValueError:
                 raise ValueError(f"holidays must be YYYY-MM-DD dates (got {day!r})") from None
         return value
+
+
+SECTION: SectionKey[StandupsConfig] = SectionKey(
+    "standups", StandupsConfig, StandupsConfig, "standups"
+)

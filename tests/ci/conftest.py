@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.ci import watching
-from bot.ci.events import GREEN, IGNORED, RED, Commit, RunEvent
+from bot.ci.service import watching
+from bot.ci.service.events import GREEN, IGNORED, RED, Commit, RunEvent
 from bot.config import CiRoute
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.projector import WAKE_FLAG, mark_dirty_now

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.ci.samples import fixture, github_headers, workflow_run
-from bot.ci.webhooks import GITHUB_MAX_BODY
+from bot.ci.handlers.webhooks import GITHUB_MAX_BODY
 from bot.core.db import utcnow
+from bot.sandbox.ci_samples import fixture, github_headers, workflow_run
 from tests.ci.conftest import BUILDKITE_TOKEN, GITHUB_SECRET, GITLAB_TOKEN, ci_bot
 from tests.ci.test_gitlab_buildkite_e2e import build, buildkite_signature, pipeline
 from tests.rows import row_counts

@@ -11,8 +11,8 @@ import httpx
 from sqlalchemy import select
 
 from bot.ci.models import CiBreakage, CiRun
-from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import utcnow
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.harness import BotUnderTest
 from tests.ci.conftest import GITHUB_SECRET, ci_bot
 from tests.rows import row_counts
@@ -161,7 +161,7 @@ async def test_suspect_is_mentioned_once_and_owners_when_still_red(db_url: str) 
 
 
 async def test_ping_and_check_suite(db_url: str) -> None:
-    from bot.ci.samples import fixture
+    from bot.sandbox.ci_samples import fixture
 
     async with ci_bot(db_url) as bot:
         body = json.dumps(fixture("ping.json")).encode()

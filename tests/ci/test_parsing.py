@@ -10,12 +10,12 @@ import pytest
 from pydantic import ValidationError
 
 from bot.ci import buildkite, github, gitlab
-from bot.ci.commands import History, Mute, Status, Unmute, parse, parse_duration
-from bot.ci.events import GREEN, IGNORED, RED, Ignored, RunEvent
-from bot.ci.routing import route_for
-from bot.ci.samples import fixture, workflow_run
+from bot.ci.service.commands import History, Mute, Status, Unmute, parse, parse_duration
+from bot.ci.service.events import GREEN, IGNORED, RED, Ignored, RunEvent
+from bot.ci.service.routing import route_for
 from bot.config import CiRoute
 from bot.core.commands import UsageError
+from bot.sandbox.ci_samples import fixture, workflow_run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,9 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.ci import service, upkeep
-from bot.ci.events import GREEN, IGNORED, RED, RunEvent
+from bot.ci import service
 from bot.ci.models import CiBreakage, CiPipeline, CiRun
+from bot.ci.service import upkeep
+from bot.ci.service.events import GREEN, IGNORED, RED, RunEvent
 from bot.core.db import transaction
 from bot.core.projector import Projection
 from tests.ci.conftest import ROUTE, T0, later, run_event

@@ -7,8 +7,8 @@ import datetime as dt
 import json
 
 from bot.ci import views
-from bot.ci.cards import BreakageState, RunInfo, SuspectInfo
-from bot.ci.format import duration
+from bot.ci.service.cards import BreakageState, RunInfo, SuspectInfo
+from bot.ci.views.text import duration
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 EVIL = "<!channel> fix <https://evil.example|docs> & @here"
@@ -129,7 +129,7 @@ def test_owners_line_mentions_valid_user_ids_only() -> None:
 
 
 def test_run_line_in_the_card_thread() -> None:
-    from bot.ci.cards import RunLineState
+    from bot.ci.service.cards import RunLineState
 
     line = views.run_line(RunLineState(breakage=state(), run=run(2, "b" * 40, 10)))
     assert line is not None and line.thread_ts == "1.000"

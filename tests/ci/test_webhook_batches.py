@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.ci import service, webhooks
-from bot.ci.events import GREEN, RED
+from bot.ci import service
+from bot.ci.handlers import webhooks
+from bot.ci.handlers.webhooks import FAILED, REDELIVERED, Delivery, store_deliveries
 from bot.ci.models import CiRun
-from bot.ci.webhooks import FAILED, REDELIVERED, Delivery, store_deliveries
+from bot.ci.service.events import GREEN, RED
 from bot.core.ledger import ProcessedEvent
 from tests.ci.conftest import ROUTE, run_event
 

@@ -8,13 +8,13 @@ import json
 
 import time_machine
 
-from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import transaction, utcnow
 from bot.digests import service
 from bot.digests.models import DigestRun
 from bot.digests.workflows import runner
 from bot.incidents import service as incidents
 from bot.incidents.service.state import Options
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.harness import BotUnderTest
 from bot.sandbox.seed import ALICE, BOB, CAROL, CI_ALERTS, DAVE, ERIN, GENERAL, STANDUP
 from tests.digests.conftest import (

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import utcnow
 from bot.sandbox import seed
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.harness import BotUnderTest
 
 GITHUB_SECRET = "scene-github-secret"

@@ -91,7 +91,7 @@ async def test_generated_interactions(db_url: str, caplog: pytest.LogCaptureFixt
 
 
 async def test_generated_webhook_bodies(db_url: str) -> None:
-    from bot.ci.samples import github_headers
+    from bot.sandbox.ci_samples import github_headers
 
     # Webhooks are answered after their rows are written, so no worker is needed; without
     # the scheduler, a minute turning during the test cannot add a row of its own.

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.agents.models import AgentTask
-from bot.ci.samples import github_headers, workflow_run
 from bot.core.db import make_engine, make_sessionmaker, utcnow
 from bot.migrate import upgrade
 from bot.sandbox import seed
 from bot.sandbox.agent_git import make_repo
 from bot.sandbox.agent_server import AgentServer
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import Sandbox
 from tests.faults.process import GITHUB_SECRET, SIGNING_SECRET, BotProcess, wait_until_settled

@@ -6,10 +6,10 @@ import json
 
 from bot.agents import models as agent_models
 from bot.agents.models import AgentTask
-from bot.ci.samples import github_headers, workflow_run
 from bot.codered import service as codered
 from bot.codered.service.options import Options as CodeRedOptions
 from bot.core.db import transaction, utcnow
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.harness import BotUnderTest
 from bot.sandbox.seed import ALICE, BOB, CAROL, GENERAL, STANDUP
 from tests.home.conftest import (

@@ -22,12 +22,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.app import build_runtime
-from bot.ci.samples import github_headers, workflow_run
 from bot.config import Settings
 from bot.core.db import utcnow
 from bot.core.frontdoor import DEFAULT_MAX_BODY, MAX_JSON_DEPTH, caps_of, mounted_routes
 from bot.core.signatures import hmac_sha256_hex
 from bot.sandbox import seed
+from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.harness import BOT_TOKEN, FAST, SIGNING_SECRET, BotUnderTest, running_bot
 from bot.sandbox.server import Sandbox
 from bot.sandbox.signing import signed_headers
@@ -521,8 +521,8 @@ async def test_a_database_failure_is_a_503_that_names_nothing_on_every_route(
 ) -> None:
     """A route that cannot store what it received answers 503 (the sender delivers again),
     whoever wrote the route: never a 500, and never the error's text."""
-    from bot.ci.samples import github_headers, workflow_run
     from bot.core.db import make_engine, make_sessionmaker, utcnow
+    from bot.sandbox.ci_samples import github_headers, workflow_run
 
     secret = "front-door-github"
     routes = [{"repo": "octo-org/octo-repo", "branches": ["main"], "channel": "C0GENERAL"}]

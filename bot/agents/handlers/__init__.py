@@ -22,6 +22,7 @@ from bot.agents.handlers.push import push_router
 from bot.agents.models import AgentRequest
 from bot.agents.service import loaders, watching
 from bot.agents.service.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
+from bot.agents.settings import SECTION as AGENTS
 from bot.agents.views import modals
 from bot.agents.workflows.intake import Intake, Origin
 from bot.agents.workflows.prepare import Preparer
@@ -60,8 +61,8 @@ def register(rt: FeatureContext) -> None:
 
 def _check_backends(rt: FeatureContext) -> None:
     """Each backend module checks its own settings; a bad one stops start-up with one line."""
-    env = BackendEnv(agents=rt.settings.agents, public_url=rt.settings.opsbot_public_url)
-    for index, config in enumerate(rt.settings.agents.backends):
+    env = BackendEnv(agents=rt.settings.section(AGENTS), public_url=rt.settings.opsbot_public_url)
+    for index, config in enumerate(rt.settings.section(AGENTS).backends):
         try:
             create_backend(config, env)
         except ValueError as problem:
@@ -88,7 +89,7 @@ def _register_work(rt: FeatureContext, runner: AgentRunner, access: Access) -> N
             name="agents.recover",
             func=runner.recover,
             description="hand agent tasks whose replica stopped to a new drive",
-            every_seconds=rt.settings.agents.recover_seconds,
+            every_seconds=rt.settings.section(AGENTS).recover_seconds,
         )
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.agents import service
 from bot.agents.service import queries
 from bot.agents.service.parsing import parse_run
+from bot.agents.settings import SECTION as AGENTS
 from bot.agents.views import LABELS, safe_url
 from bot.agents.views.modals import USAGE
 from bot.agents.workflows.intake import Intake
@@ -96,7 +97,7 @@ class AgentCommand:
         return "\n".join(lines)
 
     def backends(self) -> str:
-        agents = self.rt.settings.agents
+        agents = self.rt.settings.section(AGENTS)
         if not agents.backends:
             return "No agent backend is configured (`agents.backends`)."
         lines = ["*Agent backends* (the first is the default)"]

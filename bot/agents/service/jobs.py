@@ -12,6 +12,7 @@ from bot.agents import models as m
 from bot.agents.backends import create_backend
 from bot.agents.backends.base import Backend, BackendEnv, Job
 from bot.agents.models import AgentRequest, AgentTask
+from bot.agents.settings import SECTION as AGENTS
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -26,9 +27,11 @@ class Loaded:
 
 def backend_for(rt: FeatureContext, name: str) -> Backend | None:
     """The configured backend by name, read from the settings at the time of use."""
-    for config in rt.settings.agents.backends:
+    for config in rt.settings.section(AGENTS).backends:
         if config.name == name:
-            env = BackendEnv(agents=rt.settings.agents, public_url=rt.settings.opsbot_public_url)
+            env = BackendEnv(
+                agents=rt.settings.section(AGENTS), public_url=rt.settings.opsbot_public_url
+            )
             return create_backend(config, env)
     return None
 

@@ -14,6 +14,7 @@ from bot.agents import service
 from bot.agents.models import AgentRequest
 from bot.agents.service import AgentError
 from bot.agents.service.parsing import Catalog, Spec, resolve, split_options, strip_mention
+from bot.agents.settings import SECTION as AGENTS
 from bot.agents.views.modals import USAGE
 from bot.agents.workflows.slack_reads import Access
 from bot.core import ledger
@@ -43,7 +44,7 @@ class Intake:
         self.access = access
 
     def catalog(self) -> Catalog:
-        return Catalog.from_config(self.rt.settings.agents)
+        return Catalog.from_config(self.rt.settings.section(AGENTS))
 
     async def react(self, channel: str, ts: str, name: str = SEEN) -> None:
         try:

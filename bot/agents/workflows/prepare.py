@@ -14,6 +14,7 @@ from bot.agents import service
 from bot.agents.models import AgentRequest
 from bot.agents.service.context import ThreadMessage, build_context
 from bot.agents.service.loaders import thread_of
+from bot.agents.settings import SECTION as AGENTS
 from bot.agents.workflows.slack_reads import Access, read_thread, resolve_names
 from bot.core.db import transaction
 from bot.core.projector import NotReady
@@ -79,7 +80,7 @@ class Preparer:
             if row is None:
                 return
             row.prepare_errors += 1
-            if code in PERMANENT or row.prepare_errors >= self.rt.settings.agents.retries:
+            if code in PERMANENT or row.prepare_errors >= self.rt.settings.section(AGENTS).retries:
                 await service.fail_request(
                     session, request.id, f"opsbot could not read the thread ({code})"
                 )
@@ -89,7 +90,7 @@ class Preparer:
     async def _store(
         self, request: AgentRequest, thread_ts: str, messages: list[ThreadMessage]
     ) -> None:
-        agents = self.rt.settings.agents
+        agents = self.rt.settings.section(AGENTS)
         payload, meta = request.sent_payload, request.sent_meta or {}
         if payload is None:
             people = {m.user for m in messages if m.user} | {request.requester}

@@ -22,6 +22,7 @@ from bot.agents import service
 from bot.agents.backends.base import Backend, BackendRejected, BackendUnavailable, Job, Update
 from bot.agents.models import AgentTask
 from bot.agents.service import jobs
+from bot.agents.settings import SECTION as AGENTS
 from bot.core.db import transaction
 from bot.core.leases import renew_leases, try_lease
 
@@ -103,7 +104,7 @@ class AgentRunner:
     # -- one drive -----------------------------------------------------------------------
 
     async def _drive(self, task_id: int) -> None:
-        timeout = self.rt.settings.agents.attempt_timeout_minutes * 60
+        timeout = self.rt.settings.section(AGENTS).attempt_timeout_minutes * 60
         try:
             await asyncio.wait_for(self._attempts(task_id), timeout)
         except RuntimeStopped:
@@ -126,7 +127,7 @@ class AgentRunner:
                 await service.enqueue_drive(session, task_id, task.drives, "handover")
 
     async def _attempts(self, task_id: int) -> None:
-        settings = self.rt.settings.agents
+        settings = self.rt.settings.section(AGENTS)
         while True:
             self._alive()
             loaded = await jobs.load_job(self.rt, task_id)
@@ -228,7 +229,7 @@ class AgentRunner:
         if loaded is None or loaded.state != m.CANCELING:
             return
         backend = jobs.backend_for(self.rt, loaded.backend)
-        settings = self.rt.settings.agents
+        settings = self.rt.settings.section(AGENTS)
         for attempt in range(1, settings.retries + 1):
             try:
                 if backend is not None:

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents.service.context import ThreadMessage
+from bot.agents.settings import SECTION as AGENTS
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class Access:
 
     async def allowed(self) -> frozenset[str] | None:
         """Allowed user ids, or None when everyone is allowed."""
-        entries = self.settings.agents.allowed_users
+        entries = self.settings.section(AGENTS).allowed_users
         if not entries:
             return None
         users = {entry for entry in entries if not entry.startswith("S")}

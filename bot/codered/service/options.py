@@ -8,8 +8,10 @@ import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.codered.settings import SECTION as CODERED
 from bot.config import Settings
 from bot.core.dates import parse_weekday
+from bot.standups.service import holidays as standup_holidays
 
 LEVELS = ("yellow", "orange", "red")  # from the mildest up
 EMOJI = {
@@ -47,7 +49,7 @@ class Options:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
-        config = settings.codered
+        config = settings.section(CODERED)
         return cls(
             admins=frozenset(settings.admins),
             declarers=frozenset(config.declarers),
@@ -62,7 +64,7 @@ class Options:
             cutoff_minutes=config.checkin_cutoff_minutes,
             call_minute=minutes(config.call_time),
             max_level_days=dict(config.max_level_days.items()),
-            holidays=frozenset(dt.date.fromisoformat(day) for day in settings.standups.holidays),
+            holidays=standup_holidays(settings),
         )
 
     def days_for(self, level: str) -> tuple[int, ...]:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.agents import service as agents
 from bot.ci import service as ci
+from bot.ci.service import routes as ci_routes
 from bot.codered import service as codered
 from bot.config import Settings
 from bot.core.access import Audience, MembershipUnknown, Policy, Subject
@@ -67,7 +68,7 @@ class Scope:
 
 def routed_repos(settings: Settings, channel: str) -> frozenset[str] | None:
     """Repositories whose CI is routed to the channel; None (all) when none or a wildcard is."""
-    repos = {route.repo.lower() for route in settings.ci.routes if route.channel == channel}
+    repos = {route.repo.lower() for route in ci_routes(settings) if route.channel == channel}
     return None if not repos or "*" in repos else frozenset(repos)
 
 

@@ -18,6 +18,7 @@ from bot.digests.models import ActivityOptOut, DigestSchedule
 from bot.digests.service import activity
 from bot.digests.service.activity import activity_retention
 from bot.digests.service.commands import DigestRequest, parse_digest, parse_zone
+from bot.digests.settings import SECTION as DIGESTS
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -86,7 +87,7 @@ async def digest_command(rt: FeatureContext, args: list[str], user: str, channel
     if request.action == "now":
         zone = await _user_zone(rt, user)
         async with transaction(rt.sessions) as session:
-            in_force = await service.specs(session, rt.settings.digests)
+            in_force = await service.specs(session, rt.settings.section(DIGESTS))
             run = await service.request_now(session, in_force, channel, user, zone)
         return f"Putting together a {run.period} digest of <#{channel}>; it is posted in a moment."
     zone = request.timezone or await _user_zone(rt, user)
@@ -100,7 +101,7 @@ async def digest_command(rt: FeatureContext, args: list[str], user: str, channel
             timezone=zone,
             user=user,
         )
-        spec = service.spec_for(await service.specs(session, rt.settings.digests), channel)
+        spec = service.spec_for(await service.specs(session, rt.settings.section(DIGESTS)), channel)
     upcoming = service.next_fire(spec, utcnow()) if spec else None
     nxt = f" Next: {upcoming.astimezone(ZoneInfo(zone)):%a %d %b %H:%M}." if upcoming else ""
     return f"{row.cadence.capitalize()} digest for <#{channel}>: {_when(row, zone)}.{nxt}"
@@ -109,7 +110,7 @@ async def digest_command(rt: FeatureContext, args: list[str], user: str, channel
 async def _status(rt: FeatureContext, channel: str) -> str:
     async with rt.sessions() as session:
         row = await session.get(DigestSchedule, channel)
-        in_force = await service.specs(session, rt.settings.digests)
+        in_force = await service.specs(session, rt.settings.section(DIGESTS))
     if row is not None and not row.enabled:
         return f"Digests are off in <#{channel}> (turned off by <@{row.set_by}>)."
     if row is not None:

@@ -20,6 +20,7 @@ from bot.digests.models import DigestRun
 from bot.digests.service import sections
 from bot.digests.service.loaders import state_of
 from bot.digests.service.sections import scope_of
+from bot.digests.settings import SECTION as DIGESTS
 from bot.digests.views import chart, title
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 async def sweep(rt: FeatureContext, now: dt.datetime | None = None) -> list[int]:
     """The minute job's body: create the runs of every digest due at `now`."""
     async with transaction(rt.sessions) as session:
-        in_force = await service.specs(session, rt.settings.digests)
+        in_force = await service.specs(session, rt.settings.section(DIGESTS))
         return await service.create_due_runs(session, in_force, now or utcnow())
 
 

@@ -16,10 +16,12 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ci.service import routes as ci_routes
 from bot.config import Settings
 from bot.core.db import insert_ignore, utcnow
 from bot.home.models import HomeTab
 from bot.home.service import sources, watching
+from bot.standups.service import holidays as standup_holidays
 
 log = logging.getLogger(__name__)
 ACTIVE_FOR = watching.ACTIVE_FOR
@@ -65,8 +67,8 @@ async def home_state(
 ) -> HomeState:
     """Everything the person's home shows; each section read in its own session."""
     now = now or utcnow()
-    holidays = frozenset(dt.date.fromisoformat(day) for day in settings.standups.holidays)
-    routes = list(settings.ci.routes)
+    holidays = standup_holidays(settings)
+    routes = ci_routes(settings)
     missing: list[str] = []
     zone = await _read(sessions, "time zone", lambda s: _timezone(s, user), None, [])
     return HomeState(

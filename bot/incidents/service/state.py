@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.incidents.settings import SECTION as INCIDENTS
 
 MITIGATED = "mitigated"
 
@@ -25,7 +26,7 @@ class Options:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
-        config = settings.incidents
+        config = settings.section(INCIDENTS)
         return cls(
             severities=tuple(config.severities),
             statuses=tuple(config.statuses),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.agents import models as m
 from bot.agents.models import AgentTask
+from bot.agents.settings import SECTION as AGENTS
 from bot.config import AgentBackend
 from bot.sandbox import seed
 from bot.sandbox.agent_git import make_repo
@@ -28,7 +29,7 @@ BACKEND = "sandbox-agent"
 
 def _use_agent(bot: BotUnderTest, url: str) -> None:
     """Point the demo at the agent started here (its port is only known now)."""
-    agents = bot.rt.settings.agents
+    agents = bot.rt.settings.section(AGENTS)
     agents.backends[:] = [b for b in agents.backends if b.name != BACKEND]
     agents.backends.insert(0, AgentBackend(name=BACKEND, kind="a2a", url=url))
     agents.repos.setdefault(seed.GENERAL, REPO)

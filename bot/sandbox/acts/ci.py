@@ -6,9 +6,9 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot.ci.samples import github_headers, workflow_run
 from bot.config import reveal
 from bot.core.db import utcnow
+from bot.sandbox.ci_samples import github_headers, workflow_run
 
 if TYPE_CHECKING:
     from bot.sandbox.harness import BotUnderTest

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from bot.incidents.models import Incident
+from bot.incidents.settings import SECTION as INCIDENTS
 from bot.sandbox.seed import ALICE, BOB, CAROL, GENERAL
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ async def _latest(bot: BotUnderTest) -> Incident:
 
 
 async def act(bot: BotUnderTest, out: list[str]) -> None:
-    announce = bot.rt.settings.incidents.announce_channel
+    announce = bot.rt.settings.section(INCIDENTS).announce_channel
     await bot.slack.command("/incident", "declare Checkout returns 502 sev1", ALICE, GENERAL)
     await bot.settle()
     incident = await _latest(bot)

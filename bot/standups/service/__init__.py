@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.core import tasks
 from bot.core.db import utcnow
 from bot.core.watches import changed
@@ -69,8 +70,10 @@ from bot.standups.service.queries import (
     summaries,
 )
 from bot.standups.service.watching import day_watches
+from bot.standups.settings import SECTION
 
 __all__ = [
+    "holidays",
     "STANDUP",
     "WRITE_ACTION",
     # Tables other features' views watch (App Home: who takes part, the days that run).
@@ -307,3 +310,8 @@ participation = queries.participation
 open_blockers = queries.open_blockers
 blocker_counts = queries.blocker_counts
 latest_day = cards.latest_day
+
+
+def holidays(settings: Settings) -> frozenset[dt.date]:
+    """The days no standup runs, for every feature that counts working days."""
+    return schedule.holiday_set(settings.section(SECTION).holidays)

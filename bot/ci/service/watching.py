@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from bot.ci.kinds import CARD, OWNERS_LINE, RECOVERY_LINE, RUN_LINE, SUSPECTS_LINE
 from bot.ci.models import CiBreakage, CiRun, CiSuspect
+from bot.ci.service.kinds import CARD, OWNERS_LINE, RECOVERY_LINE, RUN_LINE, SUSPECTS_LINE
 from bot.core.watches import Watch, wrote
 
 Keys = Iterable[str | int | None] | Select[Any]

@@ -5,6 +5,15 @@ A provider creates one run per push and a re-run keeps its original creation tim
 a newer push always outranks a late webhook or a re-run of an older commit. The state of a
 pipeline only moves when a run newer than the one that last decided it arrives; older runs are
 stored as `stale`. The one exception is a flake: a sha that both failed and passed, in either order.
+
+The rest of the rules live beside this module, by sub-domain: `events` (what every provider's
+payload becomes), `payloads` (what the provider payload models share, times as providers write
+them), `routing` (which branch goes to which channel), `queries` (reads for /ci and for other
+features), `suspects` (the commits suspected of a breakage), `upkeep` (mutes, the pass over open
+breakages), `cards` (the state the views draw, loaded for the projector), `commands` (the `/ci`
+text), `watching` (which rows redraw which view) and `kinds` (view, task and job names).
+
+Other features (digests, App Home, code red) read CI through the names re-exported in `__all__`.
 """
 
 from __future__ import annotations
@@ -15,11 +24,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci import suspects
-from bot.ci.events import GREEN, RED, Commit, RunEvent
-from bot.ci.kinds import SUSPECTS_TASK
 from bot.ci.models import CiBreakage, CiMute, CiPipeline, CiRun
-from bot.ci.queries import (
+from bot.ci.service import suspects
+from bot.ci.service.events import GREEN, RED, Commit, RunEvent
+from bot.ci.service.kinds import SUSPECTS_TASK
+from bot.ci.service.queries import (
     BreakageSummary,
     FlakeSummary,
     PipelineStatus,
@@ -32,12 +41,14 @@ from bot.ci.queries import (
     red_now,
     status,
 )
-from bot.ci.settings import CiRoute
+from bot.ci.settings import SECTION, CiRoute
+from bot.config import Settings
 from bot.core import tasks
 from bot.core.db import affected, insert_ignore, utcnow
 from bot.core.watches import changed
 
 __all__ = [
+    "routes",
     # Tables other features' views watch (App Home).
     "CiMute",
     "CiPipeline",
@@ -312,3 +323,8 @@ async def _close(
     head = await _get_run(session, pipeline.head_run_id)
     if head is None or _order(run) > _order(head):
         pipeline.head_run_id = run.id
+
+
+def routes(settings: Settings) -> list[CiRoute]:
+    """Where CI breakages are posted, for every feature that shows CI by channel."""
+    return list(settings.section(SECTION).routes)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci.events import RED
-from bot.ci.kinds import CARD, RUN_LINE
 from bot.ci.models import CiBreakage, CiPipeline, CiRun
-from bot.ci.suspects import listed
+from bot.ci.service.events import RED
+from bot.ci.service.kinds import CARD, RUN_LINE
+from bot.ci.service.suspects import listed
 from bot.core.db import utcnow
 from bot.core.projector import NotReady, Projection, posted_ts
 

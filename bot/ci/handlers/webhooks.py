@@ -18,9 +18,10 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from bot.ci import buildkite, github, gitlab
-from bot.ci.events import Ignored, RunEvent
-from bot.ci.routing import route_for
 from bot.ci.service import Ingested, record_run
+from bot.ci.service.events import Ignored, RunEvent
+from bot.ci.service.routing import route_for
+from bot.ci.settings import SECTION as CI
 from bot.config import CiRoute, reveal
 from bot.core.batching import Batcher
 from bot.core.db import transaction
@@ -139,7 +140,9 @@ async def _accept(
         raise Rejected(400, f"payload is missing or has a bad {where or 'field'}") from None
     if isinstance(event, Ignored):
         return _answer(202, ignored=event.reason)
-    route = route_for(rt.settings.ci.routes, event.repo, event.branch, event.default_branch)
+    route = route_for(
+        rt.settings.section(CI).routes, event.repo, event.branch, event.default_branch
+    )
     if route is None:
         return _answer(202, ignored=f"{event.repo} {event.branch} is not routed in ci.routes")
     outcome = await store.submit(Delivery(provider, delivery, event, route))

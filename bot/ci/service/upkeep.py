@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci.models import CiBreakage, CiMute, CiPipeline
-from bot.ci.routing import route_for
+from bot.ci.service.routing import route_for
 from bot.ci.settings import CiRoute
 from bot.core import watches
 from bot.core.db import insert_ignore, utcnow

@@ -1,4 +1,7 @@
-"""Pure views: a breakage card, and the thread lines under it."""
+"""Pure views: a breakage card, and the thread lines under it; the `/ci` answers.
+
+Beside them: `text` (the small formatters they share).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ import datetime as dt
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.ci.cards import BreakageState, RunInfo, RunLineState, SuspectInfo
-from bot.ci.format import duration, first_line, link, mention, run_label, short, when
-from bot.ci.queries import BreakageSummary, PipelineStatus
+from bot.ci.service.cards import BreakageState, RunInfo, RunLineState, SuspectInfo
+from bot.ci.service.queries import BreakageSummary, PipelineStatus
+from bot.ci.views.text import duration, first_line, link, mention, run_label, short, when
 from bot.core.projector import Rendered
 from bot.core.security import inert
 from bot.core.text import from_ci, plain

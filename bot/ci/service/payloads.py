@@ -1,11 +1,27 @@
-"""Timestamps as CI providers write them, parsed into aware UTC datetimes."""
+"""What the provider payload models share: unknown fields ignored, people named alike, and
+timestamps as CI providers write them, parsed into aware UTC datetimes.
+
+The provider modules (`bot/ci/github.py`, `gitlab.py`, `buildkite.py`) build their payload models
+on these.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+class Payload(BaseModel):
+    # Providers add fields all the time; we read what we need and ignore the rest.
+    model_config = ConfigDict(extra="ignore")
+
+
+class Person(Payload):
+    name: str | None = None
+    email: str | None = None
+    username: str | None = None
 
 
 def parse_time(value: Any) -> Any:

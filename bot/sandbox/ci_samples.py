@@ -1,7 +1,9 @@
-"""Real GitHub payloads (octokit/webhooks examples, MIT) turned into the runs a scene needs.
+"""Real GitHub payloads (octokit/webhooks examples, MIT, in `fixtures/github/` beside this
+module) turned into the runs a scene needs.
 
 Both shipped `workflow_run` examples are successes; a red build is the same payload with another
-`conclusion`, `head_sha` and `run_attempt`. Used by the demo act and by the tests.
+`conclusion`, `head_sha` and `run_attempt`. Used by the demo act (`acts/ci.py`), by the tests and
+by the benchmarks; product code (`bot/ci`) never imports it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Suspects of a breakage: the commits between the last green and the first red, and who wrote
-them as Slack users. The I/O (GitHub compare, users.lookupByEmail) lives in the handlers; this
-module only reads and writes the database.
+them as Slack users. The I/O (GitHub compare, users.lookupByEmail) lives in `bot/ci/workflows.py`;
+this module only reads and writes the database.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci.events import Commit
 from bot.ci.models import CiAuthor, CiBreakage, CiPipeline, CiRun, CiSuspect
+from bot.ci.service.events import Commit
 from bot.core.db import insert_ignore, utcnow
 from bot.core.watches import changed
 

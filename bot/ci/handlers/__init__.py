@@ -1,0 +1,64 @@
+"""Slack listeners and routes of the ci feature: `register(rt)` wires them into the runtime.
+
+Beside it: `commands` (the `/ci` slash command) and `webhooks` (`POST /webhooks/...`, the CI
+providers' deliveries). The steps that call GitHub and Slack are in `bot/ci/workflows.py`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.ci import views, workflows
+from bot.ci.handlers import webhooks
+from bot.ci.handlers.commands import answer, command_targets
+from bot.ci.service import cards, commands, watching
+from bot.ci.service.kinds import (
+    CARD,
+    OWNERS_LINE,
+    RECOVERY_LINE,
+    RUN_LINE,
+    STILL_RED_JOB,
+    SUSPECTS_LINE,
+    SUSPECTS_TASK,
+)
+from bot.core.projector import Loader, View
+from bot.core.scheduler import JobSpec
+
+if TYPE_CHECKING:
+    from bot.feature import FeatureContext
+
+
+def register(rt: FeatureContext) -> None:
+    """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
+    rt.routers.append(webhooks.router(rt))
+    rt.commands.add(commands.USAGE)
+    project(rt, CARD, cards.load_breakage, views.card)
+    project(rt, RUN_LINE, cards.load_run_line, views.run_line)
+    project(rt, RECOVERY_LINE, cards.load_recovery, views.recovery_line)
+    project(rt, SUSPECTS_LINE, cards.load_in_thread, views.suspects_line)
+    project(rt, OWNERS_LINE, cards.load_in_thread, views.owners_line)
+    rt.tasks.register(SUSPECTS_TASK, lambda payload: workflows.find_suspects(rt, payload))
+
+    async def sweep() -> None:
+        await workflows.sweep_open_breakages(rt)
+
+    rt.scheduler.register(
+        JobSpec(
+            name=STILL_RED_JOB,
+            func=sweep,
+            description="mention route owners of breakages red too long; post cards after mutes",
+            every_seconds=60,
+        )
+    )
+
+    @rt.gate.command("/ci", command_targets(rt))
+    async def ci_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text, blocks = await answer(rt, command.get("text") or "", command.get("user_id"))
+        await ack(text=text, blocks=blocks)
+
+
+def project(rt: FeatureContext, kind: str, load: Loader, view: View) -> None:
+    """A view of the feature, redrawn when the rows it is drawn from change."""
+    rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])

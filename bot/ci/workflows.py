@@ -1,0 +1,92 @@
+"""Steps of the ci feature that run transactions and call GitHub or Slack, registered by
+`handlers`: finding who the suspects of a breakage are, and the periodic pass over open
+breakages (`STILL_RED_JOB`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from slack_sdk.errors import SlackApiError
+
+from bot.ci import github
+from bot.ci.models import CiSuspect
+from bot.ci.service import suspects, upkeep
+from bot.ci.settings import SECTION as CI
+from bot.config import reveal
+from bot.core.db import transaction
+
+if TYPE_CHECKING:
+    from bot.feature import FeatureContext
+
+log = logging.getLogger(__name__)
+# Addresses GitHub invents for people who hide theirs: no Slack account will ever match.
+UNMATCHABLE_EMAIL = ("@users.noreply.github.com", "noreply@github.com")
+
+
+async def sweep_open_breakages(rt: FeatureContext) -> None:
+    """Mention route owners of breakages red too long; post the cards whose mute ended."""
+    async with transaction(rt.sessions) as session:
+        await upkeep.sweep_open_breakages(
+            session, rt.settings.section(CI).routes, rt.settings.section(CI).still_red_hours
+        )
+
+
+async def find_suspects(rt: FeatureContext, payload: dict[str, Any]) -> None:
+    """Widen the suspects with GitHub's compare API (when a token is set), then find who they
+    are on Slack. Every failure leaves the payload's suspects in place; safe to run again."""
+    breakage_id = int(payload["breakage_id"])
+    async with rt.sessions() as session:
+        job = await suspects.job(session, breakage_id)
+    if job is None or job.done:
+        return
+    token = reveal(rt.settings.section(CI).github_token)
+    commits = None
+    base, head = job.last_green_sha, job.first_red_sha
+    if job.provider == "github" and token and base and base != head:
+        commits = await github.compare(job.repo, base, head, token)
+    async with transaction(rt.sessions) as session:
+        if commits:
+            await suspects.replace(session, breakage_id, commits)
+        listed = await suspects.listed(session, breakage_id)
+        users, emails = _configured(rt, listed)
+        known = await suspects.cached(session, emails)
+    users.update(known)
+    # Slack is asked outside any transaction, so no database lock waits on the network.
+    found = {email: await _lookup(rt, email) for email in emails if email not in known}
+    async with transaction(rt.sessions) as session:
+        for email, user in found.items():
+            if user is not False:
+                users[email] = user or None
+                await suspects.remember(session, email, user or None)
+        await suspects.finish(session, breakage_id, users)
+
+
+def _configured(
+    rt: FeatureContext, listed: list[CiSuspect]
+) -> tuple[dict[str, str | None], list[str]]:
+    """Users known from `ci.authors`, and the emails still to look up."""
+    users: dict[str, str | None] = {}
+    emails: list[str] = []
+    for suspect in listed:
+        configured = suspects.from_config(suspect, rt.settings.section(CI).authors)
+        email = (suspect.author_email or "").lower()
+        if configured:
+            users[suspect.sha] = configured
+        elif email and not email.endswith(UNMATCHABLE_EMAIL) and email not in emails:
+            emails.append(email)
+    return users, emails
+
+
+async def _lookup(rt: FeatureContext, email: str) -> str | None | Literal[False]:
+    """The Slack user with this email, None when there is none, False when Slack did not say."""
+    try:
+        response = await rt.client.users_lookupByEmail(email=email)
+    except SlackApiError as error:
+        if error.response.get("error") == "users_not_found":
+            return None
+        log.warning("users.lookupByEmail failed: %s", error.response.get("error"))
+        return False
+    user = response.get("user") or {}
+    return str(user["id"]) if user.get("id") and not user.get("deleted") else None
