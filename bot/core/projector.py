@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, UTCDateTime, dialect_of, utcnow
+from bot.core.db import Base, UTCDateTime, dialect_of, table_of, utcnow
 
 METADATA_EVENT = "opsbot_view"
 # Set in session.info by a transaction that marks views dirty: the projector wakes at its commit.
@@ -117,27 +118,35 @@ class Projection(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
-def _dirty(dialect: str, kind: str, record_id: str) -> Any:
-    """The upsert that asks for the view of (kind, record) to be brought up to date."""
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Projection).values(
-        kind=kind,
-        record_id=record_id,
-        version=1,
-        synced_version=0,
-        status="active",
-        attempts=0,
-        updated_at=utcnow(),
-    )
+@cache
+def _dirty(dialect: str) -> Any:
+    """The upsert that asks for the view of (kind, record) to be brought up to date: one
+    statement per dialect, its values bound per call (`_dirty_row`), so it is built and compiled
+    once rather than once per change."""
+    table = table_of(Projection)
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
     return statement.on_conflict_do_update(
         index_elements=["kind", "record_id"],
         set_={
-            "version": Projection.version + 1,
+            "version": table.c.version + 1,
             "status": "active",
             "attempts": 0,
             "next_attempt_at": None,
-            "updated_at": utcnow(),
+            "updated_at": statement.excluded.updated_at,
         },
     )
+
+
+def _dirty_row(kind: str, record_id: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "record_id": record_id,
+        "version": 1,
+        "synced_version": 0,
+        "status": "active",
+        "attempts": 0,
+        "updated_at": now,
+    }
 
 
 async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> None:
@@ -146,14 +155,14 @@ async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> 
     Features do not call this: their views watch their rows (`bot.core.watches`), and a view
     Slack lost is sent again with `redraw`. Tests use it to mark a view by hand.
     """
-    await session.execute(_dirty(dialect_of(session), kind, str(record_id)))
+    await session.execute(_dirty(dialect_of(session)), _dirty_row(kind, str(record_id), utcnow()))
     session.info[WAKE_FLAG] = True
 
 
 async def redraw(session: AsyncSession, kind: str, record_id: str | int) -> None:
     """Send the view of (kind, record) to Slack again even if it is drawn the same: for when
     Slack no longer shows it (an App Home opened with no view, after a reinstall)."""
-    await session.execute(_dirty(dialect_of(session), kind, str(record_id)))
+    await session.execute(_dirty(dialect_of(session)), _dirty_row(kind, str(record_id), utcnow()))
     await session.execute(
         update(Projection)
         .where(Projection.kind == kind, Projection.record_id == str(record_id))
@@ -164,9 +173,11 @@ async def redraw(session: AsyncSession, kind: str, record_id: str | int) -> None
 
 def mark_dirty_now(connection: Connection, views: set[tuple[str, str]]) -> None:
     """`mark_dirty` for the watches' flush hook, which runs inside the flush, on its connection."""
-    dialect = connection.dialect.name
-    for kind, record_id in sorted(views):  # one order everywhere: no deadlock between writers
-        connection.execute(_dirty(dialect, kind, record_id))
+    now = utcnow()
+    # One order everywhere, so two writers never wait on each other's rows the other way round.
+    rows = [_dirty_row(kind, record_id, now) for kind, record_id in sorted(views)]
+    if rows:
+        connection.execute(_dirty(connection.dialect.name), rows)
 
 
 async def posted_ts(session: AsyncSession, kind: str, record_id: str | int) -> tuple[str, str]:

@@ -96,10 +96,11 @@ async def enqueue(
     delay: float = 0.0,
 ) -> bool:
     """Add a task in the caller's transaction. With a key, a second enqueue is a no-op."""
-    statement = insert_ignore(session, Task).values(**_row(kind, payload, key, delay))
+    statement = insert_ignore(session, table_of(Task))
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
-    result = await session.execute(statement)
+    # Values bound, not embedded: the statement's text is the same for every task, and cached.
+    result = await session.execute(statement, _row(kind, payload, key, delay))
     session.info[WAKE_FLAG] = True
     return affected(result) == 1
 

@@ -44,7 +44,7 @@ from bot.ci.service.queries import (
 from bot.ci.settings import SECTION, CiRoute
 from bot.config import Settings
 from bot.core import tasks
-from bot.core.db import affected, insert_ignore, utcnow
+from bot.core.db import affected, insert_ignore, table_of, utcnow
 from bot.core.watches import changed
 
 __all__ = [
@@ -92,9 +92,10 @@ async def _pipeline(session: AsyncSession, event: RunEvent, now: dt.datetime) ->
     }
     values = {**keys, "state": "unknown", "created_at": now}
     result = await session.execute(
-        insert_ignore(session, CiPipeline)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(keys))
+        insert_ignore(session, table_of(CiPipeline)).on_conflict_do_nothing(
+            index_elements=list(keys)
+        ),
+        values,
     )
     pipeline = await session.scalar(
         select(CiPipeline)
@@ -154,9 +155,10 @@ async def _insert_run(
         "quiet": quiet,
     }
     result = await session.execute(
-        insert_ignore(session, CiRun)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["provider", "external_id", "attempt"])
+        insert_ignore(session, table_of(CiRun)).on_conflict_do_nothing(
+            index_elements=["provider", "external_id", "attempt"]
+        ),
+        values,
     )
     if affected(result) != 1:
         return None
