@@ -18,7 +18,7 @@ from bot.agents import models as m
 from bot.agents.backends import create_backend
 from bot.agents.backends.a2a import A2ABackend, job_message
 from bot.agents.backends.base import BackendEnv, BackendUnavailable, Job, Update
-from bot.config import AgentBackend, AgentsConfig
+from bot.agents.settings import AgentBackend, AgentsConfig
 from bot.sandbox.agent_server import AgentServer
 
 

@@ -11,7 +11,7 @@ from bot.agents.service.parsing import (
     split_options,
     strip_mention,
 )
-from bot.config import AgentsConfig
+from bot.agents.settings import AgentsConfig
 from bot.core.commands import UsageError
 
 CATALOG = Catalog(
