@@ -268,6 +268,8 @@ def add_install_routes(api: FastAPI, rt: Runtime) -> None:
     slack_handler = AsyncSlackRequestHandler(rt.bolt)
 
     async def oauth_page(request: Request) -> Response:
+        if await request.body():  # a browser's GET has none; Bolt would try to read it
+            return refusal(400, "a GET request carries no body")
         try:
             return await slack_handler.handle(request)
         except SQLAlchemyError:

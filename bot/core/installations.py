@@ -24,6 +24,7 @@ record's workspace is the next step.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
@@ -181,6 +182,7 @@ class Installations:
         )
         self.settings.authorize = self.authorize
         self._sole: _Sole | None = None
+        self._reading = asyncio.Lock()
         self.store.on_change.append(self.forget_token)
 
     def forget_token(self) -> None:
@@ -205,7 +207,8 @@ class Installations:
         )
 
     async def refused(self, args: AsyncFailureArgs) -> BoltResponse:
-        log.warning("install refused: %s", args.reason, extra={"reason": args.reason})
+        reason = args.reason[:100]  # Slack's `error`, or whatever the query said it was
+        log.warning("install refused: %r", reason, extra={"reason": reason})
         return _page(
             args.suggested_status_code,
             "opsbot was not installed",
@@ -229,6 +232,12 @@ class Installations:
         )
         if sole is not None and fresh and not expiring:
             return sole.token
+        async with self._reading:  # one read (and one refresh) for the callers waiting
+            if self._sole is not sole and self._sole is not None:
+                return self._sole.token
+            return await self._read_sole(now)
+
+    async def _read_sole(self, now: float) -> str | None:
         installation = await self._sole_installation()
         token, expires_at = None, None
         if installation is not None:

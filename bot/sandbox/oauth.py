@@ -187,7 +187,7 @@ def _expiry(state: SandboxState, issued: IssuedToken) -> JsonDict:
     if issued.expires_at is None:
         return {}
     refresh = next(r for r, t in state.oauth.refresh_tokens.items() if t is issued)
-    return {"refresh_token": refresh, "expires_in": int(issued.expires_at - state.now())}
+    return {"refresh_token": refresh, "expires_in": round(issued.expires_at - state.now())}
 
 
 def revoke_all(state: SandboxState) -> dict[str, list[str]]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from bot.config import BOT_SCOPES
@@ -182,6 +184,38 @@ async def test_uninstall_deletes_the_workspaces_rows(db_url: str) -> None:
         assert [answer.status_code for answer in answers] == [200, 200]
         assert await count(bot, installations_table) == 0
         assert await count(bot, bots_table) == 0
+
+        # The workspace is gone: its events are not served, the workers have no token.
+        before = len(bot.state.calls)
+        await bot.slack.app_home_opened(bot.state.default_user)
+        await bot.settle()
+        assert bot.state.calls_to("views.publish") == []
+        assert bot.rt.installations is not None
+        assert await bot.rt.installations.sole_bot_token() is None
+        assert all(call.method == "auth.test" for call in bot.state.calls[before:])
+
+
+async def test_an_install_survives_another_time_zone(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """slack_sdk's columns are naive: what it writes and reads back is UTC whatever the
+    process's zone, so a stored expiry and a state's lifetime mean the same instant."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    time.tzset()
+    try:
+        async with running_bot(db_url, oauth=True) as bot:
+            bot.state.oauth.token_rotation = True
+            page = await install(bot)  # a state issued and consumed in the same zone
+            assert page.status_code == 200, page.text
+            (row,) = await rows(bot, installations_table)
+            expires = bot.state.oauth.tokens[row["bot_token"]].expires_at
+            assert expires is not None
+            stored = row["bot_token_expires_at"].replace(tzinfo=dt.UTC).timestamp()
+            assert abs(stored - expires) <= 3
+            assert abs(row["installed_at"].replace(tzinfo=dt.UTC).timestamp() - time.time()) < 60
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 async def test_expiring_tokens_are_refreshed_and_kept_in_utc(db_url: str) -> None:
