@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI
 from slack_bolt.app.async_app import AsyncApp
@@ -29,6 +29,7 @@ from bot.core.directory import Directory
 from bot.core.events import EventBus
 from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
+from bot.core.installations import REVOCATION_EVENTS, Installations
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
@@ -77,6 +78,7 @@ class Runtime:
     policy: Policy
     gate: Gate
     wakeups: WakeListener
+    installations: Installations | None = None
     routers: list[APIRouter] = field(default_factory=list)
     stop_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web: FastAPI | None = None
@@ -133,17 +135,27 @@ class Runtime:
             await self.projector.drain(timeout)
 
 
-def build_bolt(settings: Settings, identity: BotIdentity) -> AsyncApp:
+def build_bolt(
+    settings: Settings, identity: BotIdentity, installations: Installations | None = None
+) -> AsyncApp:
+    """Single-token mode: `identity` authorizes every request with SLACK_BOT_TOKEN. OAuth mode
+    (`installations`): Bolt's install flow, requests authorized from the installation store by
+    their team, and Bolt's own listeners delete a workspace's rows when it uninstalls."""
+
     # Bolt injects arguments by name, so it needs a plain function rather than a bound method.
     async def authorize(
         enterprise_id: str | None, team_id: str | None, context: Any
     ) -> AuthorizeResult:
         return await identity.authorize(enterprise_id, team_id, context)
 
+    chosen: Callable[..., Awaitable[AuthorizeResult]] = authorize
+    if installations is not None:  # Bolt takes its own AsyncAuthorize as it is (typed loosely)
+        chosen = cast(Callable[..., Awaitable[AuthorizeResult]], installations.authorize)
     # A client without a token makes Bolt use `authorize` instead of calling auth.test itself.
-    return AsyncApp(
+    bolt = AsyncApp(
         client=make_client(None, settings.slack_api_url),
-        authorize=authorize,
+        authorize=chosen,
+        oauth_settings=installations.settings if installations else None,
         # Verification is always on. Socket Mode requests skip it in Bolt (the websocket is
         # authenticated by the app token); without a signing secret no HTTP route reaches Bolt,
         # and a random one means a request signed with an empty key could never pass anyway.
@@ -152,6 +164,26 @@ def build_bolt(settings: Settings, identity: BotIdentity) -> AsyncApp:
         # Listeners only write rows; answering after they finish keeps acknowledged work durable.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+    )
+    if installations is not None:
+        # app_uninstalled, tokens_revoked: the workspace's rows go before Slack hears "200".
+        bolt.enable_token_revocation_listeners()
+    return bolt
+
+
+def build_installations(settings: Settings, engine: AsyncEngine) -> Installations | None:
+    """OAuth mode's stores and flow, when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set."""
+    client_secret = reveal(settings.slack_client_secret)
+    if not settings.slack_client_id or not client_secret or not settings.opsbot_public_url:
+        return None
+    return Installations(
+        client_id=settings.slack_client_id,
+        client_secret=client_secret,
+        scopes=settings.slack_scopes,
+        public_url=settings.opsbot_public_url,
+        api_url=settings.slack_api_url,
+        engine=engine,
+        client=make_client(None, settings.slack_api_url),
     )
 
 
@@ -163,15 +195,22 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     replica_id = new_replica_id()
     # Commands that never reach Slack (`jobs list`, `check`) work without a token.
     token = reveal(settings.slack_bot_token) or "xoxb-not-configured"
-    client = make_client(token, settings.slack_api_url)
-    projector_client = make_client(token, settings.slack_api_url, handlers=[])
+    installations = build_installations(settings, engine)
+    # OAuth mode: the process-wide clients (workers, projector, lookups) speak with the bot
+    # token of the one installed workspace; with none or several they have no token yet.
+    source = installations.sole_bot_token if installations else None
+    api_url = settings.slack_api_url
+    client = make_client(token, api_url, token_source=source)
+    projector_client = make_client(token, api_url, handlers=[], token_source=source)
     identity = BotIdentity(
-        make_client(token, settings.slack_api_url, timeout=5, handlers=[]), token
+        make_client(token, api_url, timeout=5, handlers=[], token_source=source), token
     )
-    bolt = build_bolt(settings, identity)
+    if installations is not None:
+        installations.store.on_change.append(identity.retry_soon)
+    bolt = build_bolt(settings, identity, installations)
     # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:
     # their client does not retry (a refusal is posted at most once) and gives up quickly.
-    access_client = make_client(token, settings.slack_api_url, timeout=2, handlers=[])
+    access_client = make_client(token, api_url, timeout=2, handlers=[], token_source=source)
     directory = Directory(access_client, ttl=settings.membership_ttl_seconds)
     policy = Policy(directory, admins=lambda: settings.admins)
     usages = CommandRegistry()
@@ -207,6 +246,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         gate=Gate(bolt, policy, sessions, access_client, usages),
         projector=projector,
         tasks=runner,
+        installations=installations,
         wakeups=WakeListener(
             engine,
             {
@@ -219,7 +259,13 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         commands=usages,
         replica_id=replica_id,
     )
-    rt.on_stop(inbox.install(bolt, sessions, rt.events, rt.tasks, identity, metrics).close)
+    # In OAuth mode Bolt's own revocation listeners take app_uninstalled and tokens_revoked.
+    at_front_door = REVOCATION_EVENTS if installations else frozenset()
+    rt.on_stop(
+        inbox.install(
+            bolt, sessions, rt.events, rt.tasks, identity, metrics, to_bolt=at_front_door
+        ).close
+    )
     bolt.error(answer_listener_failure)
     policy.register(channel_policy())
     register_core_jobs(rt)

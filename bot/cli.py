@@ -8,7 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.config import ConfigError, Settings, enabled_features, load_settings, require_slack
+from bot.config import (
+    ConfigError,
+    Settings,
+    enabled_features,
+    load_settings,
+    require_slack,
+)
 from bot.core import logs
 
 
@@ -147,8 +153,11 @@ def _check(settings: Settings) -> int:
     for line in enabled_features(settings):
         print(f"  {line}")
     problems = []
-    if not settings.slack_bot_token:
-        problems.append("SLACK_BOT_TOKEN is not set (`opsbot demo` runs without Slack)")
+    if not settings.slack_bot_token and not settings.oauth_enabled:
+        problems.append(
+            "SLACK_BOT_TOKEN is not set, nor SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for "
+            "OAuth installs (`opsbot demo` runs without Slack)"
+        )
     if not settings.slack_signing_secret and not settings.slack_app_token:
         problems.append(
             "SLACK_SIGNING_SECRET is not set: requests to /slack/events cannot be verified "

@@ -8,7 +8,8 @@ Every field carries a description: `opsbot config-docs` turns them into docs/con
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import (
     Field,
@@ -17,7 +18,12 @@ from pydantic import (
     create_model,
     field_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.agents.settings import SECTION as AGENTS
 from bot.agents.settings import AgentBackend as AgentBackend
@@ -33,6 +39,42 @@ from bot.incidents.settings import SECTION as INCIDENTS
 from bot.standups.settings import SECTION as STANDUPS
 
 T = TypeVar("T")
+# The bot scopes of manifest.yml (a test keeps them equal): what an OAuth install asks for.
+BOT_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "channels:join",
+    "channels:manage",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "groups:write",
+    "im:history",
+    "im:write",
+    "pins:read",
+    "pins:write",
+    "reactions:read",
+    "reactions:write",
+    "usergroups:read",
+    "users:read",
+    "users:read.email",
+)
+
+
+def _scope_list(value: Any) -> Any:
+    """`chat:write,commands` (as Slack's own settings spell it) or a JSON/YAML list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ValueError("must be a comma-separated list of scopes") from None
+        return [scope.strip() for scope in text.split(",") if scope.strip()]
+    return value
 
 
 class RetentionSettings(Section):
@@ -96,7 +138,22 @@ class CoreSettings(BaseSettings):
     )
 
     slack_bot_token: SecretStr | None = Field(
-        default=None, description="the bot token (xoxb-...) of your Slack app"
+        default=None,
+        description="the bot token (xoxb-...) of your Slack app, for one workspace; leave it "
+        "unset when workspaces install the app by OAuth (SLACK_CLIENT_ID)",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        description="your Slack app's client id (Basic Information): with SLACK_CLIENT_SECRET, "
+        "workspaces install the app by OAuth at /slack/install instead of SLACK_BOT_TOKEN",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, description="your Slack app's client secret, for OAuth installs"
+    )
+    slack_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(BOT_SCOPES),
+        description="bot scopes an OAuth install asks for, comma-separated (default: the bot "
+        "scopes of manifest.yml)",
     )
     slack_signing_secret: SecretStr | None = Field(
         default=None,
@@ -124,7 +181,9 @@ class CoreSettings(BaseSettings):
         "(environment only)",
     )
     opsbot_public_url: HttpUrlText | None = Field(
-        default=None, description="the bot's public base URL, for agents' push callbacks"
+        default=None,
+        description="the bot's public base URL, for agents' push callbacks and, in OAuth "
+        "mode, the redirect URI (this URL + /slack/oauth_redirect)",
     )
     github_webhook_secret: SecretStr | None = Field(
         default=None, description="secret of the GitHub webhook (POST /webhooks/github)"
@@ -188,6 +247,16 @@ class CoreSettings(BaseSettings):
         if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _scopes_as_list(cls, value: Any) -> Any:
+        return _scope_list(value)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Workspaces install the app by OAuth: the client id and secret are both set."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @field_validator("slack_app_token")
     @classmethod
@@ -270,16 +339,57 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         invalid = [_describe(detail, sources) for detail in error.errors()]
     unread = [line for source in sources for line in getattr(source, "problems", [])]
+    if settings is not None:
+        invalid += slack_mode_problems(settings)
     if unread or invalid or settings is None:
         raise ConfigError(*unread, *invalid)
     return settings
 
 
+def slack_mode_problems(settings: Settings) -> list[str]:
+    """How the bot meets Slack: one workspace by SLACK_BOT_TOKEN, or OAuth installs by
+    SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, never both (which token would speak for which
+    workspace?). OAuth needs the public URL Slack redirects installers to."""
+    has_id, has_secret = bool(settings.slack_client_id), bool(settings.slack_client_secret)
+    if has_id != has_secret:
+        missing, given = (
+            ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+            if has_id
+            else ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        )
+        return [f"setting {missing}: is required with {given} (OAuth installs need both)"]
+    if not settings.oauth_enabled:
+        return []
+    problems = []
+    if settings.slack_bot_token:
+        problems.append(
+            "setting SLACK_BOT_TOKEN: set either SLACK_BOT_TOKEN (one workspace) or "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (workspaces install by OAuth), not both"
+        )
+    if not settings.opsbot_public_url:
+        problems.append(
+            "setting OPSBOT_PUBLIC_URL: is required for OAuth installs (Slack sends "
+            "installers back to <OPSBOT_PUBLIC_URL>/slack/oauth_redirect)"
+        )
+    if not settings.slack_scopes:
+        problems.append("setting SLACK_SCOPES: must name at least one bot scope")
+    return problems
+
+
 def require_slack(settings: Settings, socket_mode: bool = False) -> None:
     """Serving needs real Slack credentials; say what is missing and where to go instead."""
-    if not settings.slack_bot_token:
+    problems = slack_mode_problems(settings)
+    if problems:
+        raise ConfigError(*problems)
+    if settings.oauth_enabled and socket_mode:
         raise ConfigError(
-            "setting SLACK_BOT_TOKEN: must be the bot token (xoxb-...) of your Slack app. "
+            "setting SLACK_CLIENT_ID: OAuth installs are served over HTTP (`opsbot serve`); "
+            "Socket Mode runs with SLACK_BOT_TOKEN"
+        )
+    if not settings.slack_bot_token and not settings.oauth_enabled:
+        raise ConfigError(
+            "setting SLACK_BOT_TOKEN: must be the bot token (xoxb-...) of your Slack app "
+            "(or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs). "
             "To try opsbot without Slack, run `opsbot demo`."
         )
     if socket_mode and not settings.slack_app_token:
@@ -305,6 +415,13 @@ def enabled_features(settings: Settings) -> list[str]:
     lines = [
         f"database: {settings.database_url.split('@')[-1]}",
         f"slack api: {settings.slack_api_url}",
+        "slack: "
+        + (
+            f"OAuth installs at {settings.opsbot_public_url}/slack/install "
+            f"({len(settings.slack_scopes)} bot scopes)"
+            if settings.oauth_enabled
+            else "one workspace (SLACK_BOT_TOKEN)"
+        ),
         f"admins: {len(settings.admins)}",
         f"incidents: announce in {incidents.announce_channel or '(no channel)'}, "
         f"severities {', '.join(incidents.severities)}",

@@ -1,10 +1,19 @@
 """Every table the bot has, imported in one place for Alembic and for tests."""
 
-from bot.core import ledger, projector, ratebudget, scheduler, tasks
+from bot.core import installations, ledger, projector, ratebudget, scheduler, tasks
 from bot.core.db import Base
 from bot.features import modules_named
 
 FEATURE_MODELS = modules_named("models")
 metadata = Base.metadata
 
-__all__ = ["FEATURE_MODELS", "ledger", "metadata", "projector", "ratebudget", "scheduler", "tasks"]
+__all__ = [
+    "FEATURE_MODELS",
+    "installations",
+    "ledger",
+    "metadata",
+    "projector",
+    "ratebudget",
+    "scheduler",
+    "tasks",
+]

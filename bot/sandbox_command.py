@@ -56,6 +56,13 @@ async def run_sandbox(host: str, port: int, rate_limits: bool) -> int:
             f"{sandbox.base}/sandbox/transcript. Ctrl-C stops it.",
             file=sys.stderr,
         )
+        print(
+            "opsbot: to install the bot by OAuth instead of SLACK_BOT_TOKEN, set "
+            f"SLACK_CLIENT_ID={state.oauth.client_id} "
+            f"SLACK_CLIENT_SECRET={state.oauth.client_secret} and OPSBOT_PUBLIC_URL, then "
+            "open <OPSBOT_PUBLIC_URL>/slack/install: the sandbox approves the install at once.",
+            file=sys.stderr,
+        )
         sys.stdout.flush()
         await stop.wait()
     finally:

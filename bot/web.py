@@ -1,4 +1,5 @@
-"""HTTP routes: /slack/events, /livez, /readyz, /metrics, plus the routers features add.
+"""HTTP routes: /slack/events, /livez, /readyz, /metrics, plus the routers features add, and in
+OAuth mode /slack/install and /slack/oauth_redirect.
 
 Every route sits behind the front door (`bot.core.frontdoor`): body caps, no compressed
 bodies, a JSON depth limit, and a 4xx with a JSON reason for anything malformed. Every request
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -141,6 +142,7 @@ def create_web_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     rt.metrics.watch_store(rt.sessions)
     api = FastAPI(title="opsbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     add_slack_route(api, rt)
+    add_install_routes(api, rt)
 
     @api.get("/livez")
     async def livez() -> Response:
@@ -255,6 +257,34 @@ def add_slack_route(api: FastAPI, rt: Runtime) -> None:
             log.warning("malformed Slack payload: %r", error)
             return refusal(400, "malformed Slack payload")
         return json_refusal(response)
+
+
+def add_install_routes(api: FastAPI, rt: Runtime) -> None:
+    """OAuth mode: `GET /slack/install` (the "Add to Slack" page) and `GET /slack/oauth_redirect`
+    (where Slack sends the installer back), both run by Bolt's OAuth flow."""
+    flow = rt.bolt.oauth_flow
+    if flow is None:
+        return
+    slack_handler = AsyncSlackRequestHandler(rt.bolt)
+
+    async def oauth_page(request: Request) -> Response:
+        if await request.body():  # a browser's GET has none; Bolt would try to read it
+            return refusal(400, "a GET request carries no body")
+        try:
+            return await slack_handler.handle(request)
+        except SQLAlchemyError:
+            raise  # a 503 from the app's handler: nothing was stored
+        except Exception as error:  # Slack unreachable while exchanging the code
+            log.warning("OAuth step failed: %r", error)
+            return HTMLResponse(
+                "<!doctype html><title>opsbot</title><h1>opsbot was not installed</h1>"
+                "<p>Slack could not be reached to finish the installation. "
+                f'<a href="{flow.install_path}">Start again</a> in a minute.</p>',
+                status_code=503,
+            )
+
+    api.add_api_route(flow.install_path, oauth_page, methods=["GET"])
+    api.add_api_route(flow.redirect_uri_path, oauth_page, methods=["GET"])
 
 
 def json_refusal(response: Response) -> Response:

@@ -29,6 +29,9 @@ class Identity:
 
 
 class BotIdentity:
+    """`token` is SLACK_BOT_TOKEN's, for `authorize`; in OAuth mode the client asks the
+    installation for its token, and requests are authorized from the installation store."""
+
     def __init__(self, client: AsyncWebClient, token: str, retry_seconds: float = 10.0) -> None:
         self.client = client
         self.token = token
@@ -43,7 +46,7 @@ class BotIdentity:
             return self.known
         self._last_attempt = time.monotonic()
         try:
-            response = await self.client.auth_test(token=self.token)
+            response = await self.client.auth_test()  # the client's own token
         except Exception as error:  # Slack unreachable: try again later
             log.warning("auth.test failed, identity unknown for now: %r", error)
             return None
@@ -61,6 +64,12 @@ class BotIdentity:
             if self._refreshing is not None and not self._refreshing.done():
                 await asyncio.shield(self._refreshing)
         return self.known
+
+    def retry_soon(self) -> None:
+        """The next need asks Slack at once, however recent the last failure (OAuth mode: a
+        workspace was just installed)."""
+        if self.known is None:
+            self._last_attempt = float("-inf")
 
     def refresh_soon(self) -> None:
         due = time.monotonic() - self._last_attempt >= self.retry_seconds

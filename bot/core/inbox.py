@@ -56,8 +56,13 @@ def install(
     runner: tasks.TaskRunner,
     identity: BotIdentity,
     metrics: Metrics,
+    to_bolt: frozenset[str] = frozenset(),
 ) -> GroupCommit:
-    """Wire the inbox into `bolt` and `runner`; the returned GroupCommit is closed at stop."""
+    """Wire the inbox into `bolt` and `runner`; the returned GroupCommit is closed at stop.
+
+    Events of the types in `to_bolt` are not stored: they go on to Bolt's own listeners (OAuth
+    mode's token revocation), which finish before Slack is answered.
+    """
     commits = GroupCommit(sessions, "slack", SLACK_EVENT_TASK, metrics)
 
     async def redact_interactions(
@@ -73,7 +78,7 @@ def install(
         req: AsyncBoltRequest, resp: BoltResponse, next: Any
     ) -> BoltResponse | None:
         body = req.body
-        if body.get("type") != "event_callback":
+        if body.get("type") != "event_callback" or _event_type(body) in to_bolt:
             passed: BoltResponse | None = await next()
             return passed
         event_id = str(body.get("event_id") or "")
@@ -112,6 +117,11 @@ def install(
     # The subscribers' Slack effects first; their rows then commit with the event's completion.
     runner.register(SLACK_EVENT_TASK, replay, writer=write)
     return commits
+
+
+def _event_type(body: dict[str, Any]) -> Any:
+    event = body.get("event")
+    return event.get("type") if isinstance(event, dict) else None
 
 
 class GroupCommit:

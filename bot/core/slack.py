@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -34,6 +34,8 @@ from bot.core.redaction import redact_payload, redact_text
 from bot.core.text import neutralise
 
 DEFAULT_API_URL = "https://slack.com/api/"
+# Asked for the token before each call (OAuth mode: the installed workspace's bot token).
+TokenSource = Callable[[], Awaitable[str | None]]
 
 
 # A Web API method name (chat.postMessage); anything else (an upload URL) is counted as "other".
@@ -95,19 +97,24 @@ def make_client(
     *,
     timeout: int = 10,
     handlers: list[AsyncRetryHandler] | None = None,
+    token_source: TokenSource | None = None,
 ) -> AsyncWebClient:
     """A client for reads and idempotent writes: it retries rate limits and transient failures.
 
     Writes that are not idempotent (posting a message) go through the projector, which uses
     `handlers=[]` and reconciles by itself, because a blind retry after a lost answer posts twice.
+    With `token_source`, the token is asked for before each call (OAuth mode: the installed
+    workspace's bot token, which can be refreshed or revoked while the process runs).
     """
     base_url = api_url if api_url.endswith("/") else api_url + "/"
-    return GuardedClient(
+    client = GuardedClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
         retry_handlers=retry_handlers() if handlers is None else handlers,
     )
+    client.token_source = token_source
+    return client
 
 
 # Arguments of Web API calls that carry text people read. Everything else (ids, timestamps,
@@ -194,6 +201,8 @@ def _clean_upload(upload: Mapping[str, Any]) -> dict[str, Any]:
 class GuardedClient(AsyncWebClient):
     """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
 
+    token_source: TokenSource | None = None
+
     @classmethod
     def from_client(cls, client: AsyncWebClient) -> GuardedClient:
         """The same client (token, address, TLS, proxy, session, headers, team, logger and
@@ -226,6 +235,9 @@ class GuardedClient(AsyncWebClient):
         headers: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
+        if self.token_source is not None:
+            # Every caller sets the same, current token: the latest refresh wins.
+            self.token = await self.token_source()
         return await super().api_call(
             api_method,
             http_verb=http_verb,

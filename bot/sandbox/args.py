@@ -15,9 +15,10 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class Args:
-    def __init__(self, raw: dict[str, Any], base: str = "") -> None:
+    def __init__(self, raw: dict[str, Any], base: str = "", token: str | None = None) -> None:
         self.raw = raw
         self.base = base
+        self.token = token  # what the call was authenticated with
 
     def has(self, name: str) -> bool:
         return self.raw.get(name) not in (None, "")
@@ -80,4 +81,4 @@ class Args:
         return [str(item).strip() for item in items if str(item).strip()]
 
     def recorded(self) -> dict[str, Any]:
-        return {k: v for k, v in self.raw.items() if k != "token"}
+        return {k: v for k, v in self.raw.items() if k not in ("token", "client_secret")}

@@ -15,6 +15,7 @@ from .args import Args
 from .errors import SlackError
 from .faults import RATELIMITED, SERVER_ERROR, SLOW, TIMEOUT, TIMEOUT_AFTER_EFFECT, Fault
 from .models import JsonDict, RecordedCall
+from .oauth import WITHOUT_TOKEN, token_error
 from .registry import METHODS, Handler
 
 if TYPE_CHECKING:
@@ -53,9 +54,13 @@ def fault_outcome(fault: Fault) -> Outcome:
     return slack_error(fault.kind)
 
 
-def auth_error(state: SandboxState, token: str | None) -> str | None:
+def auth_error(state: SandboxState, token: str | None, method: str = "") -> str | None:
+    if method in WITHOUT_TOKEN:
+        return None  # the app's client id and secret are checked by the method
     if not token:
         return "not_authed"
+    if token in state.oauth.tokens:  # issued by an install: valid until expired or revoked
+        return token_error(state, token)
     if state.valid_tokens is None:
         return None if token.startswith(_TOKEN_PREFIXES) else "invalid_auth"
     return None if token in state.valid_tokens else "invalid_auth"
@@ -68,21 +73,22 @@ def record(
     outcome: Outcome,
     at: float,
     fault: str | None = None,
+    token: str | None = None,
 ) -> None:
     response = outcome.body if outcome.text is None else {"ok": True, "text": outcome.text}
-    state.calls.append(RecordedCall(method, args, outcome.status, response, at, fault))
+    state.calls.append(RecordedCall(method, args, outcome.status, response, at, fault, token))
 
 
 async def call_api(
     state: SandboxState, method: str, raw: dict[str, Any], token: str | None, base: str
 ) -> Outcome:
-    args = Args(raw, base)
+    args = Args(raw, base, token)
     started = state.now()
     handler = METHODS.get(method)
-    refusal = "unknown_method" if handler is None else auth_error(state, token)
+    refusal = "unknown_method" if handler is None else auth_error(state, token, method)
     if refusal is not None or handler is None:
         outcome = slack_error(refusal or "unknown_method")
-        record(state, method, args.recorded(), outcome, started)
+        record(state, method, args.recorded(), outcome, started, token=token)
         return outcome
     return await guarded(
         state,
@@ -90,6 +96,7 @@ async def call_api(
         args.recorded(),
         lambda: run_handler(handler, state, args),
         rate_key=args.text("channel") or args.text("channel_id"),
+        token=token,
     )
 
 
@@ -109,6 +116,7 @@ async def guarded(
     recorded_args: dict[str, Any],
     effect: Callable[[], Outcome],
     rate_key: str | None = "",
+    token: str | None = None,
 ) -> Outcome:
     """Run `effect` unless a fault or rate limit refuses the call; record what was sent.
 
@@ -117,28 +125,33 @@ async def guarded(
     started = state.now()
     fault = state.faults.take(method)
     if fault is not None and not fault.lets_effect_happen:
-        return await _refuse(state, method, recorded_args, fault, started)
+        return await _refuse(state, method, recorded_args, fault, started, token)
     if fault is not None and fault.kind == SLOW:
         await state.faults.sleep(state.faults.delay_for(fault))
     retry_after = state.rate_limits.check(method, rate_key) if rate_key is not None else None
     if retry_after is not None:
         outcome = ratelimited(retry_after)
-        record(state, method, recorded_args, outcome, started, "rate_limit")
+        record(state, method, recorded_args, outcome, started, "rate_limit", token)
         return outcome
     outcome = effect()
     if fault is not None and fault.kind == TIMEOUT_AFTER_EFFECT:
         # The change is made, but the caller never learns: its answer is lost
-        return await _refuse(state, method, recorded_args, fault, started)
-    record(state, method, recorded_args, outcome, started, fault.kind if fault else None)
+        return await _refuse(state, method, recorded_args, fault, started, token)
+    record(state, method, recorded_args, outcome, started, fault.kind if fault else None, token)
     return outcome
 
 
 async def _refuse(
-    state: SandboxState, method: str, args: dict[str, Any], fault: Fault, started: float
+    state: SandboxState,
+    method: str,
+    args: dict[str, Any],
+    fault: Fault,
+    started: float,
+    token: str | None = None,
 ) -> Outcome:
     outcome = fault_outcome(fault)
     # Recorded before sleeping so a test that already gave up can inspect it
-    record(state, method, args, outcome, started, fault.kind)
+    record(state, method, args, outcome, started, fault.kind, token)
     if fault.kind in (TIMEOUT, TIMEOUT_AFTER_EFFECT):
         await state.faults.sleep(state.faults.delay_for(fault))
     return outcome

@@ -16,6 +16,7 @@ from .acks import apply_command_ack, apply_view_response
 from .driver_actions import UserActions
 from .events import envelope
 from .models import JsonDict
+from .oauth import revoke_all
 from .payloads import (
     VERIFICATION_TOKEN,
     action_json,
@@ -175,6 +176,15 @@ class SlackDriver(UserActions):
         self.last_envelope = envelope(self.state, event, chosen_id, int(time.time()))
         self.last_retry_num = retry_num or 0
         return await self._post_envelope(self.last_envelope, retry_num, retry_reason)
+
+    async def uninstall_app(self) -> list[httpx.Response]:
+        """Someone removes the app: its tokens stop working, and Slack sends `tokens_revoked`
+        then `app_uninstalled` (Slack does not promise that order)."""
+        revoked = revoke_all(self.state)
+        return [
+            await self.event({"type": "tokens_revoked", "tokens": revoked}),
+            await self.event({"type": "app_uninstalled"}),
+        ]
 
     async def redeliver(self, retry_reason: str = "http_timeout") -> httpx.Response:
         """Resend the last envelope unchanged, as Slack's retry after a missed ack."""

@@ -44,13 +44,28 @@ class BotUnderTest:
         await self.rt.settle(timeout)
 
 
-def sandbox_settings(sandbox: Sandbox, database_url: str, **config: Any) -> Settings:
+# Where the bot under test says it is served (OAuth's redirect URI is built from it).
+PUBLIC_URL = "https://bot"
+
+
+def sandbox_settings(
+    sandbox: Sandbox, database_url: str, *, oauth: bool = False, **config: Any
+) -> Settings:
+    """Settings pointing at the sandbox: its bot token, or (`oauth`) its app's client id and
+    secret, so that workspaces install the bot through the sandbox's OAuth pages."""
+    credentials: dict[str, Any] = {"slack_bot_token": SecretStr(BOT_TOKEN)}
+    if oauth:
+        app = sandbox.state.oauth
+        credentials = {
+            "slack_client_id": app.client_id,
+            "slack_client_secret": SecretStr(app.client_secret),
+            "opsbot_public_url": PUBLIC_URL,
+        }
     return Settings(
-        slack_bot_token=SecretStr(BOT_TOKEN),
         slack_signing_secret=SecretStr(SIGNING_SECRET),
         slack_api_url=sandbox.url,
         database_url=database_url,
-        **config,
+        **{**credentials, **config},
     )
 
 
@@ -68,14 +83,16 @@ async def running_bot(
     sandbox: Sandbox | None = None,
     tuning: Tuning = FAST,
     start_workers: bool = True,
+    oauth: bool = False,
     **config: Any,
 ) -> AsyncIterator[BotUnderTest]:
-    """The real web app over ASGI, its workers running, talking to a sandbox on loopback."""
+    """The real web app over ASGI, its workers running, talking to a sandbox on loopback;
+    `oauth`: in OAuth mode, with no workspace installed yet."""
     own_sandbox = sandbox is None
     if sandbox is None:
         sandbox = Sandbox()
         await sandbox.start()
-    rt = build_runtime(sandbox_settings(sandbox, database_url, **config), tuning)
+    rt = build_runtime(sandbox_settings(sandbox, database_url, oauth=oauth, **config), tuning)
     assert rt.web is not None
     transport = httpx.ASGITransport(app=rt.web)
     http = httpx.AsyncClient(transport=transport, base_url="http://bot")

@@ -15,15 +15,23 @@ if TYPE_CHECKING:
 
 
 def auth_test(state: SandboxState, args: Args) -> JsonDict:
-    return {
+    """Who the calling token is: an installed token answers for its own team and user."""
+    issued = state.oauth.tokens.get(args.token or "")
+    team_id = issued.team_id if issued else state.team_id
+    user_id = issued.user_id if issued else state.bot_user_id
+    is_bot = issued is None or issued.kind == "bot"
+    user = state.users.get(user_id)
+    answer: JsonDict = {
         "url": f"https://{state.team_domain}.slack.test/",
         "team": state.team_name,
-        "user": state.bot_name,
-        "team_id": state.team_id,
-        "user_id": state.bot_user_id,
-        "bot_id": state.bot_id,
+        "user": state.bot_name if is_bot else (user.name if user else user_id),
+        "team_id": team_id,
+        "user_id": user_id,
         "is_enterprise_install": False,
     }
+    if is_bot:
+        answer["bot_id"] = state.bot_id
+    return answer
 
 
 def team_info(state: SandboxState, args: Args) -> JsonDict:

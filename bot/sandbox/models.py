@@ -212,6 +212,7 @@ class RecordedCall:
     response: JsonDict
     at: float
     fault: str | None = None
+    token: str | None = None  # the token the call was made with
 
     @property
     def ok(self) -> bool:

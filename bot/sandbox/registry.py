@@ -13,6 +13,7 @@ from . import (
     methods_membership,
     methods_users,
     methods_views,
+    oauth,
 )
 from .args import Args
 from .models import JsonDict
@@ -30,4 +31,5 @@ METHODS: dict[str, Handler] = {
     **methods_items.METHODS,
     **methods_views.METHODS,
     **methods_files.METHODS,
+    **oauth.METHODS,
 }

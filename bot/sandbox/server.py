@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import socket
@@ -14,12 +15,13 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from .dispatch import Outcome, call_api, guarded
 from .hooks import apply_hook_post
 from .methods_files import receive_upload
+from .oauth import authorize
 from .socket_mode import SocketModeHub
 from .state import SandboxState
 from .transcript import render_workspace
@@ -59,6 +61,18 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _basic(request: Request) -> dict[str, str]:
+    """HTTP Basic credentials (how slack_sdk sends oauth.v2.access's client id and secret)."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return {"client_id": client_id, "client_secret": client_secret}
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -66,9 +80,19 @@ def _base(request: Request) -> str:
 async def api_endpoint(request: Request) -> Response:
     raw: dict[str, Any] = dict(request.query_params)
     raw.update(await _body_args(request))
+    for key, value in _basic(request).items():
+        raw.setdefault(key, value)
     token = _bearer(request) or raw.get("token")
     method = request.path_params["method"]
     return _respond(await call_api(_state(request), method, raw, token, _base(request)))
+
+
+async def authorize_endpoint(request: Request) -> Response:
+    """slack.com/oauth/v2/authorize: approves at once and redirects back, or shows the error."""
+    status, where = authorize(_state(request), dict(request.query_params))
+    if status == 302:
+        return RedirectResponse(where, status_code=302)
+    return PlainTextResponse(f"Slack could not install this app: {where}", status)
 
 
 async def hook_endpoint(request: Request) -> Response:
@@ -127,6 +151,7 @@ def create_app(state: SandboxState, hub: SocketModeHub | None = None) -> Starlet
             Route("/api/apps.connections.open", hub.open, methods=["POST"]),
             WebSocketRoute("/socket-mode/{ticket}", hub.serve),
             Route("/api/{method}", api_endpoint, methods=["GET", "POST"]),
+            Route("/oauth/v2/authorize", authorize_endpoint, methods=["GET"]),
             Route("/hooks/{hook_id:path}", hook_endpoint, methods=["POST"]),
             Route("/upload/{file_id}", upload_endpoint, methods=["POST"]),
             Route("/sandbox/transcript", transcript_endpoint, methods=["GET"]),

@@ -27,6 +27,7 @@ from .models import (
     UserGroup,
     View,
 )
+from .oauth import OAuthApp
 from .ratelimits import RateLimits
 
 T = TypeVar("T")
@@ -84,6 +85,8 @@ class SandboxState:
         self.triggers: dict[str, Trigger] = {}
         self.calls: list[RecordedCall] = []
         self.faults = Faults()
+        # The app's OAuth settings, and the codes and tokens installs have issued
+        self.oauth = OAuthApp()
         self.rate_limits = RateLimits()
 
         self.add_user(BOT_USER_ID, self.bot_name, real_name="OpsBot", is_bot=True)

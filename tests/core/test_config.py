@@ -138,10 +138,23 @@ SECRETS = sorted(env_name(loc) for loc in secret_paths(Settings))
 
 
 def test_every_secret_can_come_from_a_file() -> None:
-    assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL"} <= set(
-        SECRETS
-    )
+    assert {
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_CLIENT_SECRET",
+        "DATABASE_URL",
+    } <= set(SECRETS)
     assert {"GITHUB_WEBHOOK_SECRET", "CI__GITHUB_TOKEN", "AGENTS__GITHUB_TOKEN"} <= set(SECRETS)
+
+
+# Settings a secret is only valid with (OAuth's client secret needs its client id and URL).
+COMPANIONS = {
+    "SLACK_CLIENT_SECRET": {
+        "SLACK_CLIENT_ID": "1111.2222",
+        "OPSBOT_PUBLIC_URL": "https://bot.example.com",
+    }
+}
 
 
 @pytest.mark.parametrize("name", SECRETS)
@@ -154,6 +167,7 @@ def test_name_file_is_read_with_its_trailing_newline_dropped(tmp_path: Path, nam
     secret = tmp_path / "secret"
     secret.write_text(value + "\n")
     os.environ[f"{name}_FILE"] = str(secret)
+    os.environ.update(COMPANIONS.get(name, {}))
     settings = load_settings()
     held: object = settings
     for part in name.lower().split("__"):

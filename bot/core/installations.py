@@ -1,0 +1,320 @@
+"""Workspaces that installed the app by OAuth (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).
+
+Nothing here is our own store: slack_sdk's SQLAlchemy installation and OAuth state stores do
+the work, on opsbot's engine and on tables built by their own classmethods into opsbot's
+metadata, so Alembic creates and checks them with every other table (revision 0010).
+
+Their DateTime columns are naive (`TIMESTAMP WITHOUT TIME ZONE` on PostgreSQL, text on SQLite).
+The stores write UTC with the zone dropped (`normalize_datetime_for_db`) and `Installation`
+reads a naive value back as UTC, so the columns hold UTC on both databases whatever the
+server's or the process's time zone; nothing else in opsbot reads them.
+
+Bolt runs the flow (`AsyncOAuthSettings`): `GET /slack/install` issues a state (a row of
+`slack_oauth_states` and a cookie in the installer's browser) and links to Slack's authorize
+page; `GET /slack/oauth_redirect` consumes the state once, exchanges the code with
+`oauth.v2.access` and saves the installation. Requests from Slack are then authorized from the
+store by their team (Bolt's `AsyncInstallationStoreAuthorize`), which also refreshes an
+expiring bot token (token rotation) before it is used. `app_uninstalled` and `tokens_revoked`
+delete the workspace's rows (Bolt's built-in revocation listeners).
+
+Not yet per workspace: the process-wide clients (workers, projector) have one token. With
+exactly one installation they use its bot token (`sole_bot_token`); choosing the client per
+record's workspace is the next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackTokenRotationError
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.db import Base
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# Slack's own defaults: a state lives 10 minutes; a bot token is refreshed when it has less
+# than this left (Slack issues 12-hour tokens when token rotation is on).
+STATE_SECONDS = 600
+REFRESH_MINUTES = 120
+# The process-wide clients re-read the sole installation this often (an install, a rotation
+# or an uninstall elsewhere is seen within this).
+SOLE_TOKEN_SECONDS = 30.0
+# Handled at the front door by Bolt's built-in listeners, not stored for the workers.
+REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
+
+installations_table = AsyncSQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, AsyncSQLAlchemyInstallationStore.default_installations_table_name
+)
+bots_table = AsyncSQLAlchemyInstallationStore.build_bots_table(
+    Base.metadata, AsyncSQLAlchemyInstallationStore.default_bots_table_name
+)
+oauth_states_table = AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, AsyncSQLAlchemyOAuthStateStore.default_table_name
+)
+
+
+class InstallationStore(AsyncSQLAlchemyInstallationStore):
+    """slack_sdk's installation store on opsbot's engine and tables; `on_change` hooks run
+    after this process saves or deletes an installation."""
+
+    def __init__(self, client_id: str, engine: AsyncEngine) -> None:
+        super().__init__(client_id=client_id, engine=engine)
+        self.metadata = Base.metadata
+        self.installations = installations_table
+        self.bots = bots_table
+        self.on_change: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        for hook in self.on_change:
+            hook()
+
+    async def async_save(self, installation: Installation) -> None:
+        await super().async_save(installation)
+        self._changed()
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await super().async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        self._changed()
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        await super().async_delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
+        self._changed()
+
+
+class OAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's OAuth state store on opsbot's engine and table: a state is used once."""
+
+    def __init__(self, engine: AsyncEngine, expiration_seconds: int = STATE_SECONDS) -> None:
+        super().__init__(expiration_seconds=expiration_seconds, engine=engine)
+        self.metadata = Base.metadata
+        self.oauth_states = oauth_states_table
+
+
+def authorize_url(api_url: str) -> str:
+    """Slack's authorize page beside its Web API: https://slack.com/api/ ->
+    https://slack.com/oauth/v2/authorize (the sandbox serves the same path)."""
+    base = api_url if api_url.endswith("/") else api_url + "/"
+    return base.removesuffix("api/") + "oauth/v2/authorize"
+
+
+@dataclass
+class _Sole:
+    token: str | None
+    read_at: float
+    expires_at: float | None
+
+
+class Installations:
+    """The stores, the flow's settings and the authorization of OAuth mode."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        scopes: Sequence[str],
+        public_url: str,
+        api_url: str,
+        engine: AsyncEngine,
+        client: AsyncWebClient,
+    ) -> None:
+        self.client_id = client_id
+        self.store = InstallationStore(client_id, engine)
+        self.states = OAuthStateStore(engine)
+        self.engine = engine
+        self.rotator = AsyncTokenRotator(
+            client_id=client_id, client_secret=client_secret, client=client
+        )
+        # Bolt's authorization from the store. Its auth.test answer is cached per token, so a
+        # request from a known workspace costs the store's query, not a Web API call; a new
+        # token (an install, a rotation) is asked about once.
+        self.authorize = AsyncInstallationStoreAuthorize(
+            logger=log,
+            installation_store=self.store,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_rotation_expiration_minutes=REFRESH_MINUTES,
+            cache_enabled=True,
+            client=client,  # token refreshes go to SLACK_API_URL, not slack.com
+        )
+        self.settings = AsyncOAuthSettings(
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=list(scopes),
+            user_scopes=[],
+            redirect_uri=public_url.rstrip("/") + REDIRECT_PATH,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            authorization_url=authorize_url(api_url),
+            installation_store=self.store,
+            state_store=self.states,
+            state_expiration_seconds=STATE_SECONDS,
+            token_rotation_expiration_minutes=REFRESH_MINUTES,
+            callback_options=AsyncCallbackOptions(success=self.installed, failure=self.refused),
+            logger=log,
+        )
+        self.settings.authorize = self.authorize
+        self._sole: _Sole | None = None
+        self._reading = asyncio.Lock()
+        self.store.on_change.append(self.forget_token)
+
+    def forget_token(self) -> None:
+        """Read the sole installation again at the next call (this process changed it)."""
+        self._sole = None
+
+    # -- the pages the installer sees ---------------------------------------------
+
+    async def installed(self, args: AsyncSuccessArgs) -> BoltResponse:
+        installation = args.installation
+        log.info(
+            "installed in workspace %s (%s)",
+            installation.team_id,
+            installation.team_name,
+            extra={"team_id": installation.team_id},
+        )
+        return _page(
+            200,
+            "opsbot is installed",
+            _installed_body(installation),
+            args.settings.state_utils.build_set_cookie_for_deletion(),
+        )
+
+    async def refused(self, args: AsyncFailureArgs) -> BoltResponse:
+        reason = args.reason[:100]  # Slack's `error`, or whatever the query said it was
+        log.warning("install refused: %r", reason, extra={"reason": reason})
+        return _page(
+            args.suggested_status_code,
+            "opsbot was not installed",
+            f"<p>{html.escape(_refusal(args.reason))}</p>"
+            f'<p><a href="{INSTALL_PATH}">Start the installation again</a>.</p>',
+            args.settings.state_utils.build_set_cookie_for_deletion(),
+        )
+
+    # -- the process-wide token --------------------------------------------------
+
+    async def sole_bot_token(self) -> str | None:
+        """The bot token of the only workspace installed, refreshed when it expires soon;
+        None with no installation or several (the process-wide clients cannot choose)."""
+        now = time.time()
+        sole = self._sole
+        fresh = sole is not None and now - sole.read_at < SOLE_TOKEN_SECONDS
+        expiring = (
+            sole is not None
+            and sole.expires_at is not None
+            and sole.expires_at - now < REFRESH_MINUTES * 60
+        )
+        if sole is not None and fresh and not expiring:
+            return sole.token
+        async with self._reading:  # one read (and one refresh) for the callers waiting
+            if self._sole is not sole and self._sole is not None:
+                return self._sole.token
+            return await self._read_sole(now)
+
+    async def _read_sole(self, now: float) -> str | None:
+        installation = await self._sole_installation()
+        token, expires_at = None, None
+        if installation is not None:
+            try:
+                refreshed = await self.rotator.perform_token_rotation(
+                    installation=installation, minutes_before_expiration=REFRESH_MINUTES
+                )
+            except SlackTokenRotationError as error:
+                log.warning("bot token refresh failed: %r", error)
+                refreshed = None
+            if refreshed is not None:
+                await self.store.async_save(refreshed)
+                installation = refreshed
+            token, expires_at = installation.bot_token, installation.bot_token_expires_at
+        self._sole = _Sole(token, now, float(expires_at) if expires_at is not None else None)
+        return token
+
+    async def _sole_installation(self) -> Installation | None:
+        c = bots_table.c
+        workspaces = (
+            select(c.enterprise_id, c.team_id, c.is_enterprise_install)
+            .where(c.client_id == self.client_id, c.bot_token.is_not(None))
+            .distinct()
+            .limit(2)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(workspaces)).all()
+        if len({(row.enterprise_id, row.team_id) for row in rows}) != 1:
+            return None
+        row = rows[0]
+        return await self.store.async_find_installation(
+            enterprise_id=row.enterprise_id,
+            team_id=row.team_id,
+            is_enterprise_install=row.is_enterprise_install,
+        )
+
+
+REFUSALS = {
+    "access_denied": "The installation was cancelled in Slack; nothing was installed.",
+    "invalid_browser": "This page was not reached from the installation this browser started "
+    "(or the install page was not served over https), so nothing was installed.",
+    "invalid_state": "This installation link has expired or was already used, so nothing was "
+    "installed.",
+    "missing_code": "Slack did not send the installation code, so nothing was installed.",
+    "invalid_code": "Slack did not accept the installation code (it may have been used "
+    "already), so nothing was installed.",
+    "storage_error": "The installation could not be saved; nothing was installed. Try again "
+    "in a minute.",
+}
+
+
+def _refusal(reason: str) -> str:
+    return REFUSALS.get(reason, f"Slack answered {reason!r}, so nothing was installed.")
+
+
+def _installed_body(installation: Installation) -> str:
+    team = html.escape(installation.team_name or installation.team_id or "your workspace")
+    query = urlencode({"app": installation.app_id or "", "team": installation.team_id or ""})
+    return (
+        f"<p>opsbot is installed in <strong>{team}</strong>.</p>"
+        "<h2>Next steps</h2><ol>"
+        "<li>Invite it to the channels it should watch: <code>/invite @opsbot</code>.</li>"
+        "<li>Type <code>/ops help</code> in Slack to see every command.</li>"
+        "<li>Declare an incident with <code>/incident declare &lt;title&gt;</code>, or open "
+        "opsbot's Home tab.</li></ol>"
+        f'<p><a href="https://slack.com/app_redirect?{html.escape(query)}">Open Slack</a></p>'
+    )
+
+
+def _page(status: int, title: str, body: str, cookie: str) -> BoltResponse:
+    document = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return BoltResponse(
+        status=status,
+        body=document,
+        headers={"Content-Type": "text/html; charset=utf-8", "Set-Cookie": cookie},
+    )
