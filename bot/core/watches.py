@@ -3,9 +3,13 @@
 A feature registers each projected view with the sources it renders (`Watch(model, keys)`):
 `keys(row)` names the records whose view shows that row, as ids or as a SELECT of ids. Any
 transaction that adds, changes or deletes such a row through the ORM marks those views dirty
-in the same transaction (a SQLAlchemy `after_flush` hook), so services change records and
-never name views. A write made with a Core statement (an upsert, a bulk UPDATE) has no ORM row:
-its service says which rows it wrote with `changed(session, Model, column=value, ...)`.
+in the same transaction, so services change records and never name views: each flush
+(`after_flush`) collects the views its rows show, and the marks are written just before the
+outermost commit (`before_commit`), in one sorted statement. Projection rows are so locked last
+and in one order by every transaction, whatever order it changed its own rows in: two writers
+touching the same record and its card (a webhook batch and a task) cannot deadlock on them.
+A write made with a Core statement (an upsert, a bulk UPDATE) has no ORM row: its service says
+which rows it wrote with `changed(session, Model, column=value, ...)`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ RecordKey = str | int
 Keys = Callable[[Any], Iterable[RecordKey | None] | Select[Any]]
 # Where a session finds its process's watches (sessions made by one sessionmaker share them).
 WATCHES_INFO = "opsbot_watches"
+# The views this session's transaction has changed, marked dirty at its commit.
+PENDING_INFO = "opsbot_views_to_mark"
 MarkDirty = Callable[[Connection, set[tuple[str, str]]], None]
 
 
@@ -112,11 +118,27 @@ def _mark_watched_views(session: Session, _context: Any) -> None:
 
 
 def _mark(session: Session, watches: Watches, rows: list[tuple[type[Any], Any]]) -> None:
-    connection = session.connection()
-    views = watches.records_showing(connection, rows)
+    views = watches.records_showing(session.connection(), rows)
     if views:
-        watches.mark(connection, views)
+        session.info.setdefault(PENDING_INFO, set()).update(views)
         session.info[watches.wake_flag] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _write_marks(session: Session) -> None:
+    # A savepoint's release is not the end: its marks wait for the transaction around it.
+    if session.in_nested_transaction() or session.info.get(WATCHES_INFO) is None:
+        return
+    session.flush()  # the last changes' views, before they are written
+    views: set[tuple[str, str]] | None = session.info.pop(PENDING_INFO, None)
+    if views:
+        session.info[WATCHES_INFO].mark(session.connection(), views)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_marks(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a rolled-back savepoint's marks only redraw the same
+        session.info.pop(PENDING_INFO, None)
 
 
 async def changed(session: AsyncSession, model: type[Any], **columns: Any) -> None:

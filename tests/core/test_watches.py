@@ -4,6 +4,8 @@ transaction, without the writer naming the view."""
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,45 @@ def test_no_feature_names_the_views_a_change_redraws() -> None:
         for line in _calls_to("mark_dirty", path)
     ]
     assert offenders == []
+
+
+async def test_two_writers_changing_one_cards_rows_in_opposite_orders_both_commit(
+    db_url: str,
+) -> None:
+    """Each changes a row the other changes next, both rows drawn on one card: the card's
+    projection row is marked at commit, so neither holds it while waiting for the other."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: there is no row lock to wait on")
+    engine, sessions = await _setup(db_url)
+    async with transaction(sessions) as session:
+        first = await tasks.enqueue(session, "test.kind", {"card": "K"}, key="first")
+        second = await tasks.enqueue(session, "test.kind", {"card": "K"}, key="second")
+        assert first and second
+    async with sessions() as session:
+        ids = dict((await session.execute(select(tasks.Task.key, tasks.Task.id))).tuples().all())
+    before = (await _views(sessions)).get(("card", "K"), 0)
+    a_flushed, b_flushed = asyncio.Event(), asyncio.Event()
+
+    async def bump(session: Any, key: str) -> None:
+        row = await session.get(tasks.Task, ids[key])
+        row.attempts += 1
+        await session.flush()
+
+    async def writer_a() -> None:
+        async with transaction(sessions) as session:
+            await bump(session, "first")
+            a_flushed.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(b_flushed.wait(), 3)
+            await bump(session, "second")  # waits for B's commit
+
+    async def writer_b() -> None:
+        await a_flushed.wait()
+        async with transaction(sessions) as session:
+            await bump(session, "second")
+            b_flushed.set()
+            await asyncio.sleep(0.2)  # A is now waiting on "second"
+
+    await asyncio.wait_for(asyncio.gather(writer_a(), writer_b()), 20)
+    assert (await _views(sessions))[("card", "K")] == before + 2
+    await engine.dispose()
