@@ -29,7 +29,7 @@ from bot.core.directory import Directory
 from bot.core.events import EventBus
 from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
-from bot.core.installations import REVOCATION_EVENTS, Installations
+from bot.core.installations import REVOCATION_EVENTS, Installations, prune_states
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
@@ -304,6 +304,8 @@ def register_core_jobs(rt: Runtime) -> None:
             "ledger rows": await ledger.prune(rt.sessions, now - _days(keep.ledger_days)),
             # Buckets refill within minutes: a day idle is a channel the bot left.
             "idle rate budgets": await ratebudget.prune(rt.sessions, now - _days(1)),
+            # An install page opened and left: its state expired ten minutes later.
+            "expired install states": await prune_states(rt.sessions, now),
         }
         log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in pruned.items()))
 
@@ -313,7 +315,8 @@ def register_core_jobs(rt: Runtime) -> None:
             name="core.prune_ledger",
             func=retention,
             description="retention: delete done/dead tasks, job firings and delivery ids "
-            "past the retention settings, and rate budget rows idle for a day",
+            "past the retention settings, rate budget rows idle for a day and expired install"
+            " states",
             cron="17 3 * * *",
         )
     )

@@ -25,6 +25,7 @@ record's workspace is the next step.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import logging
 import time
@@ -43,13 +44,14 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.core.db import Base
+from bot.core.db import Base, affected, transaction
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,13 @@ class OAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
         super().__init__(expiration_seconds=expiration_seconds, engine=engine)
         self.metadata = Base.metadata
         self.oauth_states = oauth_states_table
+
+
+async def prune_states(sessions: async_sessionmaker[AsyncSession], now: dt.datetime) -> int:
+    """Delete install states that expired unused (a used one is deleted when it is consumed)."""
+    expired = oauth_states_table.c.expire_at < normalize_datetime_for_db(now)
+    async with transaction(sessions) as session:
+        return affected(await session.execute(delete(oauth_states_table).where(expired)))
 
 
 def authorize_url(api_url: str) -> str:

@@ -152,7 +152,9 @@ async def test_two_writers_changing_one_cards_rows_in_opposite_orders_both_commi
         second = await tasks.enqueue(session, "test.kind", {"card": "K"}, key="second")
         assert first and second
     async with sessions() as session:
-        ids = dict((await session.execute(select(tasks.Task.key, tasks.Task.id))).tuples().all())
+        ids = {
+            key: id_ for key, id_ in await session.execute(select(tasks.Task.key, tasks.Task.id))
+        }
     before = (await _views(sessions)).get(("card", "K"), 0)
     a_flushed, b_flushed = asyncio.Event(), asyncio.Event()
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from bot.app import build_runtime
 from bot.config import Settings
 from bot.core import ledger, tasks
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
+from bot.core.installations import oauth_states_table
 from bot.core.metrics import Metrics
 from bot.core.ratebudget import RateBudget
 from bot.core.scheduler import JobFiring, JobSpec, prune_firings
@@ -83,6 +84,12 @@ async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) 
                 RateBudget(method="chat.update", scope=scope, capacity=5, rate=1, tokens=5,
                            updated_at=at, paused_until=None)
             )  # fmt: skip
+        # An install page left open: its state expired; one being used now stays.
+        states = [("left", now - dt.timedelta(minutes=1)), ("live", now + dt.timedelta(minutes=5))]
+        await session.execute(
+            insert(oauth_states_table),
+            [{"state": state, "expire_at": at.replace(tzinfo=None)} for state, at in states],
+        )
     try:
         await rt.scheduler.run_now("core.prune_ledger")
         async with rt.sessions() as session:
@@ -93,7 +100,9 @@ async def test_retention_job_deletes_old_rows_and_keeps_young_ones(db_url: str) 
             firings = (await session.scalars(select(JobFiring.fire_time))).all()
             events = (await session.scalars(select(ledger.ProcessedEvent.received_at))).all()
             budgets = (await session.scalars(select(RateBudget.scope))).all()
+            kept_states = (await session.scalars(select(oauth_states_table.c.state))).all()
         assert budgets == ["C0BUSY"]
+        assert kept_states == ["live"]
         assert [status for status, _ in left] == ["dead", "done", "pending"]
         assert [f.replace(microsecond=0) for f in firings] == [young.replace(microsecond=0)]
         assert [e.replace(microsecond=0) for e in events] == [young.replace(microsecond=0)]
