@@ -12,8 +12,11 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import (
+    BaseModel,
     Field,
+    PrivateAttr,
     SecretStr,
+    StringConstraints,
     ValidationError,
     create_model,
     field_validator,
@@ -278,15 +281,76 @@ class CoreSettings(BaseSettings):
         # load_settings() builds the same sources to report every problem at once.
         return build_sources(settings_cls, init_settings, file_secret_settings, strict=True)
 
-    def section(self, key: SectionKey[T]) -> T:
-        """A feature's section, as its `settings.SECTION` declares it."""
-        return cast(T, getattr(self, key.name))
+    _teams: dict[str, CoreSettings] = PrivateAttr(default_factory=dict)
+
+    def section(self, key: SectionKey[T], team: str | None = None) -> T:
+        """A feature's section, as its `settings.SECTION` declares it; with `team`, as that
+        workspace sees it (`workspaces:` overrides)."""
+        return cast(T, getattr(self.for_team(team), key.name))
+
+    def workspace_values(self, team: str | None) -> dict[str, Any]:
+        """What one workspace may override, as it is in force there (secrets masked)."""
+        shown = {"admins", *(key.name for key in section_keys())}
+        values: dict[str, Any] = self.for_team(team).model_dump(mode="json", include=shown)
+        return values
+
+    def for_team(self, team: str | None) -> CoreSettings:
+        """These settings as one workspace sees them: the top-level keys are the defaults, and
+        `workspaces: {T0123: {...}}` overrides any of `admins` and the feature sections; inside
+        a section, the keys a workspace names replace the default's, the others are kept."""
+        overrides: BaseModel | None = getattr(self, "workspaces", {}).get(team) if team else None
+        if team is None or overrides is None:
+            return self
+        if team not in self._teams:
+            self._teams[team] = self.model_copy(update=_effective(self, overrides))
+        return self._teams[team]
+
+
+def _effective(base: BaseModel, overrides: BaseModel) -> dict[str, Any]:
+    """The top-level values a workspace's overrides change."""
+    update: dict[str, Any] = {}
+    for name in overrides.model_fields_set:
+        value = getattr(overrides, name)
+        default = getattr(base, name)
+        if isinstance(value, BaseModel) and isinstance(default, BaseModel):
+            named = {field: getattr(value, field) for field in value.model_fields_set}
+            update[name] = default.model_copy(update=named)
+        else:
+            update[name] = value
+    return update
+
+
+# A workspace, or an Enterprise Grid org, as Slack names it.
+TeamId = Annotated[str, StringConstraints(pattern=r"^[TE][A-Z0-9]{2,}$")]
+
+
+def section_keys() -> list[SectionKey[Any]]:
+    """Every feature's settings key, in FEATURES order."""
+    return [module.SECTION for module in modules_named("settings")]
 
 
 def _with_sections() -> type[CoreSettings]:
-    sections = {module.SECTION.name: module.SECTION.field() for module in modules_named("settings")}
+    keys = section_keys()
+    sections = {key.name: key.field() for key in keys}
+    overridable: dict[str, Any] = {
+        "admins": (list[str] | None, Field(default=None, description="this workspace's admins"))
+    }
+    for key in keys:
+        overridable[key.name] = (key.shape | None, Field(default=None, description=key.description))
+    workspace = create_model(
+        "WorkspaceSettings", __base__=Section, __module__=__name__, **overridable
+    )
+    workspaces: tuple[Any, Any] = (
+        dict[TeamId, workspace],  # type: ignore[valid-type]
+        Field(
+            default_factory=dict,
+            description="per workspace id (T0123...): overrides of `admins` and of any feature "
+            "section's keys, for that workspace only",
+        ),
+    )
+    fields: dict[str, Any] = {**sections, "workspaces": workspaces}
     composed: type[CoreSettings] = create_model(
-        "Settings", __base__=CoreSettings, __module__=__name__, **sections
+        "Settings", __base__=CoreSettings, __module__=__name__, **fields
     )
     return composed
 
