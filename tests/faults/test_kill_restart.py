@@ -68,8 +68,15 @@ def incident_step(slack: SlackDriver) -> Step:
     return declare
 
 
-def standup_step(slack: SlackDriver, prompt_at: dt.datetime) -> Step:
+def standup_steps(bot: BotProcess, slack: SlackDriver) -> tuple[Step, Step]:
+    """Create a standup whose prompt is due at a coming minute, then run the minute job once
+    that minute has come (`opsbot jobs run`). The minute is chosen when the standup is created,
+    at least 20 s ahead: the steps before it, and a restart after a kill, take their time."""
+    due: dict[str, dt.datetime] = {}
+
     async def create() -> httpx.Response:
+        prompt_at = (utcnow() + dt.timedelta(seconds=80)).replace(second=0, microsecond=0)
+        due["prompt_at"] = prompt_at
         day = f"{prompt_at:%a}".lower()
         text = (
             f'create "Daily" <#{seed.STANDUP}|standup> {prompt_at:%H:%M} '
@@ -77,14 +84,8 @@ def standup_step(slack: SlackDriver, prompt_at: dt.datetime) -> Step:
         )
         return await slack.command("/standup", text, user=seed.ALICE, channel=seed.STANDUP)
 
-    return create
-
-
-def standup_tick_step(bot: BotProcess, prompt_at: dt.datetime) -> Step:
-    """The minute job, run by `opsbot jobs run` once the prompt time has come."""
-
     async def tick() -> httpx.Response:
-        await asyncio.sleep(max(0.0, (prompt_at - utcnow()).total_seconds()) + 0.5)
+        await asyncio.sleep(max(0.0, (due["prompt_at"] - utcnow()).total_seconds()) + 0.5)
         result = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "bot.cli", "jobs", "run", "standups.tick"],
@@ -93,7 +94,7 @@ def standup_tick_step(bot: BotProcess, prompt_at: dt.datetime) -> Step:
         assert result.returncode == 0, result.stderr
         return httpx.Response(200)
 
-    return tick
+    return create, tick
 
 
 def agent_step(slack: SlackDriver) -> Step:
@@ -123,8 +124,6 @@ async def wait_for_agents(database_url: str, timeout: float = 60.0) -> None:
 
 
 def scenario(bot: BotProcess, slack: SlackDriver, with_standup: bool) -> list[Step]:
-    # A minute boundary after the standup is created: its prompt is due then.
-    prompt_at = (utcnow() + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
     steps = [
         ci_step(bot, 101, "a", "success", 0),
         incident_step(slack),
@@ -134,8 +133,9 @@ def scenario(bot: BotProcess, slack: SlackDriver, with_standup: bool) -> list[St
         ci_step(bot, 104, "d", "success", 30),
     ]
     if with_standup:
-        steps[1:1] = [standup_step(slack, prompt_at)]
-        steps.append(standup_tick_step(bot, prompt_at))
+        create, tick = standup_steps(bot, slack)
+        steps[1:1] = [create]
+        steps.append(tick)
     return steps
 
 
