@@ -1,26 +1,82 @@
 """Steps of the ci feature that run transactions and call GitHub or Slack, registered by
-`handlers`: finding who the suspects of a breakage are, and the periodic pass over open
-breakages (`STILL_RED_JOB`).
+`handlers`: storing the webhook deliveries that arrive together, finding who the suspects of a
+breakage are, and the periodic pass over open breakages (`STILL_RED_JOB`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
 from bot.ci import github
 from bot.ci.models import CiSuspect
-from bot.ci.service import suspects, upkeep
+from bot.ci.service import Ingested, record_run, suspects, upkeep
+from bot.ci.service.events import RunEvent
 from bot.ci.settings import SECTION as CI
+from bot.ci.settings import CiRoute
 from bot.config import reveal
 from bot.core.db import transaction
+from bot.core.ledger import MAX_KEY, claim_many, release
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified, parsed and routed run, waiting to be stored."""
+
+    provider: str
+    key: str
+    event: RunEvent
+    route: CiRoute
+
+
+# A delivery already claimed: the sender's retry of something stored (a run stored again under
+# another delivery id is the service's "duplicate").
+REDELIVERED = Ingested("redelivered")
+# A run that could not be stored: its claim is given back, and the sender retries.
+FAILED = Ingested("failed")
+
+
+async def store_deliveries(
+    sessions: async_sessionmaker[AsyncSession], deliveries: list[Delivery]
+) -> list[Ingested]:
+    """Claim every delivery in one statement per provider, then record each fresh one's run in
+    its own savepoint, in arrival order, all in one transaction."""
+    async with transaction(sessions) as session:
+        fresh: set[tuple[str, str]] = set()
+        for provider in dict.fromkeys(d.provider for d in deliveries):
+            keys = [d.key for d in deliveries if d.provider == provider]
+            fresh |= {(provider, key) for key in await claim_many(session, provider, keys)}
+        results = []
+        for delivery in deliveries:
+            claimed = (delivery.provider, delivery.key[:MAX_KEY])
+            if claimed in fresh:
+                fresh.discard(claimed)  # the same key twice in one batch is one delivery
+                results.append(await _record_alone(session, delivery))
+            else:
+                results.append(REDELIVERED)
+        return results
+
+
+async def _record_alone(session: AsyncSession, delivery: Delivery) -> Ingested:
+    try:
+        async with session.begin_nested():
+            return await record_run(session, delivery.event, delivery.route)
+    except Exception:
+        log.exception("could not store %s delivery %s", delivery.provider, delivery.key)
+        await release(session, delivery.provider, delivery.key)
+        return FAILED
+
+
 # Addresses GitHub invents for people who hide theirs: no Slack account will ever match.
 UNMATCHABLE_EMAIL = ("@users.noreply.github.com", "noreply@github.com")
 

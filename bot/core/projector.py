@@ -172,7 +172,7 @@ async def redraw(session: AsyncSession, kind: str, record_id: str | int) -> None
 
 
 def mark_dirty_now(connection: Connection, views: set[tuple[str, str]]) -> None:
-    """`mark_dirty` for the watches' flush hook, which runs inside the flush, on its connection."""
+    """`mark_dirty` for the watches' commit hook, on the committing session's connection."""
     now = utcnow()
     # One order everywhere, so two writers never wait on each other's rows the other way round.
     rows = [_dirty_row(kind, record_id, now) for kind, record_id in sorted(views)]

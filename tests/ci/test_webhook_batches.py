@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.ci import service
-from bot.ci.handlers import webhooks
-from bot.ci.handlers.webhooks import FAILED, REDELIVERED, Delivery, store_deliveries
+from bot.ci import service, workflows
 from bot.ci.models import CiRun
 from bot.ci.service.events import GREEN, RED
+from bot.ci.workflows import FAILED, REDELIVERED, Delivery, store_deliveries
 from bot.core.ledger import ProcessedEvent
 from tests.ci.conftest import ROUTE, run_event
 
@@ -44,8 +43,8 @@ async def test_a_batch_is_claimed_and_recorded_in_one_commit(sessions: Sessions)
         delivery("d3", RED, 3, 20),
     ]
     results = await store_deliveries(sessions, batch)
-    assert [r.effect for r in results] == ["green", "opened", "duplicate", "attached"]
-    assert results[2] is REDELIVERED
+    assert [r.effect for r in results] == ["green", "opened", "redelivered", "attached"]
+    assert results[2] == REDELIVERED
     assert commits[0] == 1
     assert await stored(sessions, CiRun) == 3
     again = await store_deliveries(sessions, [delivery("d3", RED, 3, 20)])
@@ -63,16 +62,16 @@ async def test_a_run_that_fails_gives_its_claim_back_and_not_the_others(
             raise RuntimeError("the store refused it")
         return await real(session, event, route)
 
-    monkeypatch.setattr(webhooks, "record_run", fails_for_run_2)
+    monkeypatch.setattr(workflows, "record_run", fails_for_run_2)
     batch = [delivery("d1", GREEN, 1, 0), delivery("d2", RED, 2, 10), delivery("d3", RED, 3, 20)]
     results = await store_deliveries(sessions, batch)
-    assert results[1] is FAILED
+    assert results[1] == FAILED
     assert [results[0].effect, results[2].effect] == ["green", "opened"]
     async with sessions() as session:
         runs = set(await session.scalars(select(CiRun.external_id)))
         claims = set(await session.scalars(select(ProcessedEvent.key)))
     assert runs == {"1", "3"} and claims == {"d1", "d3"}
 
-    monkeypatch.setattr(webhooks, "record_run", real)
+    monkeypatch.setattr(workflows, "record_run", real)
     [retried] = await store_deliveries(sessions, [delivery("d2", RED, 2, 10)])
     assert retried.effect == "attached" and await stored(sessions, CiRun) == 3

@@ -4,14 +4,15 @@ the manifest by default, and `opsbot check` accepting OAuth as a way to serve.""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.config import BOT_SCOPES, ConfigError, load_settings, require_slack
-from tests.core.test_config import ROOT, _ours, run
+
+# The environment fixture and the problem reader of the other configuration tests.
+from tests.core.test_config import ROOT, clean_environment, problems, run  # noqa: F401
 
 OAUTH = {
     "SLACK_CLIENT_ID": "1111.2222",
@@ -19,24 +20,6 @@ OAUTH = {
     "SLACK_SIGNING_SECRET": "signing-secret",
     "OPSBOT_PUBLIC_URL": "https://bot.example.com",
 }
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if _ours(name):
-            monkeypatch.delenv(name)
-    yield
-    for name in list(os.environ):
-        if _ours(name):
-            del os.environ[name]
-
-
-def problems(**env: str) -> list[str]:
-    os.environ.update(env)
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
-    return list(caught.value.lines)
 
 
 def without(*names: str) -> dict[str, str]:

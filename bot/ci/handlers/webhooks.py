@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -18,15 +17,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from bot.ci import buildkite, github, gitlab
-from bot.ci.service import Ingested, record_run
+from bot.ci.service import Ingested
 from bot.ci.service.events import Ignored, RunEvent
 from bot.ci.service.routing import route_for
 from bot.ci.settings import SECTION as CI
-from bot.config import CiRoute, reveal
+from bot.ci.workflows import FAILED, REDELIVERED, Delivery, store_deliveries
+from bot.config import reveal
 from bot.core.batching import Batcher
-from bot.core.db import transaction
 from bot.core.frontdoor import MB, BadRequest, body_cap, loads_object
-from bot.core.ledger import MAX_KEY, claim_many, release
 from bot.core.redaction import FORGE_STRUCTURAL_KEYS, redact_payload
 from bot.core.signatures import (
     SignatureError,
@@ -36,8 +34,6 @@ from bot.core.signatures import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
     from bot.feature import FeatureContext
 
 log = logging.getLogger(__name__)
@@ -79,53 +75,6 @@ def _not_configured(provider: str, setting: str) -> JSONResponse:
     )
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One verified, parsed and routed run, waiting to be stored."""
-
-    provider: str
-    key: str
-    event: RunEvent
-    route: CiRoute
-
-
-# A delivery already claimed: the sender's retry of something stored.
-REDELIVERED = Ingested("duplicate")
-# A run that could not be stored: its claim is given back, and the sender retries.
-FAILED = Ingested("failed")
-
-
-async def store_deliveries(
-    sessions: async_sessionmaker[AsyncSession], deliveries: list[Delivery]
-) -> list[Ingested]:
-    """Claim every delivery in one statement per provider, then record each fresh one's run in
-    its own savepoint, in arrival order, all in one transaction."""
-    async with transaction(sessions) as session:
-        fresh: set[tuple[str, str]] = set()
-        for provider in dict.fromkeys(d.provider for d in deliveries):
-            keys = [d.key for d in deliveries if d.provider == provider]
-            fresh |= {(provider, key) for key in await claim_many(session, provider, keys)}
-        results = []
-        for delivery in deliveries:
-            claimed = (delivery.provider, delivery.key[:MAX_KEY])
-            if claimed in fresh:
-                fresh.discard(claimed)  # the same key twice in one batch is one delivery
-                results.append(await _record_alone(session, delivery))
-            else:
-                results.append(REDELIVERED)
-        return results
-
-
-async def _record_alone(session: AsyncSession, delivery: Delivery) -> Ingested:
-    try:
-        async with session.begin_nested():
-            return await record_run(session, delivery.event, delivery.route)
-    except Exception:
-        log.exception("could not store %s delivery %s", delivery.provider, delivery.key)
-        await release(session, delivery.provider, delivery.key)
-        return FAILED
-
-
 async def _accept(
     rt: FeatureContext,
     store: Batcher[Delivery, Ingested],
@@ -146,9 +95,9 @@ async def _accept(
     if route is None:
         return _answer(202, ignored=f"{event.repo} {event.branch} is not routed in ci.routes")
     outcome = await store.submit(Delivery(provider, delivery, event, route))
-    if outcome is FAILED:
+    if outcome == FAILED:
         return _answer(503, error="the run could not be stored; deliver it again")
-    if outcome is REDELIVERED:
+    if outcome == REDELIVERED:
         return _answer(200, duplicate=True)
     return _answer(202, accepted=True, effect=outcome.effect)
 
