@@ -21,10 +21,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings, reveal
-from bot.core import inbox, ledger, ratebudget, tasks
+from bot.core import inbox, ledger, ratebudget, tasks, workspaces
 from bot.core.access import Policy, channel_policy
 from bot.core.commands import CommandRegistry
-from bot.core.db import make_engine, make_sessionmaker, utcnow
+from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
+from bot.core.departures import Departures, forget_departed
 from bot.core.directory import Directory
 from bot.core.events import EventBus
 from bot.core.gate import Gate
@@ -37,6 +38,7 @@ from bot.core.ratebudget import make_pacer
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
 from bot.core.wakeups import WakeListener
+from bot.core.workspaces import Workspace
 from bot.features import FEATURES
 from bot.web import create_web_app
 
@@ -79,10 +81,13 @@ class Runtime:
     gate: Gate
     wakeups: WakeListener
     installations: Installations | None = None
+    departures: Departures | None = None
     routers: list[APIRouter] = field(default_factory=list)
     stop_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web: FastAPI | None = None
     started: bool = False
+    _adopting: asyncio.Task[None] | None = None
+    _departures_read: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the workers: the projector, the task runner and the scheduler."""
@@ -90,10 +95,32 @@ class Runtime:
             return
         self.started = True
         self.identity.refresh_soon()
+        if self.installations is None:
+            self._adopting = asyncio.create_task(self._adopt_unnamed_rows())
+        if self.departures is not None:
+            self._departures_read = asyncio.create_task(self.departures.keep_fresh())
         self.projector.start()
         self.tasks.start()
         self.scheduler.start()
         self.wakeups.start()
+
+    async def _adopt_unnamed_rows(self) -> None:
+        """Single-token mode: rows stored before the workspace was named (an upgraded
+        single-workspace database) are given its team once auth.test has said it."""
+        while self.started:
+            with workspaces.within(None):
+                me = await self.identity.current()
+            if me is not None and me.team_id:
+                try:
+                    async with transaction(self.sessions) as session:
+                        adopted = await workspaces.adopt(session, Workspace(me.team_id))
+                except Exception:
+                    log.exception("rows without a workspace could not be given %s", me.team_id)
+                else:
+                    if adopted:
+                        log.info("%d rows given to workspace %s", adopted, me.team_id)
+                return
+            await asyncio.sleep(self.identity.retry_seconds)
 
     def workers_running(self) -> bool:
         """Whether this process does its share of stored work (tasks and card syncs)."""
@@ -114,6 +141,9 @@ class Runtime:
             grace = self.settings.shutdown_grace_seconds if grace is None else grace
             deadline = loop.time() + grace
             log.info("stopping: %gs for running work", grace)
+            for helper in (self._adopting, self._departures_read):
+                if helper is not None:
+                    helper.cancel()
             for hook in self.stop_hooks:
                 await hook()
             await self.scheduler.stop()
@@ -165,6 +195,8 @@ def build_bolt(
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
+    # Every listener (and what it stores or enqueues) is within the request's workspace.
+    bolt.use(workspaces.enter_from_request)
     if installations is not None:
         # app_uninstalled, tokens_revoked: the workspace's rows go before Slack hears "200".
         bolt.enable_token_revocation_listeners()
@@ -197,16 +229,21 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     token = reveal(settings.slack_bot_token) or "xoxb-not-configured"
     installations = build_installations(settings, engine)
     # OAuth mode: the process-wide clients (workers, projector, lookups) speak with the bot
-    # token of the one installed workspace; with none or several they have no token yet.
-    source = installations.sole_bot_token if installations else None
+    # token of the workspace the work is within (`bot.core.workspaces`).
+    source = installations.bot_token if installations else None
     api_url = settings.slack_api_url
     client = make_client(token, api_url, token_source=source)
     projector_client = make_client(token, api_url, handlers=[], token_source=source)
     identity = BotIdentity(
-        make_client(token, api_url, timeout=5, handlers=[], token_source=source), token
+        make_client(token, api_url, timeout=5, handlers=[], token_source=source),
+        token,
+        per_workspace=installations is not None,
     )
+    departures = Departures(sessions)
     if installations is not None:
         installations.store.on_change.append(identity.retry_soon)
+        installations.store.on_departure.append(departures.depart)
+        installations.store.on_install.append(departures.returned)
     bolt = build_bolt(settings, identity, installations)
     # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:
     # their client does not retry (a refusal is posted at most once) and gives up quickly.
@@ -247,6 +284,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         projector=projector,
         tasks=runner,
         installations=installations,
+        departures=departures,
         wakeups=WakeListener(
             engine,
             {
@@ -306,6 +344,10 @@ def register_core_jobs(rt: Runtime) -> None:
             "idle rate budgets": await ratebudget.prune(rt.sessions, now - _days(1)),
             # An install page opened and left: its state expired ten minutes later.
             "expired install states": await prune_states(rt.sessions, now),
+            # Kept this long after an uninstall, for a reinstall to find them.
+            "rows of uninstalled workspaces": await forget_departed(
+                rt.sessions, now - _days(keep.uninstalled_days)
+            ),
         }
         log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in pruned.items()))
 
@@ -315,8 +357,8 @@ def register_core_jobs(rt: Runtime) -> None:
             name="core.prune_ledger",
             func=retention,
             description="retention: delete done/dead tasks, job firings and delivery ids "
-            "past the retention settings, rate budget rows idle for a day and expired install"
-            " states",
+            "past the retention settings, rate budget rows idle for a day, expired install"
+            " states and the records of workspaces uninstalled for retention.uninstalled_days",
             cron="17 3 * * *",
         )
     )

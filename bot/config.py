@@ -87,6 +87,13 @@ class RetentionSettings(Section):
     done; the row itself, and everything below, is deleted by the daily retention job.
     """
 
+    uninstalled_days: float = Field(
+        default=30,
+        gt=0,
+        description="days the records of a workspace that uninstalled the app are kept (a "
+        "reinstall within them finds its incidents, standups and settings again); then all "
+        "are deleted",
+    )
     tasks_days: float = Field(
         default=7, gt=0, description="days a done task (already without payload) is kept"
     )

@@ -1,6 +1,6 @@
 """Every table the bot has, imported in one place for Alembic and for tests."""
 
-from bot.core import installations, ledger, projector, ratebudget, scheduler, tasks
+from bot.core import departures, installations, ledger, projector, ratebudget, scheduler, tasks
 from bot.core.db import Base
 from bot.features import modules_named
 
@@ -9,6 +9,7 @@ metadata = Base.metadata
 
 __all__ = [
     "FEATURE_MODELS",
+    "departures",
     "installations",
     "ledger",
     "metadata",

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.core.workspaces import InWorkspace
 
 # Task states. A task is driven while active; it rests while waiting for input.
 QUEUED = "queued"
@@ -23,7 +24,7 @@ TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
 DRIVABLE = frozenset({SUBMITTED, WORKING})
 
 
-class AgentRequest(Base):
+class AgentRequest(InWorkspace, Base):
     """One hand-off from Slack: what was asked, where, by whom, and what the agent was sent."""
 
     __tablename__ = "agent_requests"
@@ -50,7 +51,7 @@ class AgentRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AgentTask(Base):
+class AgentTask(InWorkspace, Base):
     """One attempt at a request, run by one backend; the backend's own task id is kept."""
 
     __tablename__ = "agent_tasks"

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.core.workspaces import InWorkspace
 
 
 class CiPipeline(Base):
@@ -109,13 +110,15 @@ class CiSuspect(Base):
     slack_user: Mapped[str | None] = mapped_column(String(32))
 
 
-class CiAuthor(Base):
+class CiAuthor(InWorkspace, Base):
     """users.lookupByEmail answers, kept until they expire (misses are kept for less)."""
 
     __tablename__ = "ci_authors"
+    # Each workspace knows its own people: one address is a different user id in each.
+    __table_args__ = (UniqueConstraint("team_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str] = mapped_column(String(255))
     slack_user: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

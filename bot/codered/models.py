@@ -15,10 +15,16 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.core.workspaces import InWorkspace
 
 
-class CodeRed(Base):
+class CodeRed(InWorkspace, Base):
     __tablename__ = "codereds"
+    # One code red at a time in a workspace, and one war room channel per code red.
+    __table_args__ = (
+        UniqueConstraint("team_id", "active_slot"),
+        UniqueConstraint("team_id", "channel_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60))
@@ -36,15 +42,15 @@ class CodeRed(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     summary: Mapped[str | None] = mapped_column(Text)
-    channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
     channel_name: Mapped[str | None] = mapped_column(String(80))
     standup_id: Mapped[int | None] = mapped_column(Integer)  # the check-in (a standup)
-    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)
+    active_slot: Mapped[int | None] = mapped_column(Integer)
     # What the header showed of the live figures last time: a change redraws it.
     header_fingerprint: Mapped[str | None] = mapped_column(String(200))
 
 
-class CodeRedEvent(Base):
+class CodeRedEvent(InWorkspace, Base):
     """The timeline: declared, level changes, loans, pauses, reconfirmations, resolved."""
 
     __tablename__ = "codered_events"
@@ -58,7 +64,7 @@ class CodeRedEvent(Base):
     level: Mapped[str | None] = mapped_column(String(8))
 
 
-class CodeRedLoan(Base):
+class CodeRedLoan(InWorkspace, Base):
     __tablename__ = "codered_loans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +78,7 @@ class CodeRedLoan(Base):
     end_reason: Mapped[str | None] = mapped_column(String(16))  # ended | returned | resolved
 
 
-class CodeRedPause(Base):
+class CodeRedPause(InWorkspace, Base):
     __tablename__ = "codered_pauses"
     __table_args__ = (UniqueConstraint("codered_id", "key"),)
 
@@ -85,7 +91,7 @@ class CodeRedPause(Base):
     paused_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CodeRedNotice(Base):
+class CodeRedNotice(InWorkspace, Base):
     """A one-off message: its view is `codered.notice`, its key says what it is about."""
 
     __tablename__ = "codered_notices"

@@ -3,11 +3,15 @@
 A submitter waits at most `window` seconds for others, or none once `max_batch` are waiting;
 then one call of `run` handles the batch and each submitter gets its own result, or the batch's
 error. Nobody hears "done" before the call that did their item has returned.
+
+A batch runs in a context of its own, not its first submitter's: submitters may be within
+different workspaces (`bot.core.workspaces`), and `run` says which it acts for, item by item.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -60,7 +64,7 @@ class Batcher(Generic[Item, Result]):
             self._timer = None
         batch, self._waiting = self._waiting, []
         if batch:
-            flush = asyncio.create_task(self._run(batch))
+            flush = asyncio.create_task(self._run(batch), context=contextvars.Context())
             self._flushes.add(flush)
             flush.add_done_callback(self._flushes.discard)
             # A flush cancelled (even before it began) or ended by anything but an Exception

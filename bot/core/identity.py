@@ -18,6 +18,8 @@ from typing import Any
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import workspaces
+
 log = logging.getLogger(__name__)
 
 
@@ -30,28 +32,58 @@ class Identity:
 
 class BotIdentity:
     """`token` is SLACK_BOT_TOKEN's, for `authorize`; in OAuth mode the client asks the
-    installation for its token, and requests are authorized from the installation store."""
+    installation for its token, and requests are authorized from the installation store.
 
-    def __init__(self, client: AsyncWebClient, token: str, retry_seconds: float = 10.0) -> None:
+    With `per_workspace` (OAuth mode) the bot is a different user in each workspace that
+    installed it: what is known is kept per workspace, and `known`, `fetch` and `current`
+    answer for the workspace the running work is within (`bot.core.workspaces`).
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        token: str,
+        retry_seconds: float = 10.0,
+        *,
+        per_workspace: bool = False,
+    ) -> None:
         self.client = client
         self.token = token
         self.retry_seconds = retry_seconds
-        self.known: Identity | None = None
-        self._last_attempt = float("-inf")
-        self._refreshing: asyncio.Task[Identity | None] | None = None
+        self.per_workspace = per_workspace
+        self._known: dict[str, Identity] = {}
+        self._last_attempt: dict[str, float] = {}
+        self._refreshing: dict[str, asyncio.Task[Identity | None]] = {}
+
+    def _key(self) -> str:
+        workspace = workspaces.current() if self.per_workspace else None
+        return workspace.team_id if workspace is not None else workspaces.UNKNOWN
+
+    @property
+    def known(self) -> Identity | None:
+        return self._known.get(self._key())
+
+    @known.setter
+    def known(self, identity: Identity | None) -> None:
+        if identity is None:
+            self._known.pop(self._key(), None)
+        else:
+            self._known[self._key()] = identity
 
     async def fetch(self) -> Identity | None:
         """Ask Slack once; the answer is kept for the life of the process."""
-        if self.known is not None:
-            return self.known
-        self._last_attempt = time.monotonic()
+        key = self._key()
+        if key in self._known:
+            return self._known[key]
+        self._last_attempt[key] = time.monotonic()
         try:
             response = await self.client.auth_test()  # the client's own token
         except Exception as error:  # Slack unreachable: try again later
             log.warning("auth.test failed, identity unknown for now: %r", error)
             return None
-        self.known = Identity(response.get("team_id"), response["user_id"], response.get("bot_id"))
-        return self.known
+        identity = Identity(response.get("team_id"), response["user_id"], response.get("bot_id"))
+        self._known[key] = identity
+        return identity
 
     async def current(self) -> Identity | None:
         """The identity, asking Slack when it is unknown and an attempt is due; else None.
@@ -61,21 +93,30 @@ class BotIdentity:
         """
         if self.known is None:
             self.refresh_soon()
-            if self._refreshing is not None and not self._refreshing.done():
-                await asyncio.shield(self._refreshing)
+            refreshing = self._refreshing.get(self._key())
+            if refreshing is not None and not refreshing.done():
+                await asyncio.shield(refreshing)
         return self.known
 
     def retry_soon(self) -> None:
         """The next need asks Slack at once, however recent the last failure (OAuth mode: a
         workspace was just installed)."""
-        if self.known is None:
-            self._last_attempt = float("-inf")
+        self._last_attempt = {
+            key: at for key, at in self._last_attempt.items() if key in self._known
+        }
+
+    def forget(self, team_id: str) -> None:
+        """The workspace uninstalled the app: a new install is a new bot user."""
+        self._known.pop(team_id, None)
 
     def refresh_soon(self) -> None:
-        due = time.monotonic() - self._last_attempt >= self.retry_seconds
-        if self.known is None and due and (self._refreshing is None or self._refreshing.done()):
-            self._last_attempt = time.monotonic()
-            self._refreshing = asyncio.create_task(self.fetch())
+        key = self._key()
+        due = time.monotonic() - self._last_attempt.get(key, float("-inf")) >= self.retry_seconds
+        refreshing = self._refreshing.get(key)
+        if key not in self._known and due and (refreshing is None or refreshing.done()):
+            self._last_attempt[key] = time.monotonic()
+            # The task keeps this workspace: it is created within it.
+            self._refreshing[key] = asyncio.create_task(self.fetch())
 
     async def authorize(
         self, enterprise_id: str | None, team_id: str | None, context: Any

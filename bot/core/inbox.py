@@ -32,7 +32,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import ledger, tasks
+from bot.core import ledger, tasks, workspaces
 from bot.core.batching import Batcher
 from bot.core.db import transaction
 from bot.core.events import EventBus
@@ -165,7 +165,11 @@ class GroupCommit:
         async with transaction(self.sessions) as session:
             fresh = await ledger.claim_many(session, self.source, list(first))
             new = [index for key, index in first.items() if key in fresh]
-            await tasks.enqueue_many(session, self.kind, [batch[index][1] for index in new])
+            payloads = [batch[index][1] for index in new]
+            # Each event is replayed within the workspace Slack delivered it for.
+            await tasks.enqueue_many(
+                session, self.kind, payloads, [workspaces.of_body(body) for body in payloads]
+            )
         self._committed.inc()
         stored = set(new)
         return [index in stored for index in range(len(batch))]

@@ -17,9 +17,10 @@ store by their team (Bolt's `AsyncInstallationStoreAuthorize`), which also refre
 expiring bot token (token rotation) before it is used. `app_uninstalled` and `tokens_revoked`
 delete the workspace's rows (Bolt's built-in revocation listeners).
 
-Not yet per workspace: the process-wide clients (workers, projector) have one token. With
-exactly one installation they use its bot token (`sole_bot_token`); choosing the client per
-record's workspace is the next step.
+The process-wide clients (workers, projector, lookups) ask `bot_token` before each call: the
+bot token of the workspace the work is within (`bot.core.workspaces`), found by its team, or by
+its enterprise for an org-wide (Enterprise Grid) install, refreshed when it expires soon. Work
+outside any workspace gets the token only when exactly one workspace is installed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import datetime as dt
 import html
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -51,7 +52,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.core import workspaces
 from bot.core.db import Base, affected, transaction
+from bot.core.workspaces import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,9 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 # than this left (Slack issues 12-hour tokens when token rotation is on).
 STATE_SECONDS = 600
 REFRESH_MINUTES = 120
-# The process-wide clients re-read the sole installation this often (an install, a rotation
-# or an uninstall elsewhere is seen within this).
-SOLE_TOKEN_SECONDS = 30.0
+# The process-wide clients re-read a workspace's installation this often (an install, a
+# rotation or an uninstall in another replica is seen within this).
+TOKEN_READ_SECONDS = 30.0
 # Handled at the front door by Bolt's built-in listeners, not stored for the workers.
 REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 
@@ -88,6 +91,9 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
         self.installations = installations_table
         self.bots = bots_table
         self.on_change: list[Callable[[], None]] = []
+        # A workspace's bot token was deleted (it uninstalled), or one was saved (installed).
+        self.on_departure: list[Callable[[Workspace], Awaitable[None]]] = []
+        self.on_install: list[Callable[[Workspace], Awaitable[None]]] = []
 
     def _changed(self) -> None:
         for hook in self.on_change:
@@ -96,10 +102,15 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
     async def async_save(self, installation: Installation) -> None:
         await super().async_save(installation)
         self._changed()
+        workspace = Workspace(installation.team_id or "", installation.enterprise_id)
+        for hook in self.on_install:
+            await hook(workspace)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await super().async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         self._changed()
+        for hook in self.on_departure:
+            await hook(Workspace(team_id or "", enterprise_id))
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
@@ -134,10 +145,16 @@ def authorize_url(api_url: str) -> str:
 
 
 @dataclass
-class _Sole:
+@dataclass
+class _Token:
     token: str | None
     read_at: float
     expires_at: float | None
+
+    def usable(self, now: float) -> bool:
+        fresh = now - self.read_at < TOKEN_READ_SECONDS
+        expiring = self.expires_at is not None and self.expires_at - now < REFRESH_MINUTES * 60
+        return fresh and not expiring
 
 
 class Installations:
@@ -190,13 +207,13 @@ class Installations:
             logger=log,
         )
         self.settings.authorize = self.authorize
-        self._sole: _Sole | None = None
+        self._tokens: dict[Workspace | None, _Token] = {}
         self._reading = asyncio.Lock()
         self.store.on_change.append(self.forget_token)
 
     def forget_token(self) -> None:
-        """Read the sole installation again at the next call (this process changed it)."""
-        self._sole = None
+        """Read the installations again at the next call (this process changed one)."""
+        self._tokens.clear()
 
     # -- the pages the installer sees ---------------------------------------------
 
@@ -226,28 +243,25 @@ class Installations:
             args.settings.state_utils.build_set_cookie_for_deletion(),
         )
 
-    # -- the process-wide token --------------------------------------------------
+    # -- the process-wide clients' tokens ------------------------------------------
 
-    async def sole_bot_token(self) -> str | None:
-        """The bot token of the only workspace installed, refreshed when it expires soon;
-        None with no installation or several (the process-wide clients cannot choose)."""
+    async def bot_token(self) -> str | None:
+        """The bot token of the workspace the running work is within, refreshed when it expires
+        soon; outside any workspace, that of the only workspace installed. None when there is
+        no such installation (not installed, uninstalled, or several and no workspace)."""
+        workspace = workspaces.current()
         now = time.time()
-        sole = self._sole
-        fresh = sole is not None and now - sole.read_at < SOLE_TOKEN_SECONDS
-        expiring = (
-            sole is not None
-            and sole.expires_at is not None
-            and sole.expires_at - now < REFRESH_MINUTES * 60
-        )
-        if sole is not None and fresh and not expiring:
-            return sole.token
+        known = self._tokens.get(workspace)
+        if known is not None and known.usable(now):
+            return known.token
         async with self._reading:  # one read (and one refresh) for the callers waiting
-            if self._sole is not sole and self._sole is not None:
-                return self._sole.token
-            return await self._read_sole(now)
+            known = self._tokens.get(workspace)
+            if known is not None and known.usable(now):
+                return known.token
+            return await self._read(workspace, now)
 
-    async def _read_sole(self, now: float) -> str | None:
-        installation = await self._sole_installation()
+    async def _read(self, workspace: Workspace | None, now: float) -> str | None:
+        installation = await self.find(workspace)
         token, expires_at = None, None
         if installation is not None:
             try:
@@ -261,19 +275,35 @@ class Installations:
                 await self.store.async_save(refreshed)
                 installation = refreshed
             token, expires_at = installation.bot_token, installation.bot_token_expires_at
-        self._sole = _Sole(token, now, float(expires_at) if expires_at is not None else None)
+        self._tokens[workspace] = _Token(
+            token, now, float(expires_at) if expires_at is not None else None
+        )
         return token
+
+    async def find(self, workspace: Workspace | None) -> Installation | None:
+        """The installation serving `workspace`: its own, or its org's (an org-wide install);
+        outside any workspace, the only one."""
+        if workspace is None:
+            return await self._sole_installation()
+        own = await self.store.async_find_installation(
+            enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
+        )
+        if own is not None or workspace.enterprise_id is None:
+            return own
+        return await self.store.async_find_installation(
+            enterprise_id=workspace.enterprise_id, team_id=None, is_enterprise_install=True
+        )
 
     async def _sole_installation(self) -> Installation | None:
         c = bots_table.c
-        workspaces = (
+        installed = (
             select(c.enterprise_id, c.team_id, c.is_enterprise_install)
             .where(c.client_id == self.client_id, c.bot_token.is_not(None))
             .distinct()
             .limit(2)
         )
         async with self.engine.connect() as connection:
-            rows = (await connection.execute(workspaces)).all()
+            rows = (await connection.execute(installed)).all()
         if len({(row.enterprise_id, row.team_id) for row in rows}) != 1:
             return None
         row = rows[0]

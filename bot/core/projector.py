@@ -28,7 +28,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.core import workspaces
 from bot.core.db import Base, UTCDateTime, dialect_of, table_of, utcnow
+from bot.core.watches import ViewMark
+from bot.core.workspaces import InWorkspace, Workspace
 
 METADATA_EVENT = "opsbot_view"
 # Set in session.info by a transaction that marks views dirty: the projector wakes at its commit.
@@ -83,7 +86,9 @@ class Registration:
 DIRTY = "status = 'active' AND version > synced_version"
 
 
-class Projection(Base):
+class Projection(InWorkspace, Base):
+    """A view of a record, sent to Slack with the token of the record's workspace."""
+
     __tablename__ = "slack_projections"
     __table_args__ = (
         UniqueConstraint("kind", "record_id"),
@@ -137,8 +142,15 @@ def _dirty(dialect: str) -> Any:
     )
 
 
-def _dirty_row(kind: str, record_id: str, now: dt.datetime) -> dict[str, Any]:
+def _dirty_row(
+    kind: str, record_id: str, now: dt.datetime, workspace: Workspace | None
+) -> dict[str, Any]:
+    """A view's row when it is first marked: it stays in its record's workspace (on conflict
+    only the version moves)."""
+    workspace = workspace or workspaces.current()
     return {
+        "team_id": workspace.team_id if workspace else workspaces.UNKNOWN,
+        "enterprise_id": workspace.enterprise_id if workspace else None,
         "kind": kind,
         "record_id": record_id,
         "version": 1,
@@ -155,14 +167,18 @@ async def mark_dirty(session: AsyncSession, kind: str, record_id: str | int) -> 
     Features do not call this: their views watch their rows (`bot.core.watches`), and a view
     Slack lost is sent again with `redraw`. Tests use it to mark a view by hand.
     """
-    await session.execute(_dirty(dialect_of(session)), _dirty_row(kind, str(record_id), utcnow()))
+    await session.execute(
+        _dirty(dialect_of(session)), _dirty_row(kind, str(record_id), utcnow(), None)
+    )
     session.info[WAKE_FLAG] = True
 
 
 async def redraw(session: AsyncSession, kind: str, record_id: str | int) -> None:
     """Send the view of (kind, record) to Slack again even if it is drawn the same: for when
     Slack no longer shows it (an App Home opened with no view, after a reinstall)."""
-    await session.execute(_dirty(dialect_of(session)), _dirty_row(kind, str(record_id), utcnow()))
+    await session.execute(
+        _dirty(dialect_of(session)), _dirty_row(kind, str(record_id), utcnow(), None)
+    )
     await session.execute(
         update(Projection)
         .where(Projection.kind == kind, Projection.record_id == str(record_id))
@@ -171,11 +187,12 @@ async def redraw(session: AsyncSession, kind: str, record_id: str | int) -> None
     session.info[WAKE_FLAG] = True
 
 
-def mark_dirty_now(connection: Connection, views: set[tuple[str, str]]) -> None:
+def mark_dirty_now(connection: Connection, views: set[ViewMark]) -> None:
     """`mark_dirty` for the watches' commit hook, on the committing session's connection."""
     now = utcnow()
     # One order everywhere, so two writers never wait on each other's rows the other way round.
-    rows = [_dirty_row(kind, record_id, now) for kind, record_id in sorted(views)]
+    ordered = sorted(views, key=lambda view: (view[0], view[1]))
+    rows = [_dirty_row(kind, record_id, now, workspace) for kind, record_id, workspace in ordered]
     if rows:
         connection.execute(_dirty(connection.dialect.name), rows)
 

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import logs
+from bot.core import logs, workspaces
 from bot.core.db import transaction, utcnow
 from bot.core.leases import backoff_seconds
 from bot.core.metrics import Metrics
@@ -38,6 +38,7 @@ from bot.core.projector import (
 from bot.core.ratelimits import Pacer
 from bot.core.watches import Watch, Watches
 from bot.core.worker import LeasedWorker, Queue
+from bot.core.workspaces import within
 
 log = logging.getLogger(__name__)
 # A call whose budget this sync took before drawing (each sync runs in its own asyncio task).
@@ -166,8 +167,13 @@ class Projector:
         raise TimeoutError(f"projector: {await self.pending_count()} views still out of sync")
 
     async def sync(self, claimed: Projection) -> None:
-        """Bring one view, claimed by this replica's worker, up to date."""
+        """Bring one view, claimed by this replica's worker, up to date, within its record's
+        workspace: drawn from that workspace's rows, paced by its budget, sent with its token."""
         logs.bind_record(claimed.kind, claimed.record_id)  # this row's own asyncio task
+        with within(workspaces.of_record(claimed)):
+            await self._sync_within(claimed)
+
+    async def _sync_within(self, claimed: Projection) -> None:
         if claimed.ts is not None and claimed.channel is not None:
             # Wait for Slack's budget before drawing, not after: a view drawn and then held
             # back by the pacer goes out stale and has to be sent again.

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, affected, transaction
-from bot.core.ratelimits import Pacer, Rule, rules_for
+from bot.core.ratelimits import Pacer, Rule, rules_for, workspace_scope
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ class RateBudget(Base):
     __tablename__ = "slack_rate_budget"
 
     method: Mapped[str] = mapped_column(String(64), primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" or a channel id
+    # "", a channel, a team, or team/channel
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     capacity: Mapped[float] = mapped_column(Float)  # the burst
     rate: Mapped[float] = mapped_column(Float)  # tokens per second
     tokens: Mapped[float] = mapped_column(Float)  # as of updated_at; below zero when reserved
@@ -153,7 +154,7 @@ class SharedPacer(Pacer):
                 result = await connection.execute(statement, _take_parameters(rules))
                 waits = [float(wait) for wait in result.scalars()]
         deadline = time.monotonic() + max(waits, default=0.0)
-        keys = [(rule.method, rule.scope) for rule in rules] or [(method, "")]
+        keys = [(rule.method, rule.scope) for rule in rules] or [(method, workspace_scope())]
         while True:
             # A 429 this replica heard, before or while we wait, holds us too.
             now = time.monotonic()
@@ -165,7 +166,8 @@ class SharedPacer(Pacer):
     def pause(self, method: str, channel: str | None, retry_after: float) -> None:
         """Slack said 429: no replica calls that method (in that channel) before Retry-After."""
         until = time.monotonic() + retry_after
-        for rule in rules_for(method, channel, self.speedup) or [Rule(method, "", 1.0, 1.0)]:
+        unpaced = Rule(method, workspace_scope(), 1.0, 1.0)
+        for rule in rules_for(method, channel, self.speedup) or [unpaced]:
             key = (rule.method, rule.scope)
             self._paused[key] = max(self._paused.get(key, 0.0), until)
             task = asyncio.get_running_loop().create_task(self._pause(rule, retry_after))

@@ -15,6 +15,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from bot.core import workspaces
+
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 
 METHOD_TIERS: dict[str, int] = {
@@ -37,7 +39,10 @@ PER_CHANNEL_PER_SECOND = {"chat.postMessage": 0.9}
 
 @dataclass(frozen=True)
 class Rule:
-    """One budget a call spends from: `method` per workspace (scope "") or per channel."""
+    """One budget a call spends from: `method` per workspace (scope: the team) or per channel
+    (the team and the channel). Slack's limits are per app per workspace, so each workspace
+    the work is within (`bot.core.workspaces`) has budgets of its own; outside any, the team
+    part is empty."""
 
     method: str
     scope: str
@@ -45,16 +50,26 @@ class Rule:
     burst: float
 
 
+def workspace_scope(channel: str = "") -> str:
+    """The scope of a budget of the current workspace: its team, and the channel if any."""
+    workspace = workspaces.current()
+    team = workspace.team_id if workspace is not None else ""
+    if not team:
+        return channel
+    return f"{team}/{channel}" if channel else team
+
+
 def rules_for(method: str, channel: str | None, speedup: float = 1.0) -> list[Rule]:
     """The budgets a call to `method` (in `channel`) spends one token from."""
     if method in PER_CHANNEL_PER_SECOND:
         if not channel:
             return []
-        return [Rule(method, channel, PER_CHANNEL_PER_SECOND[method] * speedup, burst=1)]
+        rate = PER_CHANNEL_PER_SECOND[method] * speedup
+        return [Rule(method, workspace_scope(channel), rate, burst=1)]
     # Burst plus refill over one minute stays within the tier's per-minute limit.
     limit = TIER_PER_MINUTE[METHOD_TIERS.get(method, DEFAULT_TIER)]
     burst = max(1, limit // 10)
-    return [Rule(method, "", (limit - burst) / 60 * speedup, burst=burst)]
+    return [Rule(method, workspace_scope(), (limit - burst) / 60 * speedup, burst=burst)]
 
 
 @dataclass
@@ -87,8 +102,9 @@ class Pacer:
 
     def _bucket(self, method: str, channel: str | None) -> list[Bucket]:
         rules = rules_for(method, channel, self.speedup)
-        if not rules and (method, "") in self._buckets:  # paused by a 429, though unpaced
-            return [self._buckets[(method, "")]]
+        unpaced = (method, workspace_scope())
+        if not rules and unpaced in self._buckets:  # paused by a 429, though unpaced
+            return [self._buckets[unpaced]]
         return [self._get((rule.method, rule.scope), rule.rate, rule.burst) for rule in rules]
 
     def _get(self, key: tuple[str, str], rate: float, burst: float) -> Bucket:
@@ -112,5 +128,6 @@ class Pacer:
     def pause(self, method: str, channel: str | None, retry_after: float) -> None:
         """Slack said 429: nobody here calls that method again before Retry-After."""
         until = time.monotonic() + retry_after
-        for bucket in self._bucket(method, channel) or [self._get((method, ""), 1.0, 1.0)]:
+        unpaced = (method, workspace_scope())
+        for bucket in self._bucket(method, channel) or [self._get(unpaced, 1.0, 1.0)]:
             bucket.blocked_until = max(bucket.blocked_until, until)

@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, and_, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core import logs
+from bot.core import logs, workspaces
 from bot.core.batching import Batcher
 from bot.core.db import (
     PRUNE_BATCH,
@@ -46,6 +46,7 @@ from bot.core.leases import backoff_seconds
 from bot.core.metrics import Metrics
 from bot.core.projector import NotReady
 from bot.core.worker import LeasedWorker, Queue
+from bot.core.workspaces import InWorkspace, Workspace, within
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ TaskHandler = Callable[[dict[str, Any]], Awaitable[None]]
 TaskWriter = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
 
-class Task(Base):
+class Task(InWorkspace, Base):
+    """A task runs within the workspace it was made in (`bot.core.workspaces`)."""
+
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_due", "status", "run_after"),)
 
@@ -73,10 +76,20 @@ class Task(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-def _row(kind: str, payload: dict[str, Any], key: str | None, delay: float) -> dict[str, Any]:
-    """The columns of a new pending task: the one shape both enqueue paths insert."""
+def _row(
+    kind: str,
+    payload: dict[str, Any],
+    key: str | None,
+    delay: float,
+    workspace: Workspace | None = None,
+) -> dict[str, Any]:
+    """The columns of a new pending task: the one shape both enqueue paths insert. It belongs
+    to `workspace`, else to the workspace the caller is within."""
     now = utcnow()
+    workspace = workspace or workspaces.current()
     return {
+        "team_id": workspace.team_id if workspace else workspaces.UNKNOWN,
+        "enterprise_id": workspace.enterprise_id if workspace else None,
         "kind": kind,
         "key": key,
         "payload": payload,
@@ -105,12 +118,22 @@ async def enqueue(
     return affected(result) == 1
 
 
-async def enqueue_many(session: AsyncSession, kind: str, payloads: list[dict[str, Any]]) -> None:
-    """Add tasks of one kind, without keys, in one statement, in the caller's transaction."""
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    payloads: list[dict[str, Any]],
+    workspaces_of: list[Workspace | None] | None = None,
+) -> None:
+    """Add tasks of one kind, without keys, in one statement, in the caller's transaction;
+    each within its own workspace from `workspaces_of` when given."""
     if not payloads:
         return
+    chosen = workspaces_of or [None] * len(payloads)
     # The table, not the mapped class: a plain executemany, without the ORM's bulk path.
-    rows = [_row(kind, payload, None, 0.0) for payload in payloads]
+    rows = [
+        _row(kind, payload, None, 0.0, workspace)
+        for payload, workspace in zip(payloads, chosen, strict=True)
+    ]
     await session.execute(insert(table_of(Task)), rows)
     session.info[WAKE_FLAG] = True
 
@@ -217,6 +240,10 @@ class TaskRunner:
 
     async def _execute(self, task: Task) -> None:
         logs.bind_task(task.id, task.kind, task.payload)  # this row's own asyncio task
+        with within(workspaces.of_record(task)):
+            await self._execute_within(task)
+
+    async def _execute_within(self, task: Task) -> None:
         handler = self.handlers.get(task.kind)
         writer = self.writers.get(task.kind)
         try:
@@ -286,14 +313,16 @@ class TaskRunner:
     async def _write_together(self, session: AsyncSession, items: list[Completion]) -> bool:
         """Each writer once, with all its tasks' payloads; False (and nothing written) if any
         writer failed."""
-        by_writer: dict[TaskWriter, list[dict[str, Any]]] = {}
+        by_writer: dict[tuple[TaskWriter, Workspace | None], list[dict[str, Any]]] = {}
         for item in items:
             assert item.writer is not None
-            by_writer.setdefault(item.writer, []).append(item.task.payload)
+            key = (item.writer, workspaces.of_record(item.task))
+            by_writer.setdefault(key, []).append(item.task.payload)
         try:
             async with session.begin_nested():
-                for writer, payloads in by_writer.items():
-                    await writer(session, payloads)
+                for (writer, workspace), payloads in by_writer.items():
+                    with within(workspace):  # a writer writes for one workspace at a time
+                        await writer(session, payloads)
         except Exception:  # one of them is bad: each is written alone to find which
             return False
         return True
@@ -302,7 +331,8 @@ class TaskRunner:
         assert item.writer is not None
         try:
             async with session.begin_nested():
-                await item.writer(session, [item.task.payload])
+                with within(workspaces.of_record(item.task)):
+                    await item.writer(session, [item.task.payload])
         except Exception as error:  # its savepoint is gone; the task goes back, the rest stay
             await session.execute(
                 update(Task)

@@ -24,13 +24,18 @@ from sqlalchemy import Connection, Select, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.core import workspaces
+from bot.core.workspaces import InWorkspace, Workspace
+
 RecordKey = str | int
 Keys = Callable[[Any], Iterable[RecordKey | None] | Select[Any]]
 # Where a session finds its process's watches (sessions made by one sessionmaker share them).
 WATCHES_INFO = "opsbot_watches"
 # The views this session's transaction has changed, marked dirty at its commit.
 PENDING_INFO = "opsbot_views_to_mark"
-MarkDirty = Callable[[Connection, set[tuple[str, str]]], None]
+# (kind, record id, the workspace of the row that marked it)
+ViewMark = tuple[str, str, Workspace | None]
+MarkDirty = Callable[[Connection, set[ViewMark]], None]
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,31 @@ class Watches:
 
     def records_showing(
         self, connection: Connection, rows: Iterable[tuple[type[Any], Any]]
-    ) -> set[tuple[str, str]]:
-        """The (kind, record id) of every view that shows one of `rows` (model, row)."""
-        found: set[tuple[str, str]] = set()
+    ) -> set[ViewMark]:
+        """The (kind, record id, workspace) of every view that shows one of `rows` (model,
+        row). A view is in the workspace of the rows it shows."""
+        found: set[ViewMark] = set()
         for model, row in rows:
+            workspace = workspace_of_row(model, row)
             for kind, keys in self.by_model.get(model, ()):
                 named = keys(row)
                 if isinstance(named, Select):
                     named = connection.execute(named).scalars()
-                found.update((kind, str(key)) for key in named if key is not None)
+                found.update((kind, str(key), workspace) for key in named if key is not None)
         return found
+
+
+def workspace_of_row(model: type[Any], row: Any) -> Workspace | None:
+    """The workspace of a changed row: its own team; a row of a model outside workspaces (the
+    org's CI records) marks views outside any."""
+    if not issubclass(model, InWorkspace):
+        return None
+    state = inspect(row, raiseerr=False)
+    values = state.dict if state is not None else vars(row)  # no load for a deleted row
+    team = values.get("team_id")
+    if team is None:
+        return workspaces.current()
+    return Workspace(team, values.get("enterprise_id")) if team else None
 
 
 class MissingColumn(AttributeError):
@@ -130,7 +150,7 @@ def _write_marks(session: Session) -> None:
     if session.in_nested_transaction() or session.info.get(WATCHES_INFO) is None:
         return
     session.flush()  # the last changes' views, before they are written
-    views: set[tuple[str, str]] | None = session.info.pop(PENDING_INFO, None)
+    views: set[ViewMark] | None = session.info.pop(PENDING_INFO, None)
     if views:
         session.info[WATCHES_INFO].mark(session.connection(), views)
 

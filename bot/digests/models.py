@@ -14,12 +14,13 @@ from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.core.workspaces import InWorkspace
 
 
-class ActivityMessage(Base):
+class ActivityMessage(InWorkspace, Base):
     __tablename__ = "activity_messages"
     __table_args__ = (
-        UniqueConstraint("channel", "ts"),
+        UniqueConstraint("team_id", "channel", "ts"),
         # Covers the digest's counts (messages, people, threads) without touching the table.
         Index(
             "ix_activity_messages_window", "channel", "posted_at", "user_id", "thread_ts", "deleted"
@@ -46,7 +47,7 @@ class ActivityMessage(Base):
     deleted: Mapped[bool] = mapped_column(default=False)
 
 
-class ActivityReaction(Base):
+class ActivityReaction(InWorkspace, Base):
     """One person's reaction on one message, as of the latest event about it.
 
     Add and remove events may be processed in any order; the one with the later event time wins,
@@ -55,7 +56,7 @@ class ActivityReaction(Base):
 
     __tablename__ = "activity_reactions"
     __table_args__ = (
-        UniqueConstraint("channel", "ts", "user_id", "name"),
+        UniqueConstraint("team_id", "channel", "ts", "user_id", "name"),
         Index("ix_activity_reactions_changed", "channel", "changed_at", "present"),
     )
 
@@ -68,7 +69,7 @@ class ActivityReaction(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ActivityOptOut(Base):
+class ActivityOptOut(InWorkspace, Base):
     """A channel whose activity is not stored (`/ops activity off`)."""
 
     __tablename__ = "activity_opt_outs"
@@ -78,7 +79,7 @@ class ActivityOptOut(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DigestSchedule(Base):
+class DigestSchedule(InWorkspace, Base):
     """A digest set from the channel itself (`/ops digest ...`); it overrides the config file.
 
     `enabled` False is `/ops digest off`: no digest in that channel, configured or not.
@@ -96,7 +97,7 @@ class DigestSchedule(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DigestRun(Base):
+class DigestRun(InWorkspace, Base):
     """One digest firing. Unique on (digest, fire time): replicas racing to create it make one."""
 
     __tablename__ = "digest_runs"

@@ -12,10 +12,12 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.core.workspaces import InWorkspace
 
 
-class Incident(Base):
+class Incident(InWorkspace, Base):
     __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
 
     # The primary key is the incident number people type (`/incident status 42 mitigated`).
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,7 +27,7 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(32))
     private: Mapped[bool] = mapped_column(default=False)
     reporter_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
     channel_name: Mapped[str | None] = mapped_column(String(80))
     declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     mitigated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -39,7 +41,7 @@ class Incident(Base):
     postmortem_file_id: Mapped[str | None] = mapped_column(String(32))
 
 
-class RoleAssignment(Base):
+class RoleAssignment(InWorkspace, Base):
     """Every assignment is a row; the holder of a role is its latest row (history for free)."""
 
     __tablename__ = "incident_role_assignments"
@@ -53,7 +55,7 @@ class RoleAssignment(Base):
     assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TimelineEntry(Base):
+class TimelineEntry(InWorkspace, Base):
     __tablename__ = "incident_timeline"
     # A Slack message is in a timeline at most once, however often it is pinned or reacted to.
     __table_args__ = (UniqueConstraint("incident_id", "message_ts"),)
@@ -70,7 +72,7 @@ class TimelineEntry(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TimelineMark(Base):
+class TimelineMark(InWorkspace, Base):
     """Why a message is on the timeline: the pin, or one person's reaction.
 
     The entry stays while any mark remains, so one of two reactions going away keeps it.
@@ -85,7 +87,7 @@ class TimelineMark(Base):
     marker: Mapped[str] = mapped_column(String(64))
 
 
-class FollowUp(Base):
+class FollowUp(InWorkspace, Base):
     __tablename__ = "incident_followups"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,7 +100,7 @@ class FollowUp(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Reminder(Base):
+class Reminder(InWorkspace, Base):
     """One row per overdue period: the unique key makes a second reminder for it impossible."""
 
     __tablename__ = "incident_reminders"

@@ -25,15 +25,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.core.workspaces import InWorkspace
 
 
-class Standup(Base):
+class Standup(InWorkspace, Base):
     __tablename__ = "standups"
+    # Names are a workspace's own: two workspaces may each have a "daily".
+    __table_args__ = (UniqueConstraint("team_id", "name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     # Lower-cased name: commands find standups case-insensitively, and names stay unique.
-    name_key: Mapped[str] = mapped_column(String(80), unique=True)
+    name_key: Mapped[str] = mapped_column(String(80))
     channel: Mapped[str | None] = mapped_column(String(32))
     questions: Mapped[list[str]] = mapped_column(JSON)
     days: Mapped[str] = mapped_column(String(32))  # "0,1,2,3,4": Monday is 0
@@ -54,7 +57,7 @@ class Standup(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StandupParticipant(Base):
+class StandupParticipant(InWorkspace, Base):
     __tablename__ = "standup_participants"
     __table_args__ = (UniqueConstraint("standup_id", "user_id"),)
 
@@ -65,7 +68,7 @@ class StandupParticipant(Base):
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StandupRun(Base):
+class StandupRun(InWorkspace, Base):
     __tablename__ = "standup_runs"
     __table_args__ = (UniqueConstraint("standup_id", "run_date"),)
 
@@ -75,7 +78,7 @@ class StandupRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StandupDelivery(Base):
+class StandupDelivery(InWorkspace, Base):
     """A prompt or reminder owed to one person, or the processed cutoff of their day."""
 
     __tablename__ = "standup_deliveries"
@@ -95,7 +98,7 @@ class StandupDelivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StandupAnswer(Base):
+class StandupAnswer(InWorkspace, Base):
     __tablename__ = "standup_answers"
     __table_args__ = (UniqueConstraint("run_id", "user_id"),)
 
@@ -112,11 +115,11 @@ class StandupAnswer(Base):
     edited_after_cutoff: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class StandupAway(Base):
+class StandupAway(InWorkspace, Base):
     """Days a person is not asked: their own skip days, or a loan to other work."""
 
     __tablename__ = "standup_away"
-    __table_args__ = (UniqueConstraint("user_id", "kind", "ref", "start_date"),)
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "kind", "ref", "start_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), index=True)

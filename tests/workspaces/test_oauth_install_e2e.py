@@ -191,7 +191,7 @@ async def test_uninstall_deletes_the_workspaces_rows(db_url: str) -> None:
         await bot.settle()
         assert bot.state.calls_to("views.publish") == []
         assert bot.rt.installations is not None
-        assert await bot.rt.installations.sole_bot_token() is None
+        assert await bot.rt.installations.bot_token() is None
         assert all(call.method == "auth.test" for call in bot.state.calls[before:])
 
 

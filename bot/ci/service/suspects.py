@@ -122,7 +122,7 @@ async def remember(
         email=email.lower()[:255], slack_user=slack_user, expires_at=expires
     )
     statement = statement.on_conflict_do_update(
-        index_elements=["email"], set_={"slack_user": slack_user, "expires_at": expires}
+        index_elements=["team_id", "email"], set_={"slack_user": slack_user, "expires_at": expires}
     )
     await session.execute(statement)
 

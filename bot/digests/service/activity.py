@@ -104,7 +104,7 @@ async def record_messages(session: AsyncSession, messages: list[NewMessage]) -> 
     if rows:
         # The table, not the mapped class: a plain executemany, without the ORM's bulk path.
         statement = insert_ignore(session, table_of(ActivityMessage)).on_conflict_do_nothing(
-            index_elements=["channel", "ts"]
+            index_elements=["team_id", "channel", "ts"]
         )
         await session.execute(statement, rows)
     return len(rows)
@@ -126,7 +126,7 @@ async def record_edit(
     values = _message_values(channel, ts, user, text, thread_ts)
     statement = insert_ignore(session, ActivityMessage).values(**values, edited_at=edited_at)
     statement = statement.on_conflict_do_update(
-        index_elements=["channel", "ts"],
+        index_elements=["team_id", "channel", "ts"],
         set_={
             "text": values["text"],
             "is_question": values["is_question"],
@@ -151,7 +151,7 @@ async def record_deletion(
     values = {**_message_values(channel, ts, user or "", "", thread_ts), "deleted": True}
     statement = insert_ignore(session, ActivityMessage).values(**{**values, "text": None})
     statement = statement.on_conflict_do_update(
-        index_elements=["channel", "ts"],
+        index_elements=["team_id", "channel", "ts"],
         set_={"deleted": True, "text": None, "is_question": False},
     )
     await session.execute(statement)
@@ -163,7 +163,7 @@ async def _set_reaction(
     values = {"channel": channel, "ts": ts, "user_id": user, "name": name[:100]}
     statement = insert_ignore(session, ActivityReaction).values(**values, present=on, changed_at=at)
     statement = statement.on_conflict_do_update(
-        index_elements=["channel", "ts", "user_id", "name"],
+        index_elements=["team_id", "channel", "ts", "user_id", "name"],
         set_={"present": on, "changed_at": at},
         where=ActivityReaction.changed_at < at,
     )

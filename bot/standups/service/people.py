@@ -149,7 +149,7 @@ async def _away(
     statement = (
         insert_ignore(session, StandupAway)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["user_id", "kind", "ref", "start_date"])
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "kind", "ref", "start_date"])
     )
     added = affected(await session.execute(statement))
     if added:

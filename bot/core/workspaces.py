@@ -1,0 +1,168 @@
+"""Workspaces: every record belongs to the Slack workspace it came from, by construction.
+
+A unit of work runs *within* a workspace: the front door enters the workspace of the request
+(its team), the task runner that of the task, the projector that of the view. From there:
+
+- a row of a model that mixes in `InWorkspace` is written with the current workspace's team and
+  enterprise unless it names them itself (a column default, so Core inserts get it too);
+- every ORM statement run within a workspace (SELECT, UPDATE, DELETE, `session.get`, lazy
+  loads) sees only that workspace's rows (`with_loader_criteria` on every `InWorkspace` model,
+  added in one session event), so a reader cannot forget the filter;
+- the Slack client asks for the current workspace's token before each call
+  (`bot.core.installations`), and the projector paces each workspace on its own budget.
+
+Work outside any workspace (scheduled sweeps, the workers' own bookkeeping) sees every row and
+enters a record's workspace (`within(of_record(row))`) before it acts for that record.
+
+`UNKNOWN` ("") is the one workspace of single-token mode before `auth.test` has named it, and
+what a single-workspace database's rows are upgraded with; those rows are given the team at
+the first `auth.test` (`adopt`). Until then every workspace reads them, as there is only one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, event, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+
+UNKNOWN = ""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    team_id: str
+    enterprise_id: str | None = None
+
+
+_current: ContextVar[Workspace | None] = ContextVar("opsbot_workspace", default=None)
+
+
+def current() -> Workspace | None:
+    """The workspace the running work belongs to; None outside any (a sweep)."""
+    return _current.get()
+
+
+@contextmanager
+def within(workspace: Workspace | None) -> Iterator[Workspace | None]:
+    """Run the block within `workspace` (None: outside any workspace)."""
+    token = _current.set(workspace)
+    try:
+        yield workspace
+    finally:
+        _current.reset(token)
+
+
+def of_record(row: Any) -> Workspace | None:
+    """The workspace a stored row belongs to; None for a row made outside any workspace."""
+    if not row.team_id:
+        return None
+    return Workspace(row.team_id, getattr(row, "enterprise_id", None))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def of_body(body: Mapping[str, Any]) -> Workspace | None:
+    """The workspace a Slack delivery comes from: an event envelope, a slash command or an
+    interaction. Slack names the team in different places in each (for an event in a shared
+    channel, the installation it was delivered to is the first of `authorizations`)."""
+    team = body.get("team")
+    user = body.get("user")
+    authorizations = body.get("authorizations")
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else {}
+    enterprise = body.get("enterprise")
+    team_id = (
+        _text(first.get("team_id") if isinstance(first, Mapping) else None)
+        or _text(body.get("team_id"))
+        or _text(team.get("id") if isinstance(team, Mapping) else None)
+        or _text(user.get("team_id") if isinstance(user, Mapping) else None)
+        or _text(body.get("context_team_id"))
+    )
+    enterprise_id = (
+        _text(first.get("enterprise_id") if isinstance(first, Mapping) else None)
+        or _text(body.get("enterprise_id"))
+        or _text(enterprise.get("id") if isinstance(enterprise, Mapping) else None)
+    )
+    if team_id is None and enterprise_id is None:
+        return None
+    return Workspace(team_id or enterprise_id or UNKNOWN, enterprise_id)
+
+
+def _team_default() -> str:
+    workspace = _current.get()
+    return workspace.team_id if workspace is not None else UNKNOWN
+
+
+def _enterprise_default() -> str | None:
+    workspace = _current.get()
+    return workspace.enterprise_id if workspace is not None else None
+
+
+class InWorkspace:
+    """Mixed into every model whose rows belong to a workspace."""
+
+    team_id: Mapped[str] = mapped_column(
+        String(32), default=_team_default, server_default=UNKNOWN, index=True
+    )
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), default=_enterprise_default)
+
+
+def visible_teams(workspace: Workspace) -> tuple[str, ...]:
+    return (workspace.team_id, UNKNOWN)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _only_current_workspace(state: ORMExecuteState) -> None:
+    workspace = _current.get()
+    if workspace is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    teams = visible_teams(workspace)
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            InWorkspace,
+            lambda model: model.team_id.in_(teams),
+            include_aliases=True,
+        )
+    )
+
+
+def scoped_models() -> list[type[Any]]:
+    """Every mapped model whose rows belong to a workspace."""
+    from bot.core.db import Base
+
+    return sorted(
+        (
+            mapper.class_
+            for mapper in Base.registry.mappers
+            if issubclass(mapper.class_, InWorkspace)
+        ),
+        key=lambda model: model.__tablename__,
+    )
+
+
+async def adopt(session: AsyncSession, workspace: Workspace) -> int:
+    """Give the rows written before the sole workspace was known (`UNKNOWN`) to `workspace`."""
+    total = 0
+    with within(None):
+        for model in scoped_models():
+            result = await session.execute(
+                update(model.__table__)
+                .where(model.__table__.c.team_id == UNKNOWN)
+                .values(team_id=workspace.team_id, enterprise_id=workspace.enterprise_id)
+            )
+            total += int(getattr(result, "rowcount", 0) or 0)
+    return total
+
+
+async def enter_from_request(req: Any, resp: Any, next: Any) -> Any:
+    """Bolt middleware, first in the chain: the listeners of a request run within the
+    workspace it came from."""
+    with within(of_body(req.body)):
+        return await next()
