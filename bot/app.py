@@ -249,7 +249,8 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     # their client does not retry (a refusal is posted at most once) and gives up quickly.
     access_client = make_client(token, api_url, timeout=2, handlers=[], token_source=source)
     directory = Directory(access_client, ttl=settings.membership_ttl_seconds)
-    policy = Policy(directory, admins=lambda: settings.admins)
+    # The admins of the workspace the request is within (its `workspaces:` override, if any).
+    policy = Policy(directory, admins=lambda: settings.here().admins)
     usages = CommandRegistry()
     projector = Projector(
         sessions,

@@ -35,6 +35,7 @@ from bot.ci.settings import CiRoute as CiRoute
 from bot.codered.settings import SECTION as CODERED
 from bot.config_sources import InitSource, Loc, build_sources, dotted, origin
 from bot.config_sources import reveal as reveal  # readers of secrets import it from here
+from bot.core import workspaces
 from bot.core.settings import HttpUrlText, Section, SectionKey
 from bot.digests.settings import SECTION as DIGESTS
 from bot.features import modules_named
@@ -291,9 +292,22 @@ class CoreSettings(BaseSettings):
     _teams: dict[str, CoreSettings] = PrivateAttr(default_factory=dict)
 
     def section(self, key: SectionKey[T], team: str | None = None) -> T:
-        """A feature's section, as its `settings.SECTION` declares it; with `team`, as that
-        workspace sees it (`workspaces:` overrides)."""
-        return cast(T, getattr(self.for_team(team), key.name))
+        """A feature's section, as its `settings.SECTION` declares it, as the workspace `team`
+        sees it (`workspaces:` overrides); without `team`, as the workspace the running work
+        is within sees it (`bot.core.workspaces`), so every reader gets its workspace's."""
+        chosen = self.for_team(team) if team is not None else self.here()
+        return cast(T, getattr(chosen, key.name))
+
+    def here(self) -> CoreSettings:
+        """These settings as the workspace the running work is within sees them: its own
+        overrides, else its Grid org's, else the defaults."""
+        workspace = workspaces.current()
+        if workspace is None:
+            return self
+        overridden = getattr(self, "workspaces", {})
+        if workspace.team_id not in overridden and workspace.enterprise_id in overridden:
+            return self.for_team(workspace.enterprise_id)
+        return self.for_team(workspace.team_id)
 
     def workspace_values(self, team: str | None) -> dict[str, Any]:
         """What one workspace may override, as it is in force there (secrets masked)."""

@@ -45,6 +45,7 @@ from bot.core.db import transaction, utcnow
 from bot.core.gate import Incoming, Target, one
 from bot.core.scheduler import JobSpec
 from bot.core.security import inert
+from bot.core.settings import per_workspace
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -56,7 +57,8 @@ ALREADY = "A code red is already in progress; see `/codered status`."
 
 def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
-    opts = Options.from_settings(rt.settings)
+    # As each workspace sees them: its `workspaces:` overrides (declarers, levels).
+    opts = per_workspace(lambda: Options.from_settings(rt.settings))
     rt.policy.register(access.record_policy(opts))
     rt.commands.add(commands.USAGE)
     _register_views(rt, opts)

@@ -19,6 +19,8 @@ from pydantic import (
     ValidationError,
 )
 
+from bot.core import workspaces
+
 Value = TypeVar("Value", covariant=True)
 
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
@@ -61,3 +63,28 @@ class SectionKey(Generic[Value]):
 
 # A time of day as people write it in the config file.
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+Derived = TypeVar("Derived")
+
+
+class _PerWorkspace:
+    """Stands in for a value derived from the settings (a feature's options), made again for
+    each workspace the running work is within: its `workspaces:` overrides apply."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: dict[object, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        workspace = workspaces.current()
+        key = None if workspace is None else (workspace.team_id, workspace.enterprise_id)
+        if key not in self._made:
+            self._made[key] = self._make()
+        return getattr(self._made[key], name)
+
+
+def per_workspace(make: Callable[[], Derived]) -> Derived:
+    """`make()`'s value as each workspace sees it, for a feature that derives its options
+    from the settings once, when it registers."""
+    return _PerWorkspace(make)  # type: ignore[return-value]

@@ -202,7 +202,7 @@ def _register_subcommands(rt: FeatureContext) -> None:
         return await commands.digest_command(rt, args, user, channel)
 
     async def activity_(args: list[str], user: str, channel: str) -> str:
-        return await commands.activity_command(rt, args, user, channel, rt.settings.admins)
+        return await commands.activity_command(rt, args, user, channel, rt.settings.here().admins)
 
     lines = USAGE_LINES
     rt.commands.add_subcommand("/ops", Subcommand("digest", digest, channel_targets, lines[:-1]))

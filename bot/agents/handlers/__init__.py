@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     _check_backends(rt)
-    rt.policy.register(record_policy(lambda: rt.settings.admins))
+    rt.policy.register(record_policy(lambda: rt.settings.here().admins))
     access = Access(rt.client, rt.settings)
     intake = Intake(rt, access)
     runner = AgentRunner(rt)
@@ -209,7 +209,7 @@ def _register_actions(rt: FeatureContext) -> None:
             return
         try:
             async with transaction(rt.sessions) as session:
-                await service.request_cancel(session, task_id, user, rt.settings.admins)
+                await service.request_cancel(session, task_id, user, rt.settings.here().admins)
         except service.AgentError as refusal:
             await refuse(body, respond, f":no_entry: {refusal}")
 

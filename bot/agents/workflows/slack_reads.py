@@ -73,7 +73,7 @@ class Access:
 
     @property
     def admins(self) -> list[str]:
-        return list(self.settings.admins)
+        return list(self.settings.here().admins)
 
     async def allowed(self) -> frozenset[str] | None:
         """Allowed user ids, or None when everyone is allowed."""

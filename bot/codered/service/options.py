@@ -51,7 +51,7 @@ class Options:
     def from_settings(cls, settings: Settings) -> Options:
         config = settings.section(CODERED)
         return cls(
-            admins=frozenset(settings.admins),
+            admins=frozenset(settings.here().admins),
             declarers=frozenset(config.declarers),
             announce_channel=config.announce_channel,
             checkin_days={

@@ -19,6 +19,7 @@ from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, Targets, no_record, one
 from bot.core.projector import redraw
 from bot.core.scheduler import JobSpec
+from bot.core.settings import per_workspace
 from bot.incidents import service, views
 from bot.incidents.handlers import commands
 from bot.incidents.handlers.events import register_events
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 
 def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
-    opts = Options.from_settings(rt.settings)
+    # As each workspace sees them: its `workspaces:` overrides (severities, announce channel).
+    opts = per_workspace(lambda: Options.from_settings(rt.settings))
     rt.policy.register(access.record_policy())
     rt.commands.add(USAGE)
     _register_views(rt, opts)

@@ -33,7 +33,7 @@ class Options:
             roles=tuple(config.roles),
             announce_channel=config.announce_channel,
             intervals=tuple(sorted(config.update_intervals_minutes.items())),
-            admins=frozenset(settings.admins),
+            admins=frozenset(settings.here().admins),
             channel_prefix=config.channel_prefix,
             timeline_reaction=config.timeline_reaction.strip(":"),
         )
