@@ -258,7 +258,9 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         replica_id,
         metrics,
         # Slack's budget is the workspace's: on PostgreSQL every replica takes from one table.
-        pacer=make_pacer(engine, speedup=tuning.pacer_speedup),
+        pacer=make_pacer(
+            engine, speedup=tuning.pacer_speedup, per_workspace=installations is not None
+        ),
         lease_seconds=tuning.lease_seconds,
         sweep_seconds=tuning.projector_sweep_seconds,
         backoff_base=tuning.backoff_base,

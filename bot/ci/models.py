@@ -71,6 +71,19 @@ class CiRun(Base):
     quiet: Mapped[bool] = mapped_column(default=False)
 
 
+class CiBreakagePost(Base):
+    """Where a breakage's card is shown: one per workspace its routes name, kept in sync from
+    the one breakage. The first route's post is the breakage's own `channel`."""
+
+    __tablename__ = "ci_breakage_posts"
+    __table_args__ = (UniqueConstraint("breakage_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    breakage_id: Mapped[int] = mapped_column(ForeignKey("ci_breakages.id"), index=True)
+    team_id: Mapped[str] = mapped_column(String(32))  # "": the route names no workspace
+    channel: Mapped[str] = mapped_column(String(32))
+
+
 class CiBreakage(Base):
     __tablename__ = "ci_breakages"
     __table_args__ = (Index("ix_ci_breakages_status", "status"),)

@@ -16,6 +16,12 @@ class CiRoute(Section):
         default_factory=list, description="branches reported; empty means every branch"
     )
     channel: str = Field(pattern=SLACK_CHANNEL_ID, description="channel id for the route's cards")
+    team: str | None = Field(
+        default=None,
+        pattern=r"^[TE][A-Z0-9]{2,31}$",
+        description="the workspace (T...) of the route's channel; routes of one repository to "
+        "channels in several workspaces post a card in each, from one breakage",
+    )
     owners: list[str] = Field(
         default_factory=list,
         description="user ids mentioned when a breakage stays red past ci.still_red_hours",

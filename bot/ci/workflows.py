@@ -37,6 +37,8 @@ class Delivery:
     key: str
     event: RunEvent
     route: CiRoute
+    # The routes of the same branch in other workspaces: the breakage is posted there too.
+    elsewhere: tuple[CiRoute, ...] = ()
 
 
 # A delivery already claimed: the sender's retry of something stored (a run stored again under
@@ -70,7 +72,9 @@ async def store_deliveries(
 async def _record_alone(session: AsyncSession, delivery: Delivery) -> Ingested:
     try:
         async with session.begin_nested():
-            return await record_run(session, delivery.event, delivery.route)
+            return await record_run(
+                session, delivery.event, delivery.route, elsewhere=delivery.elsewhere
+            )
     except Exception:
         log.exception("could not store %s delivery %s", delivery.provider, delivery.key)
         await release(session, delivery.provider, delivery.key)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, affected, transaction
-from bot.core.ratelimits import Pacer, Rule, rules_for, workspace_scope
+from bot.core.ratelimits import Pacer, Rule, workspace_scope
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,10 @@ class SharedPacer(Pacer):
     and writes the row in the background.
     """
 
-    def __init__(self, engine: AsyncEngine, speedup: float = 1.0) -> None:
-        super().__init__(speedup)
+    def __init__(
+        self, engine: AsyncEngine, speedup: float = 1.0, *, per_workspace: bool = False
+    ) -> None:
+        super().__init__(speedup, per_workspace=per_workspace)
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._paused: dict[tuple[str, str], float] = {}  # this replica's pauses, monotonic
         self._writes: set[asyncio.Task[None]] = set()
@@ -145,7 +147,7 @@ class SharedPacer(Pacer):
     async def acquire(self, method: str, channel: str | None = None) -> None:
         """Reserve the next slot of every budget the call spends from, then wait for it."""
         rules = sorted(
-            rules_for(method, channel, self.speedup), key=lambda rule: (rule.method, rule.scope)
+            self.rules(method, channel), key=lambda rule: (rule.method, rule.scope)
         )  # one lock order for every replica
         waits: list[float] = []
         if rules:
@@ -154,7 +156,9 @@ class SharedPacer(Pacer):
                 result = await connection.execute(statement, _take_parameters(rules))
                 waits = [float(wait) for wait in result.scalars()]
         deadline = time.monotonic() + max(waits, default=0.0)
-        keys = [(rule.method, rule.scope) for rule in rules] or [(method, workspace_scope())]
+        keys = [(rule.method, rule.scope) for rule in rules] or [
+            (method, workspace_scope(self.per_workspace))
+        ]
         while True:
             # A 429 this replica heard, before or while we wait, holds us too.
             now = time.monotonic()
@@ -166,8 +170,8 @@ class SharedPacer(Pacer):
     def pause(self, method: str, channel: str | None, retry_after: float) -> None:
         """Slack said 429: no replica calls that method (in that channel) before Retry-After."""
         until = time.monotonic() + retry_after
-        unpaced = Rule(method, workspace_scope(), 1.0, 1.0)
-        for rule in rules_for(method, channel, self.speedup) or [unpaced]:
+        unpaced = Rule(method, workspace_scope(self.per_workspace), 1.0, 1.0)
+        for rule in self.rules(method, channel) or [unpaced]:
             key = (rule.method, rule.scope)
             self._paused[key] = max(self._paused.get(key, 0.0), until)
             task = asyncio.get_running_loop().create_task(self._pause(rule, retry_after))
@@ -195,8 +199,9 @@ class SharedPacer(Pacer):
         await asyncio.gather(*self._writes)
 
 
-def make_pacer(engine: AsyncEngine, speedup: float = 1.0) -> Pacer:
-    """The shared budget on PostgreSQL; on SQLite, one process's own."""
+def make_pacer(engine: AsyncEngine, speedup: float = 1.0, *, per_workspace: bool = False) -> Pacer:
+    """The shared budget on PostgreSQL; on SQLite, one process's own. `per_workspace`: each
+    workspace has budgets of its own (OAuth mode)."""
     if engine.dialect.name == "postgresql":
-        return SharedPacer(engine, speedup)
-    return Pacer(speedup)
+        return SharedPacer(engine, speedup, per_workspace=per_workspace)
+    return Pacer(speedup, per_workspace=per_workspace)

@@ -39,10 +39,8 @@ PER_CHANNEL_PER_SECOND = {"chat.postMessage": 0.9}
 
 @dataclass(frozen=True)
 class Rule:
-    """One budget a call spends from: `method` per workspace (scope: the team) or per channel
-    (the team and the channel). Slack's limits are per app per workspace, so each workspace
-    the work is within (`bot.core.workspaces`) has budgets of its own; outside any, the team
-    part is empty."""
+    """One budget a call spends from: `method` per workspace (scope: its team, "" in
+    single-token mode) or per channel (scope: the channel; channel ids are unique in Slack)."""
 
     method: str
     scope: str
@@ -50,26 +48,24 @@ class Rule:
     burst: float
 
 
-def workspace_scope(channel: str = "") -> str:
-    """The scope of a budget of the current workspace: its team, and the channel if any."""
-    workspace = workspaces.current()
-    team = workspace.team_id if workspace is not None else ""
-    if not team:
-        return channel
-    return f"{team}/{channel}" if channel else team
+def workspace_scope(per_workspace: bool) -> str:
+    """The scope of a method's budget: the team of the workspace the work is within, when
+    each workspace has its own (OAuth mode: Slack's limits are per app per workspace)."""
+    workspace = workspaces.current() if per_workspace else None
+    return workspace.team_id if workspace is not None else ""
 
 
-def rules_for(method: str, channel: str | None, speedup: float = 1.0) -> list[Rule]:
-    """The budgets a call to `method` (in `channel`) spends one token from."""
+def rules_for(method: str, channel: str | None, speedup: float = 1.0, team: str = "") -> list[Rule]:
+    """The budgets a call to `method` (in `channel`, in workspace `team`) spends one token
+    from."""
     if method in PER_CHANNEL_PER_SECOND:
         if not channel:
             return []
-        rate = PER_CHANNEL_PER_SECOND[method] * speedup
-        return [Rule(method, workspace_scope(channel), rate, burst=1)]
+        return [Rule(method, channel, PER_CHANNEL_PER_SECOND[method] * speedup, burst=1)]
     # Burst plus refill over one minute stays within the tier's per-minute limit.
     limit = TIER_PER_MINUTE[METHOD_TIERS.get(method, DEFAULT_TIER)]
     burst = max(1, limit // 10)
-    return [Rule(method, workspace_scope(), (limit - burst) / 60 * speedup, burst=burst)]
+    return [Rule(method, team, (limit - burst) / 60 * speedup, burst=burst)]
 
 
 @dataclass
@@ -95,14 +91,18 @@ class Bucket:
 class Pacer:
     """Token buckets in this process: one replica's calls stay within Slack's limits."""
 
-    def __init__(self, speedup: float = 1.0) -> None:
+    def __init__(self, speedup: float = 1.0, *, per_workspace: bool = False) -> None:
         self.speedup = speedup
+        self.per_workspace = per_workspace
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._lock = asyncio.Lock()
 
+    def rules(self, method: str, channel: str | None) -> list[Rule]:
+        return rules_for(method, channel, self.speedup, workspace_scope(self.per_workspace))
+
     def _bucket(self, method: str, channel: str | None) -> list[Bucket]:
-        rules = rules_for(method, channel, self.speedup)
-        unpaced = (method, workspace_scope())
+        rules = self.rules(method, channel)
+        unpaced = (method, workspace_scope(self.per_workspace))
         if not rules and unpaced in self._buckets:  # paused by a 429, though unpaced
             return [self._buckets[unpaced]]
         return [self._get((rule.method, rule.scope), rule.rate, rule.burst) for rule in rules]
@@ -128,6 +128,6 @@ class Pacer:
     def pause(self, method: str, channel: str | None, retry_after: float) -> None:
         """Slack said 429: nobody here calls that method again before Retry-After."""
         until = time.monotonic() + retry_after
-        unpaced = (method, workspace_scope())
+        unpaced = (method, workspace_scope(self.per_workspace))
         for bucket in self._bucket(method, channel) or [self._get(unpaced, 1.0, 1.0)]:
             bucket.blocked_until = max(bucket.blocked_until, until)

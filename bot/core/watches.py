@@ -1,7 +1,9 @@
 """Watches: a view names the rows it is drawn from, and a change to them marks it dirty.
 
 A feature registers each projected view with the sources it renders (`Watch(model, keys)`):
-`keys(row)` names the records whose view shows that row, as ids or as a SELECT of ids. Any
+`keys(row)` names the records whose view shows that row, as ids or as a SELECT of ids. A view is
+in the workspace of the rows it shows; a view of rows outside any workspace that is shown in
+several names each with where it is shown: `(id, Workspace)`, or a SELECT of (id, team). Any
 transaction that adds, changes or deletes such a row through the ORM marks those views dirty
 in the same transaction, so services change records and never name views: each flush
 (`after_flush`) collects the views its rows show, and the marks are written just before the
@@ -20,7 +22,7 @@ from itertools import chain
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Select, event, inspect
+from sqlalchemy import Connection, Row, Select, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -28,7 +30,9 @@ from bot.core import workspaces
 from bot.core.workspaces import InWorkspace, Workspace
 
 RecordKey = str | int
-Keys = Callable[[Any], Iterable[RecordKey | None] | Select[Any]]
+# A record, or a record and the workspace its view is shown in (see the module's doc).
+Named = RecordKey | tuple[RecordKey, "Workspace | None"] | None
+Keys = Callable[[Any], Iterable[Named] | Select[Any]]
 # Where a session finds its process's watches (sessions made by one sessionmaker share them).
 WATCHES_INFO = "opsbot_watches"
 # The views this session's transaction has changed, marked dirty at its commit.
@@ -74,10 +78,26 @@ class Watches:
             workspace = workspace_of_row(model, row)
             for kind, keys in self.by_model.get(model, ()):
                 named = keys(row)
-                if isinstance(named, Select):
-                    named = connection.execute(named).scalars()
-                found.update((kind, str(key), workspace) for key in named if key is not None)
+                listed: Iterable[Any] = (
+                    connection.execute(named).all() if isinstance(named, Select) else named
+                )
+                for key in listed:
+                    found.update(_marks(kind, key, workspace))
         return found
+
+
+def _marks(kind: str, key: Any, workspace: Workspace | None) -> list[ViewMark]:
+    """A named record: a key, or (key, where it is shown) for a view of rows outside any
+    workspace that is shown in several (the org's CI breakage, a card in each routed one)."""
+    if isinstance(key, tuple | Row):
+        key, workspace = key[0], (workspace if len(key) == 1 else _shown_in(key[1]))
+    return [] if key is None else [(kind, str(key), workspace)]
+
+
+def _shown_in(where: Workspace | str | None) -> Workspace | None:
+    if isinstance(where, Workspace):
+        return where
+    return Workspace(where) if where else None
 
 
 def workspace_of_row(model: type[Any], row: Any) -> Workspace | None:

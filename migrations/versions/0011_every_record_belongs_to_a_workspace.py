@@ -2,7 +2,8 @@
 
 A workspace that uninstalls is recorded in workspace_departures. Existing rows are given the workspace of the only installation when there is exactly one
 (OAuth mode); otherwise they keep "" (the sole workspace, not named yet), which single-token
-mode gives its team at the first auth.test. Unique keys made of Slack ids include the team.
+mode gives its team at the first auth.test. Unique keys made of Slack ids include the team. A CI breakage is posted in each workspace its
+routes name (ci_breakage_posts); the ones before were posted in their channel.
 
 Revision ID: 0011
 Revises: 0010
@@ -95,6 +96,30 @@ def upgrade() -> None:
         )
         op.add_column(table, sa.Column("enterprise_id", sa.String(length=32), nullable=True))
         op.create_index(op.f(f"ix_{table}_team_id"), table, ["team_id"], unique=False)
+    op.create_table(
+        "ci_breakage_posts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("breakage_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["breakage_id"],
+            ["ci_breakages.id"],
+            name=op.f("fk_ci_breakage_posts_breakage_id_ci_breakages"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ci_breakage_posts")),
+        sa.UniqueConstraint(
+            "breakage_id", "team_id", name=op.f("uq_ci_breakage_posts_breakage_id_team_id")
+        ),
+    )
+    op.create_index(op.f("ix_ci_breakage_posts_breakage_id"), "ci_breakage_posts", ["breakage_id"])
+    # Every breakage so far was posted in its one route's channel (its card keeps its id).
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO ci_breakage_posts (breakage_id, team_id, channel) "
+            "SELECT id, '', channel FROM ci_breakages"
+        )
+    )
     sole = _sole_workspace()
     if sole is not None:
         for table in TABLES:
@@ -122,3 +147,5 @@ def downgrade() -> None:
             batch.drop_column("enterprise_id")
             batch.drop_column("team_id")
     op.drop_table("workspace_departures")
+    op.drop_index(op.f("ix_ci_breakage_posts_breakage_id"), table_name="ci_breakage_posts")
+    op.drop_table("ci_breakage_posts")

@@ -56,11 +56,11 @@ async def test_a_run_that_fails_gives_its_claim_back_and_not_the_others(
 ) -> None:
     real = service.record_run
 
-    async def fails_for_run_2(session: AsyncSession, event: Any, route: Any) -> Any:
+    async def fails_for_run_2(session: AsyncSession, event: Any, route: Any, **kw: Any) -> Any:
         if event.external_id == "2":
-            await real(session, event, route)  # its writes are made, then undone
+            await real(session, event, route, **kw)  # its writes are made, then undone
             raise RuntimeError("the store refused it")
-        return await real(session, event, route)
+        return await real(session, event, route, **kw)
 
     monkeypatch.setattr(workflows, "record_run", fails_for_run_2)
     batch = [delivery("d1", GREEN, 1, 0), delivery("d2", RED, 2, 10), delivery("d3", RED, 3, 20)]

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from bot.ci import buildkite, github, gitlab
 from bot.ci.service import Ingested
 from bot.ci.service.events import Ignored, RunEvent
-from bot.ci.service.routing import route_for
+from bot.ci.service.routing import routes_for
 from bot.ci.settings import SECTION as CI
 from bot.ci.workflows import FAILED, REDELIVERED, Delivery, store_deliveries
 from bot.config import reveal
@@ -89,12 +89,12 @@ async def _accept(
         raise Rejected(400, f"payload is missing or has a bad {where or 'field'}") from None
     if isinstance(event, Ignored):
         return _answer(202, ignored=event.reason)
-    route = route_for(
+    routed = routes_for(
         rt.settings.section(CI).routes, event.repo, event.branch, event.default_branch
     )
-    if route is None:
+    if not routed:
         return _answer(202, ignored=f"{event.repo} {event.branch} is not routed in ci.routes")
-    outcome = await store.submit(Delivery(provider, delivery, event, route))
+    outcome = await store.submit(Delivery(provider, delivery, event, routed[0], tuple(routed[1:])))
     if outcome == FAILED:
         return _answer(503, error="the run could not be stored; deliver it again")
     if outcome == REDELIVERED:

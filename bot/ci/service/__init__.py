@@ -19,12 +19,13 @@ Other features (digests, App Home, code red) read CI through the names re-export
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci.models import CiBreakage, CiMute, CiPipeline, CiRun
+from bot.ci.models import CiBreakage, CiBreakagePost, CiMute, CiPipeline, CiRun
 from bot.ci.service import suspects
 from bot.ci.service.events import GREEN, RED, Commit, RunEvent
 from bot.ci.service.kinds import SUSPECTS_TASK
@@ -175,9 +176,15 @@ async def _insert_run(
 
 
 async def record_run(
-    session: AsyncSession, event: RunEvent, route: CiRoute, now: dt.datetime | None = None
+    session: AsyncSession,
+    event: RunEvent,
+    route: CiRoute,
+    now: dt.datetime | None = None,
+    elsewhere: Sequence[CiRoute] = (),
 ) -> Ingested:
-    """Store a completed run of a routed branch and move its pipeline's state."""
+    """Store a completed run of a routed branch and move its pipeline's state. A breakage it
+    opens is posted in `route`'s channel and in those of the routes `elsewhere` (in other
+    workspaces)."""
     now = now or utcnow()
     pipeline = await _pipeline(session, event, now)
     muted = await active_mute(session, event.repo, event.branch, now) is not None
@@ -187,7 +194,8 @@ async def record_run(
     if run.outcome == GREEN:
         effect, breakage_id = await _apply_green(session, pipeline, run)
     elif run.outcome == RED:
-        effect, breakage_id = await _apply_red(session, pipeline, run, event, route, muted)
+        routed = (route, *elsewhere)
+        effect, breakage_id = await _apply_red(session, pipeline, run, event, routed, muted)
     else:
         effect, breakage_id = "ignored", None
     await session.flush()
@@ -257,7 +265,7 @@ async def _apply_red(
     pipeline: CiPipeline,
     run: CiRun,
     event: RunEvent,
-    route: CiRoute,
+    routes: Sequence[CiRoute],
     muted: bool,
 ) -> tuple[str, int | None]:
     if await _sha_passed(session, pipeline.id, run.sha):
@@ -278,7 +286,7 @@ async def _apply_red(
     if head is not None and _order(run) < _order(head):
         run.stale = True
         return "stale", None
-    breakage = await _open(session, pipeline, run, route, muted, last_green)
+    breakage = await _open(session, pipeline, run, routes, muted, last_green)
     await suspects.add(session, breakage.id, event.commits or (Commit(sha=run.sha),))
     return "opened", breakage.id
 
@@ -287,14 +295,14 @@ async def _open(
     session: AsyncSession,
     pipeline: CiPipeline,
     run: CiRun,
-    route: CiRoute,
+    routes: Sequence[CiRoute],
     muted: bool,
     last_green: CiRun | None,
 ) -> CiBreakage:
     breakage = CiBreakage(
         pipeline_id=pipeline.id,
         status="open",
-        channel=route.channel,
+        channel=routes[0].channel,
         opened_at=run.completed_at,
         first_red_run_id=run.id,
         last_green_sha=last_green.sha if last_green else None,
@@ -304,6 +312,11 @@ async def _open(
     )
     session.add(breakage)
     await session.flush()
+    # Its card in each routed workspace: one post per workspace, each drawn from this breakage.
+    session.add_all(
+        CiBreakagePost(breakage_id=breakage.id, team_id=route.team or "", channel=route.channel)
+        for route in routes
+    )
     run.breakage_id = breakage.id
     pipeline.state, pipeline.state_since = "red", run.completed_at
     pipeline.head_run_id, pipeline.open_breakage_id = run.id, breakage.id

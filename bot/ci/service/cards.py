@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci.models import CiBreakage, CiPipeline, CiRun
+from bot.ci.models import CiBreakage, CiBreakagePost, CiPipeline, CiRun
 from bot.ci.service.events import RED
-from bot.ci.service.kinds import CARD, RUN_LINE
+from bot.ci.service.kinds import CARD, RUN_LINE, post_key, split_key
 from bot.ci.service.suspects import listed
 from bot.core.db import utcnow
 from bot.core.projector import NotReady, Projection, posted_ts
@@ -85,16 +85,22 @@ def run_info(run: CiRun) -> RunInfo:
 
 
 async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState | None:
+    """A breakage as its card in one workspace shows it (`record_id` is a `post_key`)."""
+    breakage_id, team = split_key(record_id)
     row = (
         await session.execute(
-            select(CiBreakage, CiPipeline)
+            select(CiBreakage, CiPipeline, CiBreakagePost.channel)
             .join(CiPipeline, CiPipeline.id == CiBreakage.pipeline_id)
-            .where(CiBreakage.id == int(record_id))
+            .outerjoin(
+                CiBreakagePost,
+                (CiBreakagePost.breakage_id == CiBreakage.id) & (CiBreakagePost.team_id == team),
+            )
+            .where(CiBreakage.id == breakage_id)
         )
     ).first()
     if row is None:
         return None
-    breakage, pipeline = row
+    breakage, pipeline, posted_in = row
     runs = await session.scalars(
         select(CiRun)
         .where(CiRun.breakage_id == breakage.id, CiRun.outcome == RED)
@@ -109,7 +115,7 @@ async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState 
         branch=pipeline.branch,
         workflow=pipeline.workflow,
         status=breakage.status,
-        channel=breakage.channel,
+        channel=posted_in or breakage.channel,
         muted=breakage.muted,
         opened_at=breakage.opened_at,
         closed_at=breakage.closed_at,
@@ -130,15 +136,16 @@ async def load_in_thread(session: AsyncSession, record_id: str) -> BreakageState
     state = await load_breakage(session, record_id)
     if state is None or state.muted:
         return None
-    _channel, ts = await posted_ts(session, CARD, state.id)
+    _channel, ts = await posted_ts(session, CARD, record_id)  # the card in the same workspace
     return BreakageState(**{**state.__dict__, "thread_ts": ts})
 
 
 async def load_run_line(session: AsyncSession, record_id: str) -> RunLineState | None:
-    run = await session.get(CiRun, int(record_id))
+    run_id, team = split_key(record_id)
+    run = await session.get(CiRun, run_id)
     if run is None or run.breakage_id is None or run.quiet:
         return None
-    breakage = await load_in_thread(session, str(run.breakage_id))
+    breakage = await load_in_thread(session, post_key(run.breakage_id, team))
     return RunLineState(breakage=breakage, run=run_info(run)) if breakage else None
 
 
@@ -147,7 +154,8 @@ async def load_recovery(session: AsyncSession, record_id: str) -> BreakageState 
     state = await load_breakage(session, record_id)
     if state is None or state.muted:
         return None
-    run_ids = [str(run.id) for run in state.red_runs]
+    _breakage_id, team = split_key(record_id)
+    run_ids = [post_key(run.id, team) for run in state.red_runs]
     pending = await session.scalar(
         select(Projection.id)
         .where(

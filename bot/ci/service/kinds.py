@@ -7,3 +7,15 @@ SUSPECTS_LINE = "ci.suspects"  # one thread line mentioning each suspect once
 OWNERS_LINE = "ci.owners"  # one thread line when still red after ci.still_red_hours
 SUSPECTS_TASK = "ci.suspects"
 STILL_RED_JOB = "ci.still_red"
+
+
+def post_key(record_id: int, team: str) -> str:
+    """A CI view's record id in one workspace: the id, and `@team` when its route names one
+    (a breakage routed to two workspaces has a card, and thread lines, in each)."""
+    return f"{record_id}@{team}" if team else str(record_id)
+
+
+def split_key(key: str) -> tuple[int, str]:
+    """(record id, team) of a `post_key`."""
+    record, _, team = key.partition("@")
+    return int(record), team

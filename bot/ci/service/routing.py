@@ -33,5 +33,18 @@ def route_for(
     return None
 
 
+def routes_for(
+    routes: Sequence[CiRoute], repo: str, branch: str, default_branch: str | None = None
+) -> list[CiRoute]:
+    """Every workspace's route tracking this branch: the first that matches in each, in
+    order (the first of all is `route_for`'s)."""
+    chosen: dict[str | None, CiRoute] = {}
+    for route in routes:
+        tracks = _repo_matches(route.repo, repo) and _branch_matches(route, branch, default_branch)
+        if tracks and route.team not in chosen:
+            chosen[route.team] = route
+    return list(chosen.values())
+
+
 def is_tracked_repo(routes: Sequence[CiRoute], repo: str) -> bool:
     return any(_repo_matches(route.repo, repo) for route in routes)

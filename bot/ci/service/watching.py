@@ -12,22 +12,45 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, case, cast, select
 
-from bot.ci.models import CiBreakage, CiRun, CiSuspect
-from bot.ci.service.kinds import CARD, OWNERS_LINE, RECOVERY_LINE, RUN_LINE, SUSPECTS_LINE
-from bot.core.watches import Watch, wrote
+from bot.ci.models import CiBreakage, CiBreakagePost, CiRun, CiSuspect
+from bot.ci.service.kinds import (
+    CARD,
+    OWNERS_LINE,
+    RECOVERY_LINE,
+    RUN_LINE,
+    SUSPECTS_LINE,
+    post_key,
+)
+from bot.core.watches import Named, Watch, wrote
+from bot.core.workspaces import Workspace
 
-Keys = Iterable[str | int | None] | Select[Any]
+Keys = Iterable[Named] | Select[Any]
+
+
+def _in_each_post(record_id: Any) -> tuple[Any, Any]:
+    """(`post_key`, team) of a view of `record_id` for each workspace the breakage is posted in:
+    every view of a breakage is shown in each (`bot.core.watches` reads the pair)."""
+    text = cast(record_id, String)
+    team = CiBreakagePost.team_id
+    return case((team == "", text), else_=text + "@" + team), team
+
+
+def posts_of(breakage_id: int) -> Select[Any]:
+    return select(*_in_each_post(CiBreakagePost.breakage_id)).where(
+        CiBreakagePost.breakage_id == breakage_id
+    )
 
 
 def _later_run(row: CiRun, column: Any) -> Keys:
-    """`column` of a run attached to a breakage after the run that opened it."""
+    """`column` of a run attached to a breakage after the run that opened it, in each post."""
     if row.breakage_id is None:
         return []
     return (
-        select(column)
+        select(*_in_each_post(column))
         .join(CiBreakage, CiBreakage.id == CiRun.breakage_id)
+        .join(CiBreakagePost, CiBreakagePost.breakage_id == CiBreakage.id)
         .where(CiRun.id == row.id, CiBreakage.first_red_run_id != CiRun.id)
     )
 
@@ -44,22 +67,29 @@ def run_line(row: CiRun) -> Keys:
 
 
 def recovery_line(row: CiBreakage) -> Keys:
-    return [row.id] if row.status != "open" and wrote(row, "status") else []
+    return posts_of(row.id) if row.status != "open" and wrote(row, "status") else []
 
 
 def suspects_line(row: CiBreakage) -> Keys:
-    return [row.id] if row.suspects_ready and wrote(row, "suspects_ready") else []
+    return posts_of(row.id) if row.suspects_ready and wrote(row, "suspects_ready") else []
 
 
 def owners_line(row: CiBreakage) -> Keys:
-    return [row.id] if row.owners and wrote(row, "owners_notified_at") else []
+    return posts_of(row.id) if row.owners and wrote(row, "owners_notified_at") else []
+
+
+def new_post(row: CiBreakagePost) -> Keys:
+    """A breakage's card in a workspace is first drawn when its post is added."""
+    workspace = Workspace(row.team_id) if row.team_id else None
+    return [(post_key(row.breakage_id, row.team_id), workspace)]
 
 
 VIEWS: dict[str, list[Watch]] = {
     CARD: [
-        Watch(CiBreakage, lambda row: [row.id]),
+        Watch(CiBreakage, lambda row: posts_of(row.id)),
+        Watch(CiBreakagePost, new_post),
         Watch(CiRun, card_run),
-        Watch(CiSuspect, lambda row: [row.breakage_id]),
+        Watch(CiSuspect, lambda row: posts_of(row.breakage_id)),
     ],
     RUN_LINE: [Watch(CiRun, run_line)],
     RECOVERY_LINE: [Watch(CiBreakage, recovery_line)],
