@@ -9,6 +9,7 @@ import httpx
 
 from .methods_views import new_view_hash
 from .models import Ephemeral, JsonDict, View
+from .tenancy import bot_for
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -51,7 +52,7 @@ def _apply_message_ack(state: SandboxState, body: JsonDict, channel: str, user: 
     blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
     text = str(body.get("text") or "")
     if body.get("response_type") == "in_channel":
-        state.post(channel, state.bot_user_id, text, blocks=blocks)
+        state.post(channel, bot_for(state, channel), text, blocks=blocks)
         return
     state.ephemerals.append(
         Ephemeral(channel, user, text, state.next_ts(), blocks=blocks, source="command_ack")

@@ -1,7 +1,8 @@
 """The request pipeline shared by every endpoint: auth, faults, rate limits, recording.
 
 Faults and rate limits are decided before the handler runs so a refused call never
-changes the workspace; only `timeout_after_effect` lets the change land first.
+changes the workspace; only `timeout_after_effect` lets the change land first. A handler
+runs as its token's `Actor` (`state.actor`): that workspace's bot, seeing that workspace.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .faults import RATELIMITED, SERVER_ERROR, SLOW, TIMEOUT, TIMEOUT_AFTER_EFFE
 from .models import JsonDict, RecordedCall
 from .oauth import WITHOUT_TOKEN, token_error
 from .registry import METHODS, Handler
+from .tenancy import Actor, token_actor
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -66,6 +68,15 @@ def auth_error(state: SandboxState, token: str | None, method: str = "") -> str 
     return None if token in state.valid_tokens else "invalid_auth"
 
 
+def token_owner(state: SandboxState, token: str | None) -> Actor | None:
+    """The workspace (or org) a token belongs to, valid or not; None for a token that is not
+    one: legacy tokens the sandbox accepts belong to the default workspace."""
+    issued = state.oauth.tokens.get(token or "")
+    if issued is not None or (token and auth_error(state, token) is None):
+        return token_actor(state, issued)
+    return None
+
+
 def record(
     state: SandboxState,
     method: str,
@@ -76,7 +87,11 @@ def record(
     token: str | None = None,
 ) -> None:
     response = outcome.body if outcome.text is None else {"ok": True, "text": outcome.text}
-    state.calls.append(RecordedCall(method, args, outcome.status, response, at, fault, token))
+    owner = token_owner(state, token)
+    call = RecordedCall(method, args, outcome.status, response, at, fault, token)
+    if owner is not None:
+        call.team_id, call.enterprise_id = owner.team_id, owner.enterprise_id
+    state.calls.append(call)
 
 
 async def call_api(
@@ -101,8 +116,10 @@ async def call_api(
 
 
 def run_handler(handler: Handler, state: SandboxState, args: Args) -> Outcome:
+    actor = token_actor(state, state.oauth.tokens.get(args.token or ""))
     try:
-        return Outcome(200, {"ok": True, **handler(state, args)})
+        with state.acting_as(actor):
+            return Outcome(200, {"ok": True, **handler(state, args)})
     except SlackError as exc:
         return Outcome(200, exc.body())
     except Exception:

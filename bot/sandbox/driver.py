@@ -1,10 +1,16 @@
-"""Plays Slack's side towards the bot: signed slash commands, events and interactions."""
+"""Plays Slack's side towards the bot: signed slash commands, events and interactions.
+
+Each request carries the workspace of the person acting (their `User.team_id`), so a
+command, event or action "from workspace B" is one whose user is one of B's people.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -16,7 +22,7 @@ from .acks import apply_command_ack, apply_view_response
 from .driver_actions import UserActions
 from .events import envelope
 from .models import JsonDict
-from .oauth import revoke_all
+from .oauth import revoke_team
 from .payloads import (
     VERIFICATION_TOKEN,
     action_json,
@@ -33,6 +39,7 @@ from .payloads import (
 from .serialize import message_json, view_json
 from .signing import signed_headers
 from .state import SandboxState
+from .tenancy import installed_actor, team_of_user
 
 FORM = "application/x-www-form-urlencoded"
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
@@ -129,6 +136,13 @@ class SlackDriver(UserActions):
             raise ValueError("no user given and the sandbox has no default user")
         return chosen
 
+    @contextlib.contextmanager
+    def _seen_by_app_of(self, user: str | None) -> Iterator[None]:
+        """Views and messages in a payload as the app installed in the user's workspace
+        sees them (its bot id, where it is installed)."""
+        with self.state.acting_as(installed_actor(self.state, team_of_user(self.state, user))):
+            yield
+
     def _channel(self, channel: str | None) -> str:
         chosen = channel or self.state.default_channel
         if not chosen:
@@ -171,19 +185,25 @@ class SlackDriver(UserActions):
         event_id: str | None = None,
         retry_num: int | None = None,
         retry_reason: str = "http_timeout",
+        team: str | None = None,
     ) -> httpx.Response:
+        """Deliver an event; `team`: the workspace where it happened (default: the event's
+        user's, else its channel's, else the default workspace)."""
         chosen_id = event_id or self.state.new_id("Ev")
-        self.last_envelope = envelope(self.state, event, chosen_id, int(time.time()))
+        self.last_envelope = envelope(self.state, event, chosen_id, int(time.time()), team)
         self.last_retry_num = retry_num or 0
         return await self._post_envelope(self.last_envelope, retry_num, retry_reason)
 
-    async def uninstall_app(self) -> list[httpx.Response]:
-        """Someone removes the app: its tokens stop working, and Slack sends `tokens_revoked`
-        then `app_uninstalled` (Slack does not promise that order)."""
-        revoked = revoke_all(self.state)
+    async def uninstall_app(self, team: str | None = None) -> list[httpx.Response]:
+        """Someone removes the app from one workspace (default: the default one), or with an
+        enterprise id uninstalls the org-wide install: that install's tokens stop working,
+        and Slack sends `tokens_revoked` then `app_uninstalled` for it (Slack does not
+        promise that order). Other workspaces' installs keep working."""
+        chosen = team or self.state.team_id
+        revoked = revoke_team(self.state, chosen)
         return [
-            await self.event({"type": "tokens_revoked", "tokens": revoked}),
-            await self.event({"type": "app_uninstalled"}),
+            await self.event({"type": "tokens_revoked", "tokens": revoked}, team=chosen),
+            await self.event({"type": "app_uninstalled"}, team=chosen),
         ]
 
     async def redeliver(self, retry_reason: str = "http_timeout") -> httpx.Response:
@@ -224,6 +244,19 @@ class SlackDriver(UserActions):
         message_ts: str | None = None,
         view: str | JsonDict | None = None,
         block_id: str | None = None,
+    ) -> JsonDict:
+        with self._seen_by_app_of(user):
+            return self._block_action(user, action_id, value, channel, message_ts, view, block_id)
+
+    def _block_action(
+        self,
+        user: str,
+        action_id: str,
+        value: Any,
+        channel: str | None,
+        message_ts: str | None,
+        view: str | JsonDict | None,
+        block_id: str | None,
     ) -> JsonDict:
         view_data = self._view_data(view)
         message = None
@@ -277,7 +310,8 @@ class SlackDriver(UserActions):
         private_metadata: str | None = None,
         view_id: str | None = None,
     ) -> JsonDict:
-        view = self._submitted_view(user, callback_id, view_id)
+        with self._seen_by_app_of(user):
+            view = self._submitted_view(user, callback_id, view_id)
         view["state"] = {"values": state_values}
         if private_metadata is not None:
             view["private_metadata"] = private_metadata
@@ -295,7 +329,7 @@ class SlackDriver(UserActions):
         # Submitting a modal the bot never opened still exercises the handler
         return {
             "id": self.state.new_id("V"),
-            "team_id": self.state.team_id,
+            "team_id": team_of_user(self.state, user),
             "type": "modal",
             "callback_id": callback_id,
             "private_metadata": "",
@@ -303,7 +337,7 @@ class SlackDriver(UserActions):
             "title": {"type": "plain_text", "text": callback_id[:24] or "Modal"},
             "hash": "0.sandbox",
             "app_id": self.state.app_id,
-            "bot_id": self.state.bot_id,
+            "bot_id": self.state.actor.bot_id,
         }
 
     async def view_submission(
@@ -322,18 +356,22 @@ class SlackDriver(UserActions):
     async def view_closed(self, user: str, view_id: str) -> httpx.Response:
         view = self.state.views[view_id]
         view.closed = True
-        payload = view_closed_payload(self.state, user=user, view=view_json(self.state, view))
+        with self._seen_by_app_of(user):
+            rendered = view_json(self.state, view)
+        payload = view_closed_payload(self.state, user=user, view=rendered)
         return await self.interaction(payload)
 
     def build_message_shortcut(
         self, user: str, callback_id: str, channel: str, message_ts: str, message_text: str = ""
     ) -> JsonDict:
+        with self._seen_by_app_of(user):
+            message = message_for_payload(self.state, channel, message_ts, message_text)
         return message_shortcut_payload(
             self.state,
             user=user,
             callback_id=callback_id,
             channel=channel,
-            message=message_for_payload(self.state, channel, message_ts, message_text),
+            message=message,
             trigger_id=self.state.new_trigger(user),
             response_url=self.response_url(channel, user),
         )

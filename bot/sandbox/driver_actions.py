@@ -22,6 +22,7 @@ from .events import (
 )
 from .models import Channel, JsonDict
 from .serialize import message_json
+from .tenancy import bot_in, channel_bots
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -36,6 +37,7 @@ class UserActions:
         event_id: str | None = None,
         retry_num: int | None = None,
         retry_reason: str = "http_timeout",
+        team: str | None = None,
     ) -> httpx.Response:
         raise NotImplementedError
 
@@ -46,7 +48,8 @@ class UserActions:
         return found
 
     def _bot_sees(self, channel: Channel) -> bool:
-        return self.state.bot_user_id in channel.members
+        """The app's bot (of a workspace the channel belongs to) is in the channel."""
+        return bot_in(self.state, channel) is not None
 
     async def _emit(self, channel: Channel, event: JsonDict) -> httpx.Response | None:
         if not self._bot_sees(channel):
@@ -65,7 +68,8 @@ class UserActions:
             raise ValueError(f"{user} is not a member of {channel}")
         msg = self.state.post(channel, user, text, thread_ts=thread_ts)
         await self._emit(conversation, message_event(self.state, msg))
-        if f"<@{self.state.bot_user_id}>" in text and not conversation.is_im:
+        mentioned = any(f"<@{bot}>" in text for bot in channel_bots(self.state, conversation))
+        if mentioned and not conversation.is_im:
             await self._emit(conversation, app_mention_event(self.state, msg))
         return msg.ts
 

@@ -1,4 +1,13 @@
-"""Events API payloads: the `event` objects and the `event_callback` envelope."""
+"""Events API payloads: the `event` objects and the `event_callback` envelope.
+
+An envelope carries the workspace where the event happened (`team_id`: the acting person's,
+else the channel's), the workspace through which the app receives it (`context_team_id`:
+that one when the channel is shared with it, else the channel's own) and one authorization:
+the org-wide install when the org has one (`team_id` null, `is_enterprise_install` true),
+else that workspace's install with its own bot user. Slack sends an event once, even in a
+channel shared by several workspaces where the app is installed, and truncates
+`authorizations` to one entry; so does the sandbox.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ from typing import TYPE_CHECKING
 from .models import Channel, JsonDict, Message
 from .payloads import VERIFICATION_TOKEN
 from .serialize import message_json, view_json
+from .tenancy import installed_actor, team_of_user
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -38,7 +48,7 @@ def message_event(state: SandboxState, msg: Message) -> JsonDict:
         "text": msg.text,
         "ts": msg.ts,
         "client_msg_id": str(uuid.uuid4()),
-        "team": state.team_id,
+        "team": team_of_user(state, msg.user),
         "blocks": msg.blocks if msg.blocks is not None else rich_text(msg.text),
         "channel": msg.channel,
         "event_ts": msg.ts,
@@ -148,7 +158,7 @@ def member_joined_event(
         "user": user,
         "channel": channel.id,
         "channel_type": "G" if channel.is_private else "C",
-        "team": state.team_id,
+        "team": team_of_user(state, user),
         "event_ts": event_ts,
     }
     if inviter:
@@ -156,35 +166,66 @@ def member_joined_event(
     return event
 
 
-def _event_context(state: SandboxState, event: JsonDict) -> str:
-    channel = (
-        event.get("channel") or event.get("channel_id") or event.get("item", {}).get("channel")
-    )
-    context = {"et": event.get("type"), "tid": state.team_id, "aid": state.app_id, "cid": channel}
+def _event_channel(event: JsonDict) -> str | None:
+    item = event.get("item")
+    item_channel = item.get("channel") if isinstance(item, dict) else None
+    channel = event.get("channel") or event.get("channel_id") or item_channel
+    return channel if isinstance(channel, str) else None
+
+
+def _event_context(state: SandboxState, event: JsonDict, team_id: str | None) -> str:
+    channel = _event_channel(event)
+    context = {"et": event.get("type"), "tid": team_id, "aid": state.app_id, "cid": channel}
     encoded = base64.urlsafe_b64encode(json.dumps(context, separators=(",", ":")).encode())
     return "4-" + encoded.decode().rstrip("=")
 
 
-def envelope(state: SandboxState, event: JsonDict, event_id: str, event_time: int) -> JsonDict:
-    return {
-        "token": VERIFICATION_TOKEN,
-        "team_id": state.team_id,
-        "context_team_id": state.team_id,
-        "context_enterprise_id": None,
-        "api_app_id": state.app_id,
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": event_time,
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": state.team_id,
-                "user_id": state.bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-        "event_context": _event_context(state, event),
+def event_team(state: SandboxState, event: JsonDict) -> str:
+    """Where an event happened: the acting person's workspace, else the channel's."""
+    user = state.users.get(str(event.get("user") or ""))
+    if user is not None and user.team_id in state.workspaces:
+        return user.team_id
+    channel = state.channels.get(_event_channel(event) or "")
+    return channel.team_id if channel is not None else state.team_id
+
+
+def envelope(
+    state: SandboxState,
+    event: JsonDict,
+    event_id: str,
+    event_time: int,
+    team_id: str | None = None,
+) -> JsonDict:
+    """`team_id`: the workspace where the event happened (default: `event_team`); an
+    enterprise id: an event for the org-wide install itself (its uninstall)."""
+    team = team_id or event_team(state, event)
+    org = state.enterprises.get(team)
+    enterprise_id = org.enterprise_id if org else state.workspace(team).enterprise_id
+    channel = state.channels.get(_event_channel(event) or "")
+    context: str | None = None if org else team
+    if channel is not None and context not in channel.team_ids:
+        context = channel.team_id
+    receiver = installed_actor(state, context) if context else None
+    authorization = {
+        "enterprise_id": enterprise_id,
+        "team_id": None if receiver is None or receiver.is_enterprise_install else context,
+        "user_id": receiver.bot_user_id if receiver else org.bot_user_id if org else None,
+        "is_bot": True,
+        "is_enterprise_install": receiver.is_enterprise_install if receiver else True,
     }
+    env: JsonDict = {"token": VERIFICATION_TOKEN, "team_id": None if org else team}
+    if enterprise_id is not None:
+        env["enterprise_id"] = enterprise_id
+    env.update(
+        context_team_id=context,
+        context_enterprise_id=enterprise_id,
+        api_app_id=state.app_id,
+        event=event,
+        type="event_callback",
+        event_id=event_id,
+        event_time=event_time,
+        authorizations=[authorization],
+        is_ext_shared_channel=False,
+        event_context=_event_context(state, event, context),
+    )
+    return env

@@ -9,6 +9,7 @@ from .blocks import validate_blocks
 from .dispatch import Outcome
 from .errors import SlackError
 from .models import Ephemeral, Hook, HookPost, JsonDict
+from .tenancy import bot_for
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -55,14 +56,14 @@ def _apply(state: SandboxState, hook: Hook, body: JsonDict) -> None:
     if body.get("replace_original") and original is not None:
         original.text = str(body.get("text") or "")
         original.blocks = _blocks(body)
-        original.edited = {"user": state.bot_user_id, "ts": state.next_ts()}
+        original.edited = {"user": bot_for(state, hook.channel), "ts": state.next_ts()}
         return
     if hook.channel is None:
         return
     if body.get("response_type") == "in_channel":
         state.post(
             hook.channel,
-            state.bot_user_id,
+            bot_for(state, hook.channel),
             str(body.get("text") or ""),
             blocks=_blocks(body),
             thread_ts=body.get("thread_ts") or None,

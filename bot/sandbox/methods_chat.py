@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .access import existing_message, postable_channel, visible_channel
+from .access import existing_message, postable_channel, visible_channel, visible_user
 from .args import Args
 from .blocks import parse_blocks
 from .errors import SlackError
@@ -65,7 +65,7 @@ def post_message(state: SandboxState, args: Args) -> JsonDict:
     channel = postable_channel(state, args.text("channel"))
     msg = state.post(
         channel.id,
-        state.bot_user_id,
+        state.actor.bot_user_id,
         content.text,
         blocks=content.blocks,
         thread_ts=args.text("thread_ts").strip() or None,
@@ -79,7 +79,7 @@ def post_message(state: SandboxState, args: Args) -> JsonDict:
 def update(state: SandboxState, args: Args) -> JsonDict:
     channel = visible_channel(state, args.required("channel", "channel_not_found"))
     msg = existing_message(state, channel, args.required("ts", "message_not_found"))
-    if msg.user != state.bot_user_id:
+    if msg.user != state.actor.bot_user_id:
         raise SlackError("cant_update_message")
     content = parse_content(args, require=False)
     if content.empty:
@@ -94,7 +94,7 @@ def update(state: SandboxState, args: Args) -> JsonDict:
         msg.attachments = content.attachments
     if content.metadata is not None:
         msg.metadata = content.metadata
-    msg.edited = {"user": state.bot_user_id, "ts": state.next_ts()}
+    msg.edited = {"user": state.actor.bot_user_id, "ts": state.next_ts()}
     message = message_json(state, msg)
     message.pop("ts", None)
     return {"channel": channel.id, "ts": msg.ts, "text": msg.text, "message": message}
@@ -103,7 +103,7 @@ def update(state: SandboxState, args: Args) -> JsonDict:
 def delete(state: SandboxState, args: Args) -> JsonDict:
     channel = visible_channel(state, args.required("channel", "channel_not_found"))
     msg = existing_message(state, channel, args.required("ts", "message_not_found"))
-    if msg.user != state.bot_user_id:
+    if msg.user != state.actor.bot_user_id:
         raise SlackError("cant_delete_message")
     state.delete(channel.id, msg.ts)
     return {"channel": channel.id, "ts": msg.ts}
@@ -113,8 +113,7 @@ def post_ephemeral(state: SandboxState, args: Args) -> JsonDict:
     content = parse_content(args)
     user_id = args.required("user", "user_not_found")
     channel = postable_channel(state, args.text("channel"))
-    if user_id not in state.users:
-        raise SlackError("user_not_found")
+    visible_user(state, user_id)
     if user_id not in channel.members:
         raise SlackError("user_not_in_channel")
     ts = state.next_ts()
@@ -162,15 +161,16 @@ def schedule_message(state: SandboxState, args: Args) -> JsonDict:
         thread_ts=args.text("thread_ts") or None,
         metadata=content.metadata,
         created=int(now),
+        bot_user=state.actor.bot_user_id,
     )
     state.scheduled.append(scheduled)
     message: JsonDict = {
         "text": content.text,
-        "bot_id": state.bot_id,
+        "bot_id": state.actor.bot_id,
         "type": "delayed_message",
-        "user": state.bot_user_id,
-        "team": state.team_id,
-        "bot_profile": bot_profile(state),
+        "user": state.actor.bot_user_id,
+        "team": state.actor.context_team(channel),
+        "bot_profile": bot_profile(state, state.actor.bot_id),
     }
     if content.blocks is not None:
         message["blocks"] = content.blocks
@@ -194,7 +194,12 @@ def delete_scheduled(state: SandboxState, args: Args) -> JsonDict:
 
 def list_scheduled(state: SandboxState, args: Args) -> JsonDict:
     wanted = args.text("channel")
-    items = [s for s in state.scheduled if not wanted or s.channel == wanted]
+    mine = state.actor.bot_user_id
+    items = [
+        s
+        for s in state.scheduled
+        if (not wanted or s.channel == wanted) and (s.bot_user or state.bot_user_id) == mine
+    ]
     page, cursor = paginate(items, args.text("cursor"), args.integer("limit", 100))
     listed = [
         {

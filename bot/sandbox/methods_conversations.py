@@ -30,16 +30,17 @@ def validate_name(state: SandboxState, name: str) -> str:
         raise SlackError("invalid_name_specials")
     if not name.strip("-_"):
         raise SlackError("invalid_name_punctuation")
-    if state.channel_by_name(name) is not None:
+    if any(c.name == name and state.actor.sees_channel(c) for c in state.channels.values()):
         raise SlackError("name_taken")
     return name
 
 
 def create(state: SandboxState, args: Args) -> JsonDict:
+    team = state.actor.home_team(args.text("team_id"))
     name = validate_name(state, args.text("name").strip())
-    channel_id = state.add_channel(
-        name, [state.bot_user_id], is_private=args.flag("is_private"), creator=state.bot_user_id
-    )
+    bot = state.actor.bot_user_id
+    private = args.flag("is_private")
+    channel_id = state.add_channel(name, [bot], is_private=private, creator=bot, team=team)
     return {"channel": channel_json(state, state.channels[channel_id])}
 
 
@@ -59,11 +60,13 @@ def _type_of(channel: Channel) -> str:
 def list_(state: SandboxState, args: Args) -> JsonDict:
     types = set(args.id_list("types")) or {"public_channel"}
     exclude_archived = args.flag("exclude_archived")
+    team = state.actor.home_team(args.text("team_id"))
     listed = [
         c
         for c in state.channels.values()
-        if _type_of(c) in types
-        and (_type_of(c) == "public_channel" or state.bot_user_id in c.members)
+        if team in c.team_ids
+        and _type_of(c) in types
+        and (_type_of(c) == "public_channel" or state.actor.bot_user_id in c.members)
         and not (exclude_archived and c.archived)
     ]
     limit = min(args.integer("limit", 100, error="invalid_limit"), 1000)

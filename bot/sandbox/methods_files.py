@@ -29,7 +29,7 @@ def get_upload_url(state: SandboxState, args: Args) -> JsonDict:
         id=state.new_id("F"),
         name=filename,
         length=length,
-        user=state.bot_user_id,
+        user=state.actor.bot_user_id,
         created=int(state.now()),
         alt_txt=args.text("alt_txt") or None,
         snippet_type=args.text("snippet_type") or None,
@@ -79,13 +79,16 @@ def complete_upload(state: SandboxState, args: Args) -> JsonDict:
         file.channels = [c.id for c in targets]
     file_ids = [file.id for file, _ in pending]
     for channel in targets:
-        state.post(channel.id, state.bot_user_id, comment, thread_ts=thread_ts, files=file_ids)
+        state.post(
+            channel.id, state.actor.bot_user_id, comment, thread_ts=thread_ts, files=file_ids
+        )
     return {"files": [file_json(state, file) for file, _ in pending]}
 
 
 def info(state: SandboxState, args: Args) -> JsonDict:
     file = state.files.get(args.required("file", "file_not_found"))
-    if file is None or not file.completed:
+    owner = state.users.get(file.user) if file is not None else None
+    if file is None or not file.completed or owner is None or not state.actor.sees_user(owner):
         raise SlackError("file_not_found")
     return {
         "file": file_json(state, file),

@@ -31,7 +31,7 @@ def pins_add(state: SandboxState, args: Args) -> JsonDict:
     require_active(channel)
     if msg.pinned:
         raise SlackError("already_pinned")
-    state.pin(channel.id, msg.ts, state.bot_user_id)
+    state.pin(channel.id, msg.ts, state.actor.bot_user_id)
     return {}
 
 
@@ -70,20 +70,20 @@ def reactions_add(state: SandboxState, args: Args) -> JsonDict:
     name = _emoji_name(args)
     channel, msg = _target(state, args)
     require_active(channel)
-    if state.bot_user_id in msg.reactions.get(name, []):
+    if state.actor.bot_user_id in msg.reactions.get(name, []):
         raise SlackError("already_reacted")
     if name not in msg.reactions and len(msg.reactions) >= MAX_DISTINCT_REACTIONS:
         raise SlackError("too_many_reactions")
-    state.react(channel.id, msg.ts, state.bot_user_id, name)
+    state.react(channel.id, msg.ts, state.actor.bot_user_id, name)
     return {}
 
 
 def reactions_remove(state: SandboxState, args: Args) -> JsonDict:
     name = _emoji_name(args)
     channel, msg = _target(state, args)
-    if state.bot_user_id not in msg.reactions.get(name, []):
+    if state.actor.bot_user_id not in msg.reactions.get(name, []):
         raise SlackError("no_reaction")
-    state.unreact(channel.id, msg.ts, state.bot_user_id, name)
+    state.unreact(channel.id, msg.ts, state.actor.bot_user_id, name)
     return {}
 
 

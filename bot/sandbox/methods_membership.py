@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .access import require_active, require_member, require_not_im, visible_channel
+from .access import (
+    require_active,
+    require_member,
+    require_not_im,
+    visible_channel,
+    visible_user,
+)
 from .args import Args
 from .errors import SlackError
 from .methods_conversations import validate_name
@@ -40,10 +46,10 @@ def invite(state: SandboxState, args: Args) -> JsonDict:
 
 
 def _check_invitee(state: SandboxState, channel: Channel, user_id: str) -> None:
-    if user_id == state.bot_user_id:
+    if user_id == state.actor.bot_user_id:
         raise SlackError("cant_invite_self")
-    user = state.users.get(user_id)
-    if user is None or user.deleted:
+    user = visible_user(state, user_id)
+    if user.deleted:
         raise SlackError("user_not_found")
     if user_id in channel.members:
         raise SlackError("already_in_channel")
@@ -54,23 +60,22 @@ def join(state: SandboxState, args: Args) -> JsonDict:
     if channel.is_private or channel.is_im or channel.is_mpim:
         raise SlackError("method_not_supported_for_channel_type")
     require_active(channel)
-    if state.bot_user_id in channel.members:
+    if state.actor.bot_user_id in channel.members:
         return {
             "channel": channel_json(state, channel),
             "warning": "already_in_channel",
             "response_metadata": {"warnings": ["already_in_channel"]},
         }
-    channel.members.add(state.bot_user_id)
+    channel.members.add(state.actor.bot_user_id)
     return {"channel": channel_json(state, channel)}
 
 
 def kick(state: SandboxState, args: Args) -> JsonDict:
     channel = _managed(state, args)
     user_id = args.required("user", "user_not_found")
-    if user_id == state.bot_user_id:
+    if user_id == state.actor.bot_user_id:
         raise SlackError("cant_kick_self")
-    if user_id not in state.users:
-        raise SlackError("user_not_found")
+    visible_user(state, user_id)
     if channel.is_general:
         raise SlackError("cant_kick_from_general")
     if user_id not in channel.members:
@@ -82,12 +87,12 @@ def kick(state: SandboxState, args: Args) -> JsonDict:
 def leave(state: SandboxState, args: Args) -> JsonDict:
     channel = visible_channel(state, args.required("channel", "channel_not_found"))
     require_not_im(channel)
-    if state.bot_user_id not in channel.members:
+    if state.actor.bot_user_id not in channel.members:
         return {"not_in_channel": True}
     if channel.is_general:
         raise SlackError("cant_leave_general")
     require_active(channel)
-    channel.members.discard(state.bot_user_id)
+    channel.members.discard(state.actor.bot_user_id)
     return {}
 
 
@@ -95,13 +100,13 @@ def open_(state: SandboxState, args: Args) -> JsonDict:
     if args.has("channel"):
         channel = visible_channel(state, args.text("channel"))
         return {"no_op": True, "already_open": True, "channel": _opened(state, channel, args)}
-    users = [u for u in args.id_list("users") if u != state.bot_user_id]
+    users = [u for u in args.id_list("users") if u != state.actor.bot_user_id]
     if not users:
         raise SlackError("users_list_not_supplied")
     if len(users) > MAX_MPIM_USERS:
         raise SlackError("too_many_users")
     for user_id in users:
-        if user_id not in state.users or state.users[user_id].deleted:
+        if visible_user(state, user_id).deleted:
             raise SlackError("user_not_found")
     if len(users) > 1:
         return {"channel": _opened(state, _open_mpim(state, users), args)}
@@ -120,12 +125,13 @@ def _opened(state: SandboxState, channel: Channel, args: Args) -> JsonDict:
 
 
 def _open_mpim(state: SandboxState, users: list[str]) -> Channel:
-    wanted = {*users, state.bot_user_id}
+    wanted = {*users, state.actor.bot_user_id}
     for channel in state.channels.values():
         if channel.is_mpim and channel.members == wanted:
             return channel
     names = sorted(state.users[u].name for u in wanted)
-    channel_id = state.add_channel(f"mpdm-{'--'.join(names)}-1", wanted, is_private=True)
+    team = state.actor.home_team(state.users[users[0]].team_id)
+    channel_id = state.add_channel(f"mpdm-{'--'.join(names)}-1", wanted, is_private=True, team=team)
     channel = state.channels[channel_id]
     channel.is_mpim = True
     return channel
@@ -137,7 +143,7 @@ def set_topic(state: SandboxState, args: Args) -> JsonDict:
     if len(topic) > MAX_TOPIC:
         raise SlackError("too_long")
     channel.topic = topic
-    channel.topic_creator = state.bot_user_id
+    channel.topic_creator = state.actor.bot_user_id
     channel.topic_last_set = int(state.now())
     return {"channel": channel_json(state, channel)}
 
@@ -148,7 +154,7 @@ def set_purpose(state: SandboxState, args: Args) -> JsonDict:
     if len(purpose) > MAX_PURPOSE:
         raise SlackError("too_long")
     channel.purpose = purpose
-    channel.purpose_creator = state.bot_user_id
+    channel.purpose_creator = state.actor.bot_user_id
     channel.purpose_last_set = int(state.now())
     return {"channel": channel_json(state, channel)}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .access import visible_user
 from .args import Args
 from .blocks import MAX_SURFACE_BLOCKS, validate_blocks
 from .errors import SlackError
@@ -129,9 +130,7 @@ def update(state: SandboxState, args: Args) -> JsonDict:
 
 
 def publish(state: SandboxState, args: Args) -> JsonDict:
-    user_id = args.required("user_id", "user_not_found")
-    if user_id not in state.users:
-        raise SlackError("user_not_found")
+    user_id = visible_user(state, args.required("user_id", "user_not_found")).id
     payload = parse_view(args, ("home",))
     current = state.home_views.get(user_id)
     if args.has("hash") and (current is None or args.text("hash") != current.hash):

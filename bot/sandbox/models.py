@@ -22,6 +22,33 @@ class User:
     deleted: bool = False
     presence: str = "active"
     title: str = ""
+    # The workspace the person belongs to (an org's own bot user: the enterprise id)
+    team_id: str = ""
+
+
+@dataclass
+class Workspace:
+    """A Slack workspace (team) the app can be installed in."""
+
+    team_id: str
+    name: str
+    domain: str
+    enterprise_id: str | None = None
+    bot_user_id: str = ""  # the app's bot user here (an org's one bot user, in a Grid org)
+    bot_id: str = ""
+
+
+@dataclass
+class Enterprise:
+    """An Enterprise Grid org: its workspaces share user and channel ids, and an org-wide
+    install has one bot user for the whole org."""
+
+    enterprise_id: str
+    name: str
+    domain: str
+    bot_user_id: str
+    bot_id: str
+    org_installed: bool = False  # the app is installed org-wide (is_enterprise_install)
 
 
 @dataclass
@@ -32,6 +59,7 @@ class UserGroup:
     users: list[str] = field(default_factory=list)
     description: str = ""
     created: int = 0
+    team_id: str = ""
 
 
 @dataclass
@@ -54,6 +82,14 @@ class Channel:
     purpose_last_set: int = 0
     archived: bool = False
     previous_names: list[str] = field(default_factory=list)
+    # The workspace that owns the channel, and (Enterprise Grid) every workspace of the org
+    # it is shared with, the owner included; empty: not shared
+    team_id: str = ""
+    shared_team_ids: list[str] = field(default_factory=list)
+
+    @property
+    def team_ids(self) -> list[str]:
+        return list(self.shared_team_ids) or [self.team_id]
 
 
 @dataclass
@@ -195,6 +231,7 @@ class ScheduledMessage:
     thread_ts: str | None = None
     metadata: JsonDict | None = None
     created: int = 0
+    bot_user: str = ""  # the bot that scheduled it, and will post it
 
 
 @dataclass
@@ -213,6 +250,10 @@ class RecordedCall:
     at: float
     fault: str | None = None
     token: str | None = None  # the token the call was made with
+    # The workspace the token belongs to (None: an org-wide token, or no valid token) and
+    # its Enterprise Grid org
+    team_id: str | None = None
+    enterprise_id: str | None = None
 
     @property
     def ok(self) -> bool:

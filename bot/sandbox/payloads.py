@@ -1,4 +1,8 @@
-"""Request bodies Slack sends to an app: slash commands and interaction payloads."""
+"""Request bodies Slack sends to an app: slash commands and interaction payloads.
+
+Each carries the acting person's workspace (`team_id`/`team`), and in an Enterprise Grid
+org its `enterprise` and whether the app is installed org-wide (`is_enterprise_install`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .models import JsonDict
 from .serialize import message_json
+from .tenancy import org_installed, team_of_user
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -18,11 +23,25 @@ VERIFICATION_TOKEN = "sandboxVerificationToken0"
 def user_ref(state: SandboxState, user_id: str) -> JsonDict:
     user = state.users.get(user_id)
     name = user.name if user else user_id
-    return {"id": user_id, "username": name, "name": name, "team_id": state.team_id}
+    return {"id": user_id, "username": name, "name": name, "team_id": team_of_user(state, user_id)}
 
 
-def team_ref(state: SandboxState) -> JsonDict:
-    return {"id": state.team_id, "domain": state.team_domain}
+def team_ref(state: SandboxState, team_id: str | None = None) -> JsonDict:
+    workspace = state.workspace(team_id)
+    ref: JsonDict = {"id": workspace.team_id, "domain": workspace.domain}
+    org = state.enterprises.get(workspace.enterprise_id or "")
+    if org is not None:
+        ref.update(enterprise_id=org.enterprise_id, enterprise_name=org.name)
+    return ref
+
+
+def enterprise_ref(state: SandboxState, team_id: str) -> JsonDict | None:
+    org = state.enterprises.get(state.workspace(team_id).enterprise_id or "")
+    return None if org is None else {"id": org.enterprise_id, "name": org.name}
+
+
+def _org_install(state: SandboxState, team_id: str) -> bool:
+    return org_installed(state, state.workspace(team_id).enterprise_id)
 
 
 def channel_ref(state: SandboxState, channel_id: str) -> JsonDict:
@@ -48,10 +67,19 @@ def slash_command_form(
 ) -> list[tuple[str, str]]:
     """Field order matches what Slack sends, which matters for byte-exact signatures."""
     author = state.users.get(user)
+    workspace = state.workspace(team_of_user(state, user))
+    enterprise = enterprise_ref(state, workspace.team_id)
+    org_fields = (
+        [("enterprise_id", enterprise["id"]), ("enterprise_name", enterprise["name"])]
+        if enterprise
+        else []
+    )
+    org_wide = "true" if _org_install(state, workspace.team_id) else "false"
     return [
         ("token", VERIFICATION_TOKEN),
-        ("team_id", state.team_id),
-        ("team_domain", state.team_domain),
+        ("team_id", workspace.team_id),
+        ("team_domain", workspace.domain),
+        *org_fields,
         ("channel_id", channel),
         ("channel_name", channel_ref(state, channel)["name"]),
         ("user_id", user),
@@ -59,21 +87,22 @@ def slash_command_form(
         ("command", command),
         ("text", text),
         ("api_app_id", state.app_id),
-        ("is_enterprise_install", "false"),
+        ("is_enterprise_install", org_wide),
         ("response_url", response_url),
         ("trigger_id", trigger_id),
     ]
 
 
 def _base(state: SandboxState, kind: str, user: str) -> JsonDict:
+    team = team_of_user(state, user)
     return {
         "type": kind,
         "user": user_ref(state, user),
         "api_app_id": state.app_id,
         "token": VERIFICATION_TOKEN,
-        "team": team_ref(state),
-        "enterprise": None,
-        "is_enterprise_install": False,
+        "team": team_ref(state, team),
+        "enterprise": enterprise_ref(state, team),
+        "is_enterprise_install": _org_install(state, team),
     }
 
 

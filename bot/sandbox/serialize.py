@@ -1,4 +1,8 @@
-"""Sandbox records rendered with the field names Slack's Web API uses."""
+"""Sandbox records rendered with the field names Slack's Web API uses.
+
+Records are shown as the caller (`state.actor`) sees them: its bot's membership, the
+workspace through which it sees a shared channel.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,15 @@ if TYPE_CHECKING:
     from .state import SandboxState
 
 
+def _team_of(state: SandboxState, user_id: str | None) -> str:
+    user = state.users.get(user_id or "")
+    return user.team_id if user is not None and user.team_id else state.team_id
+
+
 def user_json(state: SandboxState, user: User) -> JsonDict:
     return {
         "id": user.id,
-        "team_id": state.team_id,
+        "team_id": user.team_id or state.team_id,
         "name": user.name,
         "deleted": user.deleted,
         "color": "9f69e7",
@@ -54,7 +63,7 @@ def profile_json(state: SandboxState, user: User) -> JsonDict:
         "last_name": last,
         "image_72": f"{state.permalink_base}/avatars/{user.id}_72.png",
         "image_192": f"{state.permalink_base}/avatars/{user.id}_192.png",
-        "team": state.team_id,
+        "team": user.team_id or state.team_id,
     }
     if user.email and not user.is_bot:
         profile["email"] = user.email
@@ -66,6 +75,8 @@ def profile_json(state: SandboxState, user: User) -> JsonDict:
 def channel_json(state: SandboxState, channel: Channel, num_members: bool = False) -> JsonDict:
     if channel.is_im:
         return _im_json(state, channel)
+    teams = channel.team_ids
+    shared = len(teams) > 1
     data: JsonDict = {
         "id": channel.id,
         "name": channel.name,
@@ -79,17 +90,17 @@ def channel_json(state: SandboxState, channel: Channel, num_members: bool = Fals
         "is_general": channel.is_general,
         "unlinked": 0,
         "name_normalized": channel.name,
-        "is_shared": False,
-        "is_org_shared": False,
+        "is_shared": shared,
+        "is_org_shared": shared,  # the sandbox shares channels within an org only
         "is_pending_ext_shared": False,
         "pending_shared": [],
-        "context_team_id": state.team_id,
+        "context_team_id": state.actor.context_team(channel),
         "updated": channel.created * 1000,
         "parent_conversation": None,
         "creator": channel.creator,
         "is_ext_shared": False,
-        "shared_team_ids": [state.team_id],
-        "is_member": state.bot_user_id in channel.members,
+        "shared_team_ids": teams,
+        "is_member": state.actor.bot_user_id in channel.members,
         "topic": {
             "value": channel.topic,
             "creator": channel.topic_creator,
@@ -114,7 +125,7 @@ def _im_json(state: SandboxState, channel: Channel) -> JsonDict:
         "is_archived": False,
         "is_im": True,
         "is_org_shared": False,
-        "context_team_id": state.team_id,
+        "context_team_id": state.actor.context_team(channel),
         "updated": channel.created * 1000,
         "user": channel.im_user,
         "is_user_deleted": False,
@@ -124,11 +135,16 @@ def _im_json(state: SandboxState, channel: Channel) -> JsonDict:
 
 def message_json(state: SandboxState, msg: Message, include_metadata: bool = True) -> JsonDict:
     data: JsonDict = {"type": "message", "text": msg.text, "user": msg.user, "ts": msg.ts}
-    data["team"] = state.team_id
+    team = _team_of(state, msg.user)
+    channel = state.channels.get(msg.channel)
+    if team in state.enterprises and channel is not None:
+        team = state.actor.context_team(channel)  # an org's bot speaks in the channel's team
+    data["team"] = team
     if msg.subtype:
         data["subtype"] = msg.subtype
     if msg.bot_id:
-        data.update(bot_id=msg.bot_id, app_id=msg.app_id, bot_profile=bot_profile(state))
+        profile = bot_profile(state, msg.bot_id)
+        data.update(bot_id=msg.bot_id, app_id=msg.app_id, bot_profile=profile)
     if msg.blocks is not None:
         data["blocks"] = msg.blocks
     if msg.attachments:
@@ -175,22 +191,26 @@ def _add_thread_fields(state: SandboxState, data: JsonDict, msg: Message) -> Non
         )
 
 
-def bot_profile(state: SandboxState) -> JsonDict:
+def bot_profile(state: SandboxState, bot_id: str | None = None) -> JsonDict:
+    """The app's bot with this bot id (default: the default workspace's)."""
+    wanted = bot_id or state.bot_id
+    bot = next((u for u in state.users.values() if u.is_bot and u.bot_id == wanted), None)
     return {
-        "id": state.bot_id,
+        "id": wanted,
         "deleted": False,
         "name": state.bot_name,
         "updated": 1700000000,
         "app_id": state.app_id,
         "icons": {"image_36": "", "image_48": "", "image_72": ""},
-        "team_id": state.team_id,
+        "team_id": bot.team_id if bot is not None and bot.team_id else state.team_id,
     }
 
 
 def file_json(state: SandboxState, f: File) -> JsonDict:
     mimetype = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
     filetype = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else "binary"
-    url = f"https://files.sandbox.slack.test/files-pri/{state.team_id}-{f.id}/{f.name}"
+    team = _team_of(state, f.user)
+    url = f"https://files.sandbox.slack.test/files-pri/{team}-{f.id}/{f.name}"
     return {
         "id": f.id,
         "created": f.created,
@@ -201,7 +221,7 @@ def file_json(state: SandboxState, f: File) -> JsonDict:
         "filetype": filetype,
         "pretty_type": filetype.upper(),
         "user": f.user,
-        "user_team": state.team_id,
+        "user_team": team,
         "editable": False,
         "size": len(f.content) if f.content is not None else f.length,
         "mode": "hosted",
@@ -240,7 +260,7 @@ def _is_public(state: SandboxState, channel_id: str) -> bool:
 def usergroup_json(state: SandboxState, group: UserGroup, include_users: bool) -> JsonDict:
     data: JsonDict = {
         "id": group.id,
-        "team_id": state.team_id,
+        "team_id": group.team_id or state.team_id,
         "is_usergroup": True,
         "is_subteam": True,
         "name": group.name,
@@ -251,8 +271,8 @@ def usergroup_json(state: SandboxState, group: UserGroup, include_users: bool) -
         "date_update": group.created,
         "date_delete": 0,
         "auto_type": None,
-        "created_by": state.bot_user_id,
-        "updated_by": state.bot_user_id,
+        "created_by": state.actor.bot_user_id,
+        "updated_by": state.actor.bot_user_id,
         "deleted_by": None,
         "prefs": {"channels": [], "groups": []},
         "user_count": len(group.users),
@@ -266,7 +286,7 @@ def view_json(state: SandboxState, view: View) -> JsonDict:
     p = view.payload
     data: dict[str, Any] = {
         "id": view.id,
-        "team_id": state.team_id,
+        "team_id": _team_of(state, view.user),
         "type": view.type,
         "blocks": p.get("blocks", []),
         "private_metadata": p.get("private_metadata", ""),
@@ -282,7 +302,13 @@ def view_json(state: SandboxState, view: View) -> JsonDict:
         "root_view_id": view.root_view_id or view.id,
         "app_id": state.app_id,
         "external_id": view.external_id or "",
-        "app_installed_team_id": state.team_id,
-        "bot_id": state.bot_id,
+        "app_installed_team_id": _installed_team(state),
+        "bot_id": state.actor.bot_id,
     }
     return data
+
+
+def _installed_team(state: SandboxState) -> str:
+    """Where the app showing a view is installed: the workspace, or the org (org-wide)."""
+    actor = state.actor
+    return actor.team_id or actor.enterprise_id or state.team_id

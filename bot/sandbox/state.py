@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import tenancy
 from .faults import Faults
 from .ids import IdFactory, TsClock, random_hex
 from .messages import MessageLog
 from .models import (
     Channel,
+    Enterprise,
     Ephemeral,
     File,
     Hook,
@@ -26,9 +29,11 @@ from .models import (
     User,
     UserGroup,
     View,
+    Workspace,
 )
 from .oauth import OAuthApp
 from .ratelimits import RateLimits
+from .tenancy import Actor
 
 T = TypeVar("T")
 
@@ -53,11 +58,12 @@ class SandboxState:
         self.clock = clock
         self.ids = IdFactory()
         self.ts_clock = TsClock(clock)
-        self.team_id = TEAM_ID
-        self.team_name = "Sandbox"
-        self.team_domain = "sandbox"
-        self.bot_user_id = BOT_USER_ID
-        self.bot_id = BOT_ID
+        # The default workspace; add_workspace and add_enterprise add others
+        self.default_workspace = Workspace(TEAM_ID, "Sandbox", "sandbox", None, BOT_USER_ID, BOT_ID)
+        self.workspaces: dict[str, Workspace] = {TEAM_ID: self.default_workspace}
+        self.enterprises: dict[str, Enterprise] = {}
+        # Who the Web API call being answered acts as (None: outside a call, the default)
+        self._acting: Actor | None = None
         self.app_id = APP_ID
         self.bot_name = "opsbot"
         self.permalink_base = "https://sandbox.slack.test"
@@ -96,6 +102,85 @@ class SandboxState:
 
             seed_defaults(self)
 
+    # -- workspaces ----------------------------------------------------------------
+    # team_id, team_name, team_domain, bot_user_id and bot_id are the default workspace's.
+
+    @property
+    def team_id(self) -> str:
+        return self.default_workspace.team_id
+
+    @team_id.setter
+    def team_id(self, value: str) -> None:
+        """Renames the default workspace (its people, channels and tokens follow)."""
+        if value != self.default_workspace.team_id:
+            tenancy.rename_team(self, self.default_workspace.team_id, value)
+
+    @property
+    def team_name(self) -> str:
+        return self.default_workspace.name
+
+    @team_name.setter
+    def team_name(self, value: str) -> None:
+        self.default_workspace.name = value
+
+    @property
+    def team_domain(self) -> str:
+        return self.default_workspace.domain
+
+    @team_domain.setter
+    def team_domain(self, value: str) -> None:
+        self.default_workspace.domain = value
+
+    @property
+    def bot_user_id(self) -> str:
+        return self.default_workspace.bot_user_id
+
+    @property
+    def bot_id(self) -> str:
+        return self.default_workspace.bot_id
+
+    def add_workspace(
+        self,
+        team_id: str,
+        name: str,
+        enterprise_id: str | None = None,
+        *,
+        domain: str | None = None,
+    ) -> Workspace:
+        """Another workspace; with `enterprise_id`, one of that Enterprise Grid org's."""
+        return tenancy.add_workspace(self, team_id, name, enterprise_id, domain=domain)
+
+    def add_enterprise(
+        self, enterprise_id: str, name: str, *, domain: str | None = None, org_install: bool = False
+    ) -> Enterprise:
+        """An Enterprise Grid org (`org_install`: the app is already installed org-wide)."""
+        return tenancy.add_enterprise(
+            self, enterprise_id, name, domain=domain, org_install=org_install
+        )
+
+    def workspace(self, team_id: str | None = None) -> Workspace:
+        """A workspace by id; the default one for None or an unknown id."""
+        return tenancy.workspace(self, team_id)
+
+    def share_channel(self, channel_id: str, *team_ids: str) -> Channel:
+        return tenancy.share_channel(self, channel_id, *team_ids)
+
+    @property
+    def actor(self) -> Actor:
+        """Who the Web API call being answered acts as; outside a call, the default bot."""
+        return self._acting or tenancy.workspace_actor(self)
+
+    @contextlib.contextmanager
+    def acting_as(self, actor: Actor) -> Iterator[Actor]:
+        previous, self._acting = self._acting, actor
+        try:
+            yield actor
+        finally:
+            self._acting = previous
+
+    def is_app_bot(self, user_id: str) -> bool:
+        return user_id in tenancy.app_bots(self)
+
     # -- time and ids -------------------------------------------------------------
 
     def now(self) -> float:
@@ -120,6 +205,7 @@ class SandboxState:
         real_name: str | None = None,
         is_bot: bool = False,
         title: str = "",
+        team: str | None = None,
     ) -> str:
         self.ids.reserve(id)
         self.users[id] = User(
@@ -132,6 +218,7 @@ class SandboxState:
             is_bot=is_bot,
             is_admin=is_admin,
             title=title,
+            team_id=team or self.team_id,
         )
         return id
 
@@ -149,7 +236,13 @@ class SandboxState:
         return [u for u in self.users.values() if not u.is_bot and not u.deleted]
 
     def add_usergroup(
-        self, handle: str, users: Iterable[str] = (), name: str | None = None, id: str | None = None
+        self,
+        handle: str,
+        users: Iterable[str] = (),
+        name: str | None = None,
+        id: str | None = None,
+        *,
+        team: str | None = None,
     ) -> str:
         group_id = id or self.new_id("S")
         self.ids.reserve(group_id)
@@ -159,6 +252,7 @@ class SandboxState:
             name=name or handle.title(),
             users=list(users),
             created=int(self.now()),
+            team_id=team or self.team_id,
         )
         return group_id
 
@@ -175,11 +269,16 @@ class SandboxState:
         purpose: str = "",
         creator: str | None = None,
         is_general: bool = False,
+        team: str | None = None,
+        shared_with: Iterable[str] = (),
     ) -> str:
+        """A channel of workspace `team` (default: the default one), shared with the
+        workspaces `shared_with` of its Enterprise Grid org."""
         channel_id = id or self.new_id("C")
         self.ids.reserve(channel_id)
         now = int(self.now())
-        creator_id = creator or next(iter(members), self.bot_user_id)
+        team_id = team or self.team_id
+        creator_id = creator or next(iter(members), self.workspace(team_id).bot_user_id)
         self.channels[channel_id] = Channel(
             id=channel_id,
             name=name,
@@ -194,7 +293,10 @@ class SandboxState:
             purpose=purpose,
             purpose_creator=creator_id if purpose else "",
             purpose_last_set=now if purpose else 0,
+            team_id=team_id,
         )
+        if shared_with:
+            self.share_channel(channel_id, *shared_with)
         return channel_id
 
     def channel(self, channel_id: str) -> Channel | None:
@@ -213,20 +315,24 @@ class SandboxState:
         if existing is not None:
             return existing.id
         channel_id = self.new_id("D")
+        team = tenancy.team_of_user(self, user_id)
+        bot = self.workspace(team).bot_user_id  # the bot of the person's own workspace
         self.channels[channel_id] = Channel(
             id=channel_id,
             name=user_id,
             created=int(self.now()),
-            creator=self.bot_user_id,
+            creator=bot,
             is_im=True,
             im_user=user_id,
-            members={self.bot_user_id, user_id},
+            members={bot, user_id},
+            team_id=team,
         )
         return channel_id
 
     def bot_is_member(self, channel_id: str) -> bool:
+        """The app's bot (of the channel's workspace, or one it is shared with) is in it."""
         channel = self.channels.get(channel_id)
-        return channel is not None and self.bot_user_id in channel.members
+        return channel is not None and tenancy.bot_in(self, channel) is not None
 
     def display_name(self, channel_id: str) -> str:
         channel = self.channels.get(channel_id)
@@ -261,7 +367,7 @@ class SandboxState:
             text=text,
             blocks=blocks,
             bot_id=author.bot_id if is_bot and author else None,
-            app_id=self.app_id if user == self.bot_user_id else None,
+            app_id=self.app_id if self.is_app_bot(user) else None,
             thread_ts=thread_ts or None,
             metadata=metadata,
             reply_broadcast=reply_broadcast and bool(thread_ts),
@@ -341,7 +447,7 @@ class SandboxState:
         return [
             self.post(
                 s.channel,
-                self.bot_user_id,
+                s.bot_user or self.bot_user_id,
                 s.text,
                 blocks=s.blocks,
                 thread_ts=s.thread_ts,
@@ -355,13 +461,15 @@ class SandboxState:
     def new_hook(
         self, channel: str | None, user: str | None, message_ts: str | None = None
     ) -> Hook:
-        hook_id = f"{self.team_id}/{self.new_id('H')[1:]}/{random_hex(12)}"
+        team = tenancy.team_of_user(self, user) if user else tenancy.team_of_channel(self, channel)
+        hook_id = f"{team}/{self.new_id('H')[1:]}/{random_hex(12)}"
         hook = Hook(hook_id, channel, user, message_ts, created=self.now())
         self.hooks[hook_id] = hook
         return hook
 
     def new_trigger(self, user: str | None) -> str:
-        trigger_id = f"{int(self.now() * 1000)}.{self.team_id}.{random_hex(16)}"
+        team = tenancy.team_of_user(self, user)
+        trigger_id = f"{int(self.now() * 1000)}.{team}.{random_hex(16)}"
         self.triggers[trigger_id] = Trigger(trigger_id, user, self.now())
         return trigger_id
 
@@ -376,6 +484,12 @@ class SandboxState:
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [c for c in self.calls if c.method == method]
+
+    def calls_for(self, team_id: str) -> list[RecordedCall]:
+        """Calls made with a token of this workspace, or (an enterprise id) an org-wide token."""
+        if team_id in self.enterprises:
+            return [c for c in self.calls if c.team_id is None and c.enterprise_id == team_id]
+        return [c for c in self.calls if c.team_id == team_id]
 
     def ephemerals_for(self, user: str) -> list[Ephemeral]:
         return [e for e in self.ephemerals if e.user == user]
