@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import Settings, reveal
-from bot.core import logs, tracing
+from bot.core import logs, tracing, workspaces
 from bot.core.frontdoor import (
     MB,
     BadRequest,
@@ -248,9 +248,12 @@ def add_slack_route(api: FastAPI, rt: Runtime) -> None:
             )
         except SignatureError as error:
             return refusal(401, f"invalid signature: {error.reason}")
-        logs.bind_slack(check_slack_body(body, headers.get("content-type")))
+        parsed = check_slack_body(body, headers.get("content-type"))
+        logs.bind_slack(parsed)
         try:
-            response = await slack_handler.handle(request)
+            # Its listeners, and all they store and enqueue, are within its workspace.
+            with workspaces.within(workspaces.of_body(parsed)):
+                response = await slack_handler.handle(request)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
             # Bolt catches listener and middleware failures itself; what escapes is its
             # reading of a payload whose fields have the wrong shape.

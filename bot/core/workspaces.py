@@ -163,6 +163,10 @@ async def adopt(session: AsyncSession, workspace: Workspace) -> int:
 
 async def enter_from_request(req: Any, resp: Any, next: Any) -> Any:
     """Bolt middleware, first in the chain: the listeners of a request run within the
-    workspace it came from."""
-    with within(of_body(req.body)):
-        return await next()
+    workspace it came from. Bolt runs its middlewares one after the other, not nested, so the
+    workspace is set for the rest of the delivery's task: the web route enters it itself,
+    around Bolt (this then changes nothing), and Socket Mode runs each delivery in a task of
+    its own."""
+    if _current.get() is None:
+        _current.set(of_body(req.body))
+    return await next()
