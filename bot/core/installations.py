@@ -150,6 +150,7 @@ class _Token:
     token: str | None
     read_at: float
     expires_at: float | None
+    org_wide: bool = False  # an Enterprise Grid org's install: calls name their workspace
 
     def usable(self, now: float) -> bool:
         fresh = now - self.read_at < TOKEN_READ_SECONDS
@@ -262,7 +263,7 @@ class Installations:
 
     async def _read(self, workspace: Workspace | None, now: float) -> str | None:
         installation = await self.find(workspace)
-        token, expires_at = None, None
+        token, expires_at, org_wide = None, None, False
         if installation is not None:
             try:
                 refreshed = await self.rotator.perform_token_rotation(
@@ -275,10 +276,20 @@ class Installations:
                 await self.store.async_save(refreshed)
                 installation = refreshed
             token, expires_at = installation.bot_token, installation.bot_token_expires_at
+            org_wide = bool(installation.is_enterprise_install)
         self._tokens[workspace] = _Token(
-            token, now, float(expires_at) if expires_at is not None else None
+            token, now, float(expires_at) if expires_at is not None else None, org_wide
         )
         return token
+
+    def org_team(self) -> str | None:
+        """The workspace a call is for, when the token serving it is an org-wide install's
+        (Slack then needs `team_id` on the methods that act in one workspace)."""
+        workspace = workspaces.current()
+        known = self._tokens.get(workspace)
+        if workspace is None or known is None or not known.org_wide:
+            return None
+        return workspace.team_id
 
     async def find(self, workspace: Workspace | None) -> Installation | None:
         """The installation serving `workspace`: its own, or its org's (an org-wide install);

@@ -36,6 +36,20 @@ from bot.core.text import neutralise
 DEFAULT_API_URL = "https://slack.com/api/"
 # Asked for the token before each call (OAuth mode: the installed workspace's bot token).
 TokenSource = Callable[[], Awaitable[str | None]]
+# Asked which workspace a call is for when its token is an org-wide (Enterprise Grid) one.
+TeamSource = Callable[[], str | None]
+# Methods that act in one workspace: with an org-wide token Slack needs its `team_id`.
+WORKSPACE_METHODS = frozenset(
+    {
+        "conversations.create",
+        "conversations.list",
+        "users.list",
+        "usergroups.list",
+        "usergroups.create",
+        "search.messages",
+        "team.info",
+    }
+)
 
 
 # A Web API method name (chat.postMessage); anything else (an upload URL) is counted as "other".
@@ -98,13 +112,16 @@ def make_client(
     timeout: int = 10,
     handlers: list[AsyncRetryHandler] | None = None,
     token_source: TokenSource | None = None,
+    team_source: TeamSource | None = None,
 ) -> AsyncWebClient:
     """A client for reads and idempotent writes: it retries rate limits and transient failures.
 
     Writes that are not idempotent (posting a message) go through the projector, which uses
     `handlers=[]` and reconciles by itself, because a blind retry after a lost answer posts twice.
     With `token_source`, the token is asked for before each call (OAuth mode: the installed
-    workspace's bot token, which can be refreshed or revoked while the process runs).
+    workspace's bot token, which can be refreshed or revoked while the process runs); with
+    `team_source`, a call of a method that acts in one workspace names it when the token is
+    an org-wide one (`WORKSPACE_METHODS`).
     """
     base_url = api_url if api_url.endswith("/") else api_url + "/"
     client = GuardedClient(
@@ -114,6 +131,7 @@ def make_client(
         retry_handlers=retry_handlers() if handlers is None else handlers,
     )
     client.token_source = token_source
+    client.team_source = team_source
     return client
 
 
@@ -198,10 +216,18 @@ def _clean_upload(upload: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _with_team(args: dict[str, Any] | None, team: str | None) -> dict[str, Any] | None:
+    """`args` naming the workspace an org-wide token acts in, unless the caller named one."""
+    if team is None or (args is not None and args.get("team_id")):
+        return args
+    return {**(args or {}), "team_id": team}
+
+
 class GuardedClient(AsyncWebClient):
     """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
 
     token_source: TokenSource | None = None
+    team_source: TeamSource | None = None
 
     @classmethod
     def from_client(cls, client: AsyncWebClient) -> GuardedClient:
@@ -238,6 +264,14 @@ class GuardedClient(AsyncWebClient):
         if self.token_source is not None:
             # Every caller sets the same, current token: the latest refresh wins.
             self.token = await self.token_source()
+        if self.team_source is not None and api_method in WORKSPACE_METHODS:
+            team = self.team_source()
+            if json is not None:
+                json = _with_team(json, team)
+            elif isinstance(data, Mapping):
+                data = _with_team(dict(data), team)
+            else:
+                params = _with_team(params, team)
         return await super().api_call(
             api_method,
             http_verb=http_verb,
