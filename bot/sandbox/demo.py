@@ -17,6 +17,7 @@ from typing import Any
 from bot.features import FEATURES
 from bot.migrate import upgrade
 from bot.sandbox import seed
+from bot.sandbox.acts import workspaces
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.server import Sandbox
 from bot.sandbox.transcript import render_workspace
@@ -74,6 +75,8 @@ async def run_demo(keep: bool = False) -> int:
             narration = await _play(bot)
             await bot.settle(timeout=30)
             calls = len(sandbox.state.calls)
+        narration.append("\n== act: workspaces (a second deployment, in OAuth mode) ==")
+        await workspaces.play(directory, narration)
         print("opsbot demo: the bot against a local Slack sandbox\n")
         print("\n".join(narration))
         print("\n" + "=" * 78 + "\nWhat Slack shows now\n" + "=" * 78)
