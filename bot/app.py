@@ -246,6 +246,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     if installations is not None:
         installations.store.on_change.append(identity.retry_soon)
         installations.store.on_departure.append(departures.depart)
+        installations.store.on_departure.append(identity.forget)
         installations.store.on_install.append(departures.returned)
     bolt = build_bolt(settings, identity, installations)
     # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:

@@ -30,7 +30,7 @@ from bot.codered.service.options import (
     Options,
 )
 from bot.codered.service.timeline import CodeRedError, local_today
-from bot.codered.service.watching import WATCHES
+from bot.codered.service.watching import WATCHES, split_announcement
 from bot.codered.views.modals import (
     DECLARE_CALLBACK,
     declare_modal,
@@ -39,6 +39,7 @@ from bot.codered.views.modals import (
 )
 from bot.codered.workflows.jobs import CodeRedJobs
 from bot.codered.workflows.tick import tick
+from bot.core import workspaces
 from bot.core.commands import UsageError, wants_help
 from bot.core.dates import parse_day
 from bot.core.db import transaction, utcnow
@@ -72,7 +73,15 @@ def _register_views(rt: FeatureContext, opts: Options) -> None:
         return await cards.header_state(session, int(record_id))
 
     async def announcement(session: AsyncSession, record_id: str) -> Any:
-        return await cards.announce_state(session, opts, int(record_id))
+        """An announcement, in the code red's workspace or (`id@team`) in one it spans: drawn
+        from the code red's own workspace, posted in the announce channel of the view's."""
+        event_id, elsewhere = split_announcement(record_id)
+        channel = opts.announce_channel  # the view's workspace's, by its override
+        if elsewhere is None:
+            return await cards.announce_state(session, opts, event_id, channel)
+        home = await cards.home_of_event(session, event_id)
+        with workspaces.within(home):
+            return await cards.announce_state(session, opts, event_id, channel)
 
     async def retro(session: AsyncSession, record_id: str) -> Any:
         return await cards.retro_state(session, int(record_id))

@@ -50,6 +50,17 @@ class CodeRed(InWorkspace, Base):
     header_fingerprint: Mapped[str | None] = mapped_column(String(200))
 
 
+class CodeRedSpan(Base):
+    """Another workspace a code red is announced in (`codered.workspaces` when declared)."""
+
+    __tablename__ = "codered_spans"
+    __table_args__ = (UniqueConstraint("codered_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codered_id: Mapped[int] = mapped_column(ForeignKey("codereds.id"), index=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+
+
 class CodeRedEvent(InWorkspace, Base):
     """The timeline: declared, level changes, loans, pauses, reconfirmations, resolved."""
 

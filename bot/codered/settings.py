@@ -33,6 +33,12 @@ class CodeRedConfig(Section):
         pattern=SLACK_CHANNEL_ID,
         description="channel id for company-wide announcements of levels and ends",
     )
+    workspaces: list[str] = Field(
+        default_factory=list,
+        description="other workspaces (T...) a code red declared here is announced in: each "
+        "one's own codered.announce_channel (a `workspaces:` override) gets its declaration, "
+        "level changes and end",
+    )
     declarers: list[str] = Field(
         default_factory=list, description="user ids who may declare code red, besides admins"
     )

@@ -1,7 +1,7 @@
 """Workspaces that uninstalled the app: their work stops, their records wait out retention.
 
 When a workspace's bot token goes (`app_uninstalled`, or `tokens_revoked` naming the bot), in
-the same transaction as nothing else:
+one transaction, before Slack is answered:
 
 - a `workspace_departures` row records when;
 - its views stop syncing (status `stopped`) and its pending tasks end (`dead`, with the reason),

@@ -105,9 +105,9 @@ class BotIdentity:
             key: at for key, at in self._last_attempt.items() if key in self._known
         }
 
-    def forget(self, team_id: str) -> None:
-        """The workspace uninstalled the app: a new install is a new bot user."""
-        self._known.pop(team_id, None)
+    async def forget(self, workspace: workspaces.Workspace) -> None:
+        """The workspace uninstalled the app: an install again may be another bot user."""
+        self._known.pop(workspace.team_id, None)
 
     def refresh_soon(self) -> None:
         key = self._key()

@@ -299,11 +299,25 @@ class Installations:
         own = await self.store.async_find_installation(
             enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
         )
-        if own is not None or workspace.enterprise_id is None:
+        if own is not None:
             return own
+        if workspace.enterprise_id is None:  # named by its team alone (a CI route's `team`)
+            org = await self._org_of(workspace.team_id)
+            return await self.find(Workspace(workspace.team_id, org)) if org else None
         return await self.store.async_find_installation(
             enterprise_id=workspace.enterprise_id, team_id=None, is_enterprise_install=True
         )
+
+    async def _org_of(self, team_id: str) -> str | None:
+        """The Grid org of a workspace installed on its own inside one."""
+        c = bots_table.c
+        async with self.engine.connect() as connection:
+            return await connection.scalar(
+                select(c.enterprise_id)
+                .where(c.client_id == self.client_id, c.team_id == team_id)
+                .where(c.enterprise_id.is_not(None))
+                .limit(1)
+            )
 
     async def _sole_installation(self) -> Installation | None:
         c = bots_table.c

@@ -32,7 +32,9 @@ from bot.core.workspaces import InWorkspace, Workspace
 RecordKey = str | int
 # A record, or a record and the workspace its view is shown in (see the module's doc).
 Named = RecordKey | tuple[RecordKey, "Workspace | None"] | None
-Keys = Callable[[Any], Iterable[Named] | Select[Any]]
+# A SELECT of records, of one column (ids) or two (ids and teams).
+Rows = Select[*tuple[Any, ...]]
+Keys = Callable[[Any], Iterable[Named] | Rows]
 # Where a session finds its process's watches (sessions made by one sessionmaker share them).
 WATCHES_INFO = "opsbot_watches"
 # The views this session's transaction has changed, marked dirty at its commit.

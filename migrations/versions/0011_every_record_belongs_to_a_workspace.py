@@ -3,7 +3,8 @@
 A workspace that uninstalls is recorded in workspace_departures. Existing rows are given the workspace of the only installation when there is exactly one
 (OAuth mode); otherwise they keep "" (the sole workspace, not named yet), which single-token
 mode gives its team at the first auth.test. Unique keys made of Slack ids include the team. A CI breakage is posted in each workspace its
-routes name (ci_breakage_posts); the ones before were posted in their channel.
+routes name (ci_breakage_posts); the ones before were posted in their channel. A code red is
+announced in the other workspaces codered.workspaces names (codered_spans).
 
 Revision ID: 0011
 Revises: 0010
@@ -113,6 +114,20 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_ci_breakage_posts_breakage_id"), "ci_breakage_posts", ["breakage_id"])
+    op.create_table(
+        "codered_spans",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("codered_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["codered_id"], ["codereds.id"], name=op.f("fk_codered_spans_codered_id_codereds")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_codered_spans")),
+        sa.UniqueConstraint(
+            "codered_id", "team_id", name=op.f("uq_codered_spans_codered_id_team_id")
+        ),
+    )
+    op.create_index(op.f("ix_codered_spans_codered_id"), "codered_spans", ["codered_id"])
     # Every breakage so far was posted in its one route's channel (its card keeps its id).
     op.get_bind().execute(
         sa.text(
@@ -149,3 +164,5 @@ def downgrade() -> None:
     op.drop_table("workspace_departures")
     op.drop_index(op.f("ix_ci_breakage_posts_breakage_id"), table_name="ci_breakage_posts")
     op.drop_table("ci_breakage_posts")
+    op.drop_index(op.f("ix_codered_spans_codered_id"), table_name="codered_spans")
+    op.drop_table("codered_spans")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import bot.models  # noqa: F401  (every feature's tables)
 from bot.core import tasks
-from bot.core.db import Base, make_engine, make_sessionmaker, transaction
+from bot.core.db import transaction
 from bot.core.departures import (
     INCLUDE_DEPARTED,
     UNINSTALLED,
@@ -26,15 +24,6 @@ from bot.incidents.models import Incident
 
 A = Workspace("T0AAAAAAA")
 B = Workspace("T0BBBBBBB")
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -24,13 +23,6 @@ from bot.core.tasks import Task
 from bot.sandbox import seed
 from bot.sandbox.harness import running_bot
 from bot.sandbox.server import Sandbox
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _count(sessions: async_sessionmaker[AsyncSession], model: type) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, update
@@ -15,13 +14,6 @@ from bot.core import tasks
 from bot.core.db import make_engine, make_sessionmaker, transaction, utcnow
 from bot.core.tasks import TASKS_DUE, Task
 from bot.core.worker import LeasedWorker
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _ignore(_row: Task) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import bot.models  # noqa: F401  (every feature's tables)
 from bot.core import tasks, workspaces
 from bot.core.batching import Batcher
-from bot.core.db import Base, make_engine, make_sessionmaker, table_of, transaction
+from bot.core.db import Base, table_of, transaction
 from bot.core.metrics import Metrics
 from bot.core.ratelimits import Pacer
 from bot.core.workspaces import InWorkspace, Workspace, of_body, scoped_models, within
@@ -47,15 +47,6 @@ OUTSIDE_WORKSPACES = {
     "slack_rate_budget": "its scope names the workspace",
 }
 SLACK_ID_COLUMNS = {"channel", "channel_id", "user_id", "owner_id", "requester", "ts"}
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def test_every_table_holding_slack_ids_belongs_to_a_workspace_or_says_why_not() -> None:
@@ -265,3 +256,18 @@ def test_the_workspace_of_each_kind_of_delivery(
 def test_scoped_models_are_the_mixins_users() -> None:
     assert Incident in scoped_models() and tasks.Task in scoped_models()
     assert all(issubclass(model, InWorkspace) for model in scoped_models())
+
+
+def test_reading_across_workspaces_is_done_in_named_places_only() -> None:
+    """ALL_WORKSPACES lifts the filter: each use is a deliberate org-level read, listed here."""
+    allowed = {
+        Path("bot/core/workspaces.py"),
+        Path("bot/codered/service/cards.py"),  # a spanned announcement finds its code red
+    }
+    root = Path(__file__).resolve().parents[2]
+    users = {
+        path.relative_to(root)
+        for path in (root / "bot").rglob("*.py")
+        if "ALL_WORKSPACES" in path.read_text()
+    }
+    assert users <= allowed, sorted(map(str, users - allowed))

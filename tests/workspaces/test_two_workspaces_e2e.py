@@ -16,13 +16,14 @@ from bot.core.projector import Projection
 from bot.core.tasks import Task
 from bot.core.workspaces import UNKNOWN, scoped_models
 from bot.incidents.models import Incident
+from bot.sandbox.acts import workspaces as beta
+from bot.sandbox.acts.workspaces import BEA, BETA, BETA_GENERAL
 from bot.sandbox.ci_samples import github_headers, workflow_run
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, GENERAL
 from bot.sandbox.state import TEAM_ID
 from tests.workspaces.test_oauth_install_e2e import add_to_slack, approve
 
-BETA, BEA, BETA_GENERAL = "T0BETA", "U0BEA", "C0BETAGEN"
 GITHUB_SECRET = "github-secret"
 REPO = "octo-org/octo-repo"
 CONFIG: dict[str, Any] = {
@@ -37,12 +38,9 @@ CONFIG: dict[str, Any] = {
 
 
 def add_beta(bot: BotUnderTest) -> None:
-    state = bot.state
-    state.add_workspace(BETA, "Beta Corp")
-    state.add_user(BEA, "bea", email="bea@beta.example", team=BETA)
-    beta_bot = state.workspace(BETA).bot_user_id
-    state.add_channel("general", [BEA, beta_bot], id=BETA_GENERAL, team=BETA, is_general=True)
-    state.add_channel("ci", [ALICE, state.bot_user_id], id="C0CI")
+    """The demo's second workspace (Beta Corp, bea and its #general), and #ci at home."""
+    beta.add_beta(bot)
+    bot.state.add_channel("ci", [ALICE, bot.state.bot_user_id], id="C0CI")
 
 
 async def install_in(bot: BotUnderTest, team: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, select
+from sqlalchemy import String, case, cast, select
 
 from bot.ci.models import CiBreakage, CiBreakagePost, CiRun, CiSuspect
 from bot.ci.service.kinds import (
@@ -23,10 +23,10 @@ from bot.ci.service.kinds import (
     SUSPECTS_LINE,
     post_key,
 )
-from bot.core.watches import Named, Watch, wrote
+from bot.core.watches import Named, Rows, Watch, wrote
 from bot.core.workspaces import Workspace
 
-Keys = Iterable[Named] | Select[Any]
+Keys = Iterable[Named] | Rows
 
 
 def _in_each_post(record_id: Any) -> tuple[Any, Any]:
@@ -37,7 +37,7 @@ def _in_each_post(record_id: Any) -> tuple[Any, Any]:
     return case((team == "", text), else_=text + "@" + team), team
 
 
-def posts_of(breakage_id: int) -> Select[Any]:
+def posts_of(breakage_id: int) -> Rows:
     return select(*_in_each_post(CiBreakagePost.breakage_id)).where(
         CiBreakagePost.breakage_id == breakage_id
     )

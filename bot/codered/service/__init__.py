@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codered.models import CodeRed, CodeRedLoan, CodeRedNotice, CodeRedPause
+from bot.codered.models import CodeRed, CodeRedLoan, CodeRedNotice, CodeRedPause, CodeRedSpan
 from bot.codered.service.loans import end_loan, pause
 from bot.codered.service.options import (
     CHECKIN_QUESTIONS,
@@ -35,7 +35,7 @@ from bot.codered.service.timeline import (
     add_notice,
     announce,
 )
-from bot.core import tasks
+from bot.core import tasks, workspaces
 from bot.core.db import utcnow
 from bot.standups import service as standups
 
@@ -170,6 +170,12 @@ async def declare(
         now=now,
     )
     codered.standup_id = checkin.id
+    home = workspaces.current()
+    session.add_all(
+        CodeRedSpan(codered_id=codered.id, team_id=team)
+        for team in dict.fromkeys(opts.spans)
+        if home is None or team != home.team_id
+    )
     for initiative in form.paused:
         await pause(session, codered, initiative, None, declarer, now, quiet=True)
     await announce(session, codered, "declared", declarer, codered.focus, now)

@@ -13,6 +13,7 @@ from bot.codered.models import CodeRed, CodeRedEvent, CodeRedLoan, CodeRedNotice
 from bot.codered.service import figures
 from bot.codered.service.options import Options, lower_level, zone
 from bot.codered.service.timeline import day_number, day_start
+from bot.core import workspaces
 from bot.core.db import utcnow
 from bot.standups import service as standups
 
@@ -146,16 +147,31 @@ class AnnounceState:
     lasted: dt.timedelta  # from declaration to this event
 
 
+async def home_of_event(session: AsyncSession, event_id: int) -> workspaces.Workspace | None:
+    """The workspace of a code red event, whichever workspace asks: for its announcements in
+    the workspaces the code red spans (the one reading across workspaces, by design)."""
+    row = (
+        await session.execute(
+            select(CodeRedEvent.team_id, CodeRedEvent.enterprise_id).where(
+                CodeRedEvent.id == event_id
+            ),
+            execution_options={workspaces.ALL_WORKSPACES: True},
+        )
+    ).first()
+    return workspaces.Workspace(row.team_id, row.enterprise_id) if row and row.team_id else None
+
+
 async def announce_state(
-    session: AsyncSession, opts: Options, event_id: int
+    session: AsyncSession, opts: Options, event_id: int, channel: str | None
 ) -> AnnounceState | None:
+    """An announcement of `event_id`, to be posted in `channel` (none: not announced)."""
     row = await session.get(CodeRedEvent, event_id)
     codered = await session.get(CodeRed, row.codered_id) if row else None
-    if row is None or codered is None or not opts.announce_channel:
+    if row is None or codered is None or not channel:
         return None
     end = codered.resolved_at or row.at
     return AnnounceState(
-        channel=opts.announce_channel,
+        channel=channel,
         event=EventItem(row.at, row.kind, row.actor, row.text, row.level),
         basics=await basics(session, codered),
         lasted=end - codered.declared_at,

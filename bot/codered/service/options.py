@@ -38,6 +38,7 @@ class Options:
     admins: frozenset[str]
     declarers: frozenset[str]
     announce_channel: str | None
+    spans: tuple[str, ...]  # the other workspaces its announcements go to
     checkin_days: dict[str, tuple[int, ...]]
     call_levels: frozenset[str]
     checkin_minute: int
@@ -54,6 +55,7 @@ class Options:
             admins=frozenset(settings.here().admins),
             declarers=frozenset(config.declarers),
             announce_channel=config.announce_channel,
+            spans=tuple(config.workspaces),
             checkin_days={
                 level: tuple(sorted({parse_weekday(day) for day in days}))
                 for level, days in config.checkin_days.items()

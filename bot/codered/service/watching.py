@@ -10,20 +10,62 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import String, cast, select
 
-from bot.codered.models import CodeRed, CodeRedEvent, CodeRedLoan, CodeRedNotice, CodeRedPause
+from bot.codered.models import (
+    CodeRed,
+    CodeRedEvent,
+    CodeRedLoan,
+    CodeRedNotice,
+    CodeRedPause,
+    CodeRedSpan,
+)
 from bot.codered.service.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, RETRO_VIEW
-from bot.core.watches import Watch, written
+from bot.core.watches import Named, Rows, Watch, written
 from bot.standups import service as standups
 
-Keys = Iterable[int | str | None] | Select[Any]
+Keys = Iterable[Named] | Rows
 # Timeline events announced company-wide: each is the record of an announcement.
 ANNOUNCED = frozenset({"declared", "level", "resolved"})
 
 
+def announcement_key(event_id: int, team: str | None) -> str:
+    """An announcement's record: the event, and `@team` for its copy in a spanned workspace."""
+    return f"{event_id}@{team}" if team else str(event_id)
+
+
+def split_announcement(record_id: str) -> tuple[int, str | None]:
+    event, _, team = record_id.partition("@")
+    return int(event), team or None
+
+
+def _in_spans(event_ids: Rows) -> Rows:
+    """(record, workspace) of the copies of announcements in the workspaces the code red spans."""
+    event = event_ids.subquery()
+    key = cast(event.c.id, String) + "@" + CodeRedSpan.team_id
+    return (
+        select(key, CodeRedSpan.team_id)
+        .select_from(event)
+        .join(CodeRedSpan, CodeRedSpan.codered_id == event.c.codered_id)
+    )
+
+
 def _announced(row: CodeRedEvent) -> Keys:
     return [row.id] if row.kind in ANNOUNCED else []
+
+
+def _announced_elsewhere(row: CodeRedEvent) -> Keys:
+    if row.kind not in ANNOUNCED:
+        return []
+    return _in_spans(
+        select(CodeRedEvent.id, CodeRedEvent.codered_id).where(CodeRedEvent.id == row.id)
+    )
+
+
+def _declarations(codered_id: int) -> Rows:
+    return select(CodeRedEvent.id, CodeRedEvent.codered_id).where(
+        CodeRedEvent.codered_id == codered_id, CodeRedEvent.kind == "declared"
+    )
 
 
 def _declaration_waiting_for_room(row: CodeRed) -> Keys:
@@ -33,6 +75,17 @@ def _declaration_waiting_for_room(row: CodeRed) -> Keys:
     return select(CodeRedEvent.id).where(
         CodeRedEvent.codered_id == row.id, CodeRedEvent.kind == "declared"
     )
+
+
+def _declaration_elsewhere_waiting_for_room(row: CodeRed) -> Keys:
+    if "channel_id" not in (written(row) or ()) or row.channel_id is None:
+        return []
+    return _in_spans(_declarations(row.id))
+
+
+def _declared_elsewhere(row: CodeRedSpan) -> Keys:
+    """A spanned workspace's copy of the declaration is first drawn when its span is added."""
+    return _in_spans(_declarations(row.codered_id)).where(CodeRedSpan.id == row.id)
 
 
 def _resolution(row: CodeRed) -> Keys:
@@ -58,7 +111,13 @@ WATCHES: dict[str, list[Watch]] = {
         Watch(CodeRedPause, _codered),
         *standups.day_watches(HEADER_VIEW),  # who checked in today
     ],
-    ANNOUNCE_VIEW: [Watch(CodeRedEvent, _announced), Watch(CodeRed, _declaration_waiting_for_room)],
+    ANNOUNCE_VIEW: [
+        Watch(CodeRedEvent, _announced),
+        Watch(CodeRedEvent, _announced_elsewhere),
+        Watch(CodeRed, _declaration_waiting_for_room),
+        Watch(CodeRed, _declaration_elsewhere_waiting_for_room),
+        Watch(CodeRedSpan, _declared_elsewhere),
+    ],
     RETRO_VIEW: [Watch(CodeRed, _resolution)],
     NOTICE_VIEW: [Watch(CodeRedNotice, _own)],
 }
