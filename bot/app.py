@@ -31,6 +31,7 @@ from bot.core.events import EventBus
 from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
 from bot.core.installations import REVOCATION_EVENTS, Installations, prune_states
+from bot.core.known_workspaces import KnownWorkspaces
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
 from bot.core.projector_worker import Projector
@@ -82,6 +83,7 @@ class Runtime:
     wakeups: WakeListener
     installations: Installations | None = None
     departures: Departures | None = None
+    known: KnownWorkspaces | None = None
     routers: list[APIRouter] = field(default_factory=list)
     stop_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web: FastAPI | None = None
@@ -243,11 +245,13 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         per_workspace=installations is not None,
     )
     departures = Departures(sessions)
+    known = KnownWorkspaces(sessions, departures, oauth=installations is not None)
     if installations is not None:
         installations.store.on_change.append(identity.retry_soon)
         installations.store.on_departure.append(departures.depart)
         installations.store.on_departure.append(identity.forget)
         installations.store.on_install.append(departures.returned)
+        installations.store.on_install.append(known.note)
     bolt = build_bolt(settings, identity, installations)
     # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:
     # their client does not retry (a refusal is posted at most once) and gives up quickly.
@@ -294,6 +298,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
         tasks=runner,
         installations=installations,
         departures=departures,
+        known=known,
         wakeups=WakeListener(
             engine,
             {
@@ -301,7 +306,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
                 projector.worker.queue.wake_flag: projector.wake,
             },
         ),
-        scheduler=Scheduler(sessions, replica_id, metrics),
+        scheduler=Scheduler(sessions, replica_id, metrics, workspaces=known.for_jobs),
         metrics=metrics,
         commands=usages,
         replica_id=replica_id,
@@ -369,6 +374,7 @@ def register_core_jobs(rt: Runtime) -> None:
             "past the retention settings, rate budget rows idle for a day, expired install"
             " states and the records of workspaces uninstalled for retention.uninstalled_days",
             cron="17 3 * * *",
+            per_workspace=False,
         )
     )
 

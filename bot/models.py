@@ -1,6 +1,15 @@
 """Every table the bot has, imported in one place for Alembic and for tests."""
 
-from bot.core import departures, installations, ledger, projector, ratebudget, scheduler, tasks
+from bot.core import (
+    departures,
+    installations,
+    known_workspaces,
+    ledger,
+    projector,
+    ratebudget,
+    scheduler,
+    tasks,
+)
 from bot.core.db import Base
 from bot.features import modules_named
 
@@ -11,6 +20,7 @@ __all__ = [
     "FEATURE_MODELS",
     "departures",
     "installations",
+    "known_workspaces",
     "ledger",
     "metadata",
     "projector",

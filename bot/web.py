@@ -38,6 +38,7 @@ from bot.core.frontdoor import (
     caps_of,
     loads_object,
 )
+from bot.core.known_workspaces import KnownWorkspaces
 from bot.core.metrics import Metrics
 from bot.core.signatures import SignatureError, verify_slack_signature
 
@@ -51,6 +52,7 @@ class Runtime(Protocol):
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     routers: list[APIRouter]
+    known: KnownWorkspaces | None
 
     async def start(self) -> None: ...
 
@@ -252,7 +254,10 @@ def add_slack_route(api: FastAPI, rt: Runtime) -> None:
         logs.bind_slack(parsed)
         try:
             # Its listeners, and all they store and enqueue, are within its workspace.
-            with workspaces.within(workspaces.of_body(parsed)):
+            workspace = workspaces.of_body(parsed)
+            if rt.known is not None:
+                await rt.known.note(workspace)
+            with workspaces.within(workspace):
                 response = await slack_handler.handle(request)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
             # Bolt catches listener and middleware failures itself; what escapes is its

@@ -33,6 +33,7 @@ from bot.core.db import (
     utcnow,
 )
 from bot.core.metrics import Metrics
+from bot.core.workspaces import Workspace, within
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class JobSpec:
     every_seconds: float | None = None
     cron: str | None = None
     timezone: str = "UTC"
+    # Runs within each workspace served (`bot.core.known_workspaces`); False: the org's or
+    # the process's work, run once outside any workspace.
+    per_workspace: bool = True
 
     def trigger(self) -> BaseTrigger:
         if self.every_seconds:
@@ -103,9 +107,14 @@ async def claim_firing(session: AsyncSession, job: str, fire_time: dt.datetime, 
 
 class Scheduler:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], owner: str, metrics: Metrics
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        owner: str,
+        metrics: Metrics,
+        workspaces: Callable[[], Awaitable[list[Workspace | None]]] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.workspaces = workspaces
         self.owner = owner
         self.metrics = metrics
         self.jobs: dict[str, JobSpec] = {}
@@ -160,10 +169,21 @@ class Scheduler:
         await self._run(self.jobs[name])
 
     async def _run(self, spec: JobSpec) -> None:
-        try:
-            await spec.func()
-        except Exception:
-            log.exception("job %s failed", spec.name)
+        """Run the job, within each workspace if it is per workspace: one failing workspace
+        does not keep the others from theirs; its error is raised after all ran."""
+        served: list[Workspace | None] = [None]
+        if spec.per_workspace and self.workspaces is not None:
+            served = await self.workspaces()
+        failure: Exception | None = None
+        for workspace in served:
+            try:
+                with within(workspace):
+                    await spec.func()
+            except Exception as error:
+                where = f" in workspace {workspace.team_id}" if workspace else ""
+                log.exception("job %s failed%s", spec.name, where)
+                failure = failure or error
+        if failure is not None:
             self.metrics.jobs.labels(spec.name, "failed").inc()
-            raise
+            raise failure
         self.metrics.jobs.labels(spec.name, "ok").inc()

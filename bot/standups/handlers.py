@@ -137,10 +137,11 @@ def _register_work(rt: FeatureContext) -> None:
     rt.tasks.register(service.TASK_FETCH_TZ, jobs.fetch_tz)
     rt.tasks.register(service.TASK_SYNC_GROUP, jobs.sync_group)
     rt.tasks.register(service.TASK_JOIN, jobs.join_channel)
-    holidays = schedule.holiday_set(rt.settings.section(STANDUPS).holidays)
-    refresh = dt.timedelta(hours=rt.settings.section(STANDUPS).timezone_refresh_hours)
 
     async def run_tick() -> None:
+        # The workspace's own holidays and refresh, as it runs within each.
+        holidays = schedule.holiday_set(rt.settings.section(STANDUPS).holidays)
+        refresh = dt.timedelta(hours=rt.settings.section(STANDUPS).timezone_refresh_hours)
         async with transaction(rt.sessions) as session:
             await tick(session, utcnow(), holidays=holidays, tz_refresh=refresh)
 

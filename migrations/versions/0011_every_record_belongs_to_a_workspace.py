@@ -115,6 +115,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_ci_breakage_posts_breakage_id"), "ci_breakage_posts", ["breakage_id"])
     op.create_table(
+        "known_workspaces",
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("enterprise_id", sa.String(length=32), nullable=True),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_known_workspaces")),
+    )
+    # The workspaces served so far: the installed ones (OAuth mode).
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO known_workspaces (team_id, enterprise_id, first_seen) "
+            "SELECT team_id, MIN(enterprise_id), MIN(installed_at) FROM slack_bots "
+            "WHERE team_id IS NOT NULL GROUP BY team_id"
+        )
+    )
+    op.create_table(
         "codered_spans",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("codered_id", sa.Integer(), nullable=False),
@@ -162,6 +177,7 @@ def downgrade() -> None:
             batch.drop_column("enterprise_id")
             batch.drop_column("team_id")
     op.drop_table("workspace_departures")
+    op.drop_table("known_workspaces")
     op.drop_index(op.f("ix_ci_breakage_posts_breakage_id"), table_name="ci_breakage_posts")
     op.drop_table("ci_breakage_posts")
     op.drop_index(op.f("ix_codered_spans_codered_id"), table_name="codered_spans")

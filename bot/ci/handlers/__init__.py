@@ -50,6 +50,7 @@ def register(rt: FeatureContext) -> None:
             func=sweep,
             description="mention route owners of breakages red too long; post cards after mutes",
             every_seconds=60,
+            per_workspace=False,  # the org's CI
         )
     )
 
