@@ -17,6 +17,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -30,7 +31,14 @@ from bot.core.directory import Directory
 from bot.core.events import EventBus
 from bot.core.gate import Gate
 from bot.core.identity import BotIdentity
-from bot.core.installations import REVOCATION_EVENTS, Installations, prune_states
+from bot.core.installations import (
+    REVOCATION_EVENTS,
+    WELCOME_TASK,
+    Installations,
+    prune_states,
+    welcome_payload,
+    workspace_of,
+)
 from bot.core.known_workspaces import KnownWorkspaces
 from bot.core.leases import new_replica_id
 from bot.core.metrics import Metrics
@@ -321,6 +329,8 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     bolt.error(answer_listener_failure)
     policy.register(channel_policy())
     register_core_jobs(rt)
+    if installations is not None:
+        register_welcome(rt, installations)
     for package in FEATURES:
         importlib.import_module(f"{package}.handlers").register(rt)
     rt.web = create_web_app(rt)
@@ -343,6 +353,31 @@ async def answer_listener_failure(
     return BoltResponse(
         status=503, body=LISTENER_FAILED, headers={"content-type": ["application/json"]}
     )
+
+
+def register_welcome(rt: Runtime, installations: Installations) -> None:
+    """The installer is told in Slack, by DM, what to do next: a durable task within the new
+    workspace, made when the install is stored."""
+
+    async def welcome(installation: Installation) -> None:
+        if not installation.user_id:
+            return
+        workspace = workspace_of(installation)
+        async with transaction(rt.sessions) as session:
+            with workspaces.within(workspace):
+                await tasks.enqueue(
+                    session,
+                    WELCOME_TASK,
+                    welcome_payload(installation),
+                    key=f"{WELCOME_TASK}:{workspace.team_id}:{installation.installed_at}",
+                )
+
+    async def send(payload: dict[str, Any]) -> None:
+        opened = await rt.client.conversations_open(users=payload["user"])
+        await rt.client.chat_postMessage(channel=opened["channel"]["id"], text=payload["text"])
+
+    installations.on_completed.append(welcome)
+    rt.tasks.register(WELCOME_TASK, send)
 
 
 def register_core_jobs(rt: Runtime) -> None:

@@ -32,6 +32,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
@@ -69,6 +70,13 @@ REFRESH_MINUTES = 120
 TOKEN_READ_SECONDS = 30.0
 # Handled at the front door by Bolt's built-in listeners, not stored for the workers.
 REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
+# The durable task that tells the installer, in Slack, what to do next.
+WELCOME_TASK = "slack.welcome"
+NEXT_STEPS = (
+    "Invite it to the channels it should watch: `/invite @opsbot`.",
+    "Type `/ops help` to see every command.",
+    "Declare an incident with `/incident declare <title>`, or open opsbot's Home tab.",
+)
 
 installations_table = AsyncSQLAlchemyInstallationStore.build_installations_table(
     Base.metadata, AsyncSQLAlchemyInstallationStore.default_installations_table_name
@@ -79,6 +87,42 @@ bots_table = AsyncSQLAlchemyInstallationStore.build_bots_table(
 oauth_states_table = AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(
     Base.metadata, AsyncSQLAlchemyOAuthStateStore.default_table_name
 )
+
+
+def expiring(installation: Installation) -> bool:
+    """Whether a bot token is to be refreshed before use (it has a refresh token and less than
+    REFRESH_MINUTES left)."""
+    expires_at = installation.bot_token_expires_at
+    if installation.bot_refresh_token is None or expires_at is None:
+        return False
+    return float(expires_at) - time.time() < REFRESH_MINUTES * 60
+
+
+class Authorize(AsyncInstallationStoreAuthorize):
+    """Bolt's authorization from the store, refreshing under the process's one lock: a token
+    another caller refreshed meanwhile is read again, not refreshed a second time."""
+
+    def __init__(self, rotating: asyncio.Lock, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rotating = rotating
+
+    async def _rotate_and_save_tokens_if_necessary(
+        self, installation: Installation | None
+    ) -> Installation | None:
+        if installation is None or not expiring(installation):
+            return None  # the common case: no lock, no query
+        async with self.rotating:
+            latest = await self.installation_store.async_find_installation(
+                enterprise_id=installation.enterprise_id,
+                team_id=installation.team_id,
+                is_enterprise_install=installation.is_enterprise_install,
+            )
+            if latest is not None and latest.bot_token != installation.bot_token:
+                return latest  # refreshed by someone else while we waited
+            refreshed: Installation | None = await super()._rotate_and_save_tokens_if_necessary(
+                installation
+            )
+            return refreshed
 
 
 class InstallationStore(AsyncSQLAlchemyInstallationStore):
@@ -182,7 +226,11 @@ class Installations:
         # Bolt's authorization from the store. Its auth.test answer is cached per token, so a
         # request from a known workspace costs the store's query, not a Web API call; a new
         # token (an install, a rotation) is asked about once.
-        self.authorize = AsyncInstallationStoreAuthorize(
+        # One refresh at a time in this process: a refresh token works once, so the front
+        # door and the workers refreshing the same token together would make one of them fail.
+        self.rotating = asyncio.Lock()
+        self.authorize = Authorize(
+            self.rotating,
             logger=log,
             installation_store=self.store,
             client_id=client_id,
@@ -209,6 +257,8 @@ class Installations:
         )
         self.settings.authorize = self.authorize
         self._tokens: dict[Workspace | None, _Token] = {}
+        # Run once an install through the flow is stored (the installer's welcome).
+        self.on_completed: list[Callable[[Installation], Awaitable[None]]] = []
         self._reading = asyncio.Lock()
         self.store.on_change.append(self.forget_token)
 
@@ -226,6 +276,11 @@ class Installations:
             installation.team_name,
             extra={"team_id": installation.team_id},
         )
+        for hook in self.on_completed:
+            try:
+                await hook(installation)
+            except Exception:  # the install is stored; the page still says so
+                log.exception("after installing in %s", installation.team_id)
         return _page(
             200,
             "opsbot is installed",
@@ -262,19 +317,21 @@ class Installations:
             return await self._read(workspace, now)
 
     async def _read(self, workspace: Workspace | None, now: float) -> str | None:
-        installation = await self.find(workspace)
+        async with self.rotating:  # read after any refresh under way, and refresh alone
+            installation = await self.find(workspace)
+            if installation is not None and expiring(installation):
+                try:
+                    refreshed = await self.rotator.perform_token_rotation(
+                        installation=installation, minutes_before_expiration=REFRESH_MINUTES
+                    )
+                except SlackTokenRotationError as error:
+                    log.warning("bot token refresh failed: %r", error)
+                    refreshed = None
+                if refreshed is not None:
+                    await self.store.async_save(refreshed)
+                    installation = refreshed
         token, expires_at, org_wide = None, None, False
         if installation is not None:
-            try:
-                refreshed = await self.rotator.perform_token_rotation(
-                    installation=installation, minutes_before_expiration=REFRESH_MINUTES
-                )
-            except SlackTokenRotationError as error:
-                log.warning("bot token refresh failed: %r", error)
-                refreshed = None
-            if refreshed is not None:
-                await self.store.async_save(refreshed)
-                installation = refreshed
             token, expires_at = installation.bot_token, installation.bot_token_expires_at
             org_wide = bool(installation.is_enterprise_install)
         self._tokens[workspace] = _Token(
@@ -363,12 +420,33 @@ def _installed_body(installation: Installation) -> str:
     return (
         f"<p>opsbot is installed in <strong>{team}</strong>.</p>"
         "<h2>Next steps</h2><ol>"
-        "<li>Invite it to the channels it should watch: <code>/invite @opsbot</code>.</li>"
-        "<li>Type <code>/ops help</code> in Slack to see every command.</li>"
-        "<li>Declare an incident with <code>/incident declare &lt;title&gt;</code>, or open "
-        "opsbot's Home tab.</li></ol>"
+        + "".join(f"<li>{_code(html.escape(step))}</li>" for step in NEXT_STEPS)
+        + "</ol>"
         f'<p><a href="https://slack.com/app_redirect?{html.escape(query)}">Open Slack</a></p>'
     )
+
+
+def _code(text: str) -> str:
+    """`a` becomes <code>a</code>, as Slack would show it."""
+    parts = text.split("`")
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
+
+
+def welcome_text(installation: Installation) -> str:
+    """What the installer is told in Slack once the install is stored."""
+    team = installation.team_name or installation.enterprise_name or "your workspace"
+    steps = "\n".join(f"{n}. {step}" for n, step in enumerate(NEXT_STEPS, 1))
+    return f"opsbot is installed in {team}. Next steps:\n{steps}"
+
+
+def welcome_payload(installation: Installation) -> dict[str, str]:
+    return {"user": installation.user_id, "text": welcome_text(installation)}
+
+
+def workspace_of(installation: Installation) -> Workspace:
+    """The workspace an installation serves (an org-wide one: named by its org)."""
+    team = installation.team_id or installation.enterprise_id or ""
+    return Workspace(team, installation.enterprise_id)
 
 
 def _page(status: int, title: str, body: str, cookie: str) -> BoltResponse:

@@ -30,7 +30,10 @@ async def test_one_tick_prompts_each_workspaces_people_with_its_own_token(db_url
         clock.move(at("2026-03-06 09:00"))
         await bot.rt.scheduler.run_now(TICK_JOB)
         await bot.settle()
-        assert len(dm_messages(bot, ALICE)) == 1 and len(dm_messages(bot, BEA)) == 1
+        for person, name in ((ALICE, "Home daily"), (BEA, "Beta daily")):
+            welcome, prompt = dm_messages(bot, person)  # the install's welcome, then the prompt
+            assert "opsbot is installed" in welcome.text
+            assert name in prompt.text + str(prompt.blocks)
         for user, token in ((ALICE, home_token), (BEA, beta_token)):
             channel = bot.state.im_with(user)
             assert channel is not None

@@ -200,3 +200,24 @@ async def test_uninstalling_one_workspace_stops_its_work_and_not_the_others(
         assert all(call.token != "" and call.ok for call in since if call.method != "auth.test"), [
             (c.method, c.error) for c in since
         ]
+
+
+async def test_each_installer_is_told_the_next_steps_in_slack(db_url: str) -> None:
+    async with running_bot(db_url, oauth=True, **CONFIG) as bot:
+        add_beta(bot)
+        bot.state.valid_tokens = set()
+        home_token = await install_in(bot, TEAM_ID)
+        beta_token = await install_in(bot, BETA)
+        await bot.settle()
+        for installer, token, team in ((ALICE, home_token, "Sandbox"), (BEA, beta_token, "Beta")):
+            channel = bot.state.im_with(installer)
+            assert channel is not None, installer
+            [welcome] = bot.state.messages(channel.id)
+            assert f"opsbot is installed in {team}" in welcome.text
+            assert "/invite @opsbot" in welcome.text and "/ops help" in welcome.text
+            sent = [
+                c
+                for c in bot.state.calls_to("chat.postMessage")
+                if c.args.get("channel") == channel.id
+            ]
+            assert [c.token for c in sent] == [token]
