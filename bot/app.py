@@ -243,12 +243,14 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     source = installations.bot_token if installations else None
     team = installations.org_team if installations else None
     api_url = settings.slack_api_url
-    client = make_client(token, api_url, token_source=source, team_source=team)
+    client = make_client(token, api_url, token_source=source, org_workspace=team)
     projector_client = make_client(
-        token, api_url, handlers=[], token_source=source, team_source=team
+        token, api_url, handlers=[], token_source=source, org_workspace=team
     )
     identity = BotIdentity(
-        make_client(token, api_url, timeout=5, handlers=[], token_source=source, team_source=team),
+        make_client(
+            token, api_url, timeout=5, handlers=[], token_source=source, org_workspace=team
+        ),
         token,
         per_workspace=installations is not None,
     )
@@ -264,7 +266,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:
     # their client does not retry (a refusal is posted at most once) and gives up quickly.
     access_client = make_client(
-        token, api_url, timeout=2, handlers=[], token_source=source, team_source=team
+        token, api_url, timeout=2, handlers=[], token_source=source, org_workspace=team
     )
     directory = Directory(access_client, ttl=settings.membership_ttl_seconds)
     # The admins of the workspace the request is within (its `workspaces:` override, if any).

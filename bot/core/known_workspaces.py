@@ -41,8 +41,11 @@ class KnownWorkspaces:
         self._noted: set[Workspace] = set()
 
     async def note(self, workspace: Workspace | None) -> None:
-        """Remember a workspace a request came from (one statement, the first time only)."""
-        if workspace is None or not workspace.team_id or workspace in self._noted:
+        """Remember a workspace a request came from (one statement, the first time only; in
+        single-token mode there is one workspace, and nothing to remember)."""
+        if not self.oauth or workspace is None or not workspace.team_id:
+            return
+        if workspace in self._noted:
             return
         async with transaction(self.sessions) as session:
             await session.execute(

@@ -37,7 +37,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 # Asked for the token before each call (OAuth mode: the installed workspace's bot token).
 TokenSource = Callable[[], Awaitable[str | None]]
 # Asked which workspace a call is for when its token is an org-wide (Enterprise Grid) one.
-TeamSource = Callable[[], str | None]
+OrgWorkspace = Callable[[], str | None]
 # Methods that act in one workspace: with an org-wide token Slack needs its `team_id`.
 WORKSPACE_METHODS = frozenset(
     {
@@ -45,9 +45,6 @@ WORKSPACE_METHODS = frozenset(
         "conversations.list",
         "users.list",
         "usergroups.list",
-        "usergroups.create",
-        "search.messages",
-        "team.info",
     }
 )
 
@@ -112,7 +109,7 @@ def make_client(
     timeout: int = 10,
     handlers: list[AsyncRetryHandler] | None = None,
     token_source: TokenSource | None = None,
-    team_source: TeamSource | None = None,
+    org_workspace: OrgWorkspace | None = None,
 ) -> AsyncWebClient:
     """A client for reads and idempotent writes: it retries rate limits and transient failures.
 
@@ -120,7 +117,7 @@ def make_client(
     `handlers=[]` and reconciles by itself, because a blind retry after a lost answer posts twice.
     With `token_source`, the token is asked for before each call (OAuth mode: the installed
     workspace's bot token, which can be refreshed or revoked while the process runs); with
-    `team_source`, a call of a method that acts in one workspace names it when the token is
+    `org_workspace`, a call of a method that acts in one workspace names it when the token is
     an org-wide one (`WORKSPACE_METHODS`).
     """
     base_url = api_url if api_url.endswith("/") else api_url + "/"
@@ -131,7 +128,7 @@ def make_client(
         retry_handlers=retry_handlers() if handlers is None else handlers,
     )
     client.token_source = token_source
-    client.team_source = team_source
+    client.org_workspace = org_workspace
     return client
 
 
@@ -227,7 +224,7 @@ class GuardedClient(AsyncWebClient):
     """An AsyncWebClient whose every call leaves with its text neutralised (see module doc)."""
 
     token_source: TokenSource | None = None
-    team_source: TeamSource | None = None
+    org_workspace: OrgWorkspace | None = None
 
     @classmethod
     def from_client(cls, client: AsyncWebClient) -> GuardedClient:
@@ -264,8 +261,8 @@ class GuardedClient(AsyncWebClient):
         if self.token_source is not None:
             # Every caller sets the same, current token: the latest refresh wins.
             self.token = await self.token_source()
-        if self.team_source is not None and api_method in WORKSPACE_METHODS:
-            team = self.team_source()
+        if self.org_workspace is not None and api_method in WORKSPACE_METHODS:
+            team = self.org_workspace()
             if json is not None:
                 json = _with_team(json, team)
             elif isinstance(data, Mapping):
