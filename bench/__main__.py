@@ -36,6 +36,9 @@ def main() -> int:
     due.add_argument("--cards", type=int, default=100_000)
     due.add_argument("--dirty", type=int, default=1_000)
     due.add_argument("--db", default="sqlite,postgresql")
+    workspace_filter = commands.add_parser("filter", help="the workspace filter per statement")
+    workspace_filter.add_argument("--statements", type=int, default=2000)
+    workspace_filter.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.name == "ack":
         from bench.ack import run
@@ -59,6 +62,10 @@ def main() -> int:
         from bench.due_query import run as run_due
 
         print("\n".join(run_due(args.cards, args.dirty, args.db.split(","))))
+    elif args.name == "filter":
+        from bench.workspace_filter import run as run_filter
+
+        print("\n".join(run_filter(args.statements, args.rounds)))
     elif args.name == "ingest":
         from bench.ingest import run as run_ingest
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
+from typing import Any
 
 from sqlalchemy import String, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -168,14 +170,17 @@ def _leave_out_departed(state: ORMExecuteState) -> None:
         state.is_select or state.is_update or state.is_delete
     ):
         return
-    teams, orgs = departures.teams, departures.orgs
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            InWorkspace,
-            lambda model: (
-                model.team_id.not_in(teams)
-                & or_(model.enterprise_id.is_(None), model.enterprise_id.not_in(orgs))
-            ),
-            include_aliases=True,
-        )
+    state.statement = state.statement.options(_leaving_out(departures.teams, departures.orgs))
+
+
+@functools.lru_cache(maxsize=64)
+def _leaving_out(teams: tuple[str, ...], orgs: tuple[str, ...]) -> Any:
+    """The filter for one set of departures, made once (see `workspaces._only`)."""
+    return with_loader_criteria(
+        InWorkspace,
+        lambda model: (
+            model.team_id.not_in(teams)
+            & or_(model.enterprise_id.is_(None), model.enterprise_id.not_in(orgs))
+        ),
+        include_aliases=True,
     )

@@ -21,6 +21,7 @@ the first `auth.test` (`adopt`). Until then every workspace reads them, as there
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -129,13 +130,15 @@ def _only_current_workspace(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(ALL_WORKSPACES):
         return
-    teams = visible_teams(workspace)
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            InWorkspace,
-            lambda model: model.team_id.in_(teams),
-            include_aliases=True,
-        )
+    state.statement = state.statement.options(_only(visible_teams(workspace)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _only(teams: tuple[str, ...]) -> Any:
+    """The filter for one workspace, made once: building it analyses its lambda, which costs
+    more than the statement it is added to."""
+    return with_loader_criteria(
+        InWorkspace, lambda model: model.team_id.in_(teams), include_aliases=True
     )
 
 
