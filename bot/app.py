@@ -241,15 +241,15 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     # OAuth mode: the process-wide clients (workers, projector, lookups) speak with the bot
     # token of the workspace the work is within (`bot.core.workspaces`).
     source = installations.bot_token if installations else None
-    team = installations.org_team if installations else None
+    org_team = installations.org_team if installations else None
     api_url = settings.slack_api_url
-    client = make_client(token, api_url, token_source=source, org_workspace=team)
+    client = make_client(token, api_url, token_source=source, org_workspace=org_team)
     projector_client = make_client(
-        token, api_url, handlers=[], token_source=source, org_workspace=team
+        token, api_url, handlers=[], token_source=source, org_workspace=org_team
     )
     identity = BotIdentity(
         make_client(
-            token, api_url, timeout=5, handlers=[], token_source=source, org_workspace=team
+            token, api_url, timeout=5, handlers=[], token_source=source, org_workspace=org_team
         ),
         token,
         per_workspace=installations is not None,
@@ -266,7 +266,7 @@ def build_runtime(settings: Settings, tuning: Tuning | None = None) -> Runtime:
     # Membership lookups and the gate's refusals happen before Slack's 3 s acknowledgement:
     # their client does not retry (a refusal is posted at most once) and gives up quickly.
     access_client = make_client(
-        token, api_url, timeout=2, handlers=[], token_source=source, org_workspace=team
+        token, api_url, timeout=2, handlers=[], token_source=source, org_workspace=org_team
     )
     directory = Directory(access_client, ttl=settings.membership_ttl_seconds)
     # The admins of the workspace the request is within (its `workspaces:` override, if any).

@@ -21,13 +21,13 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, delete, event, or_, select, update
+from sqlalchemy import ColumnElement, String, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
-from bot.core.db import Base, UTCDateTime, transaction, utcnow
+from bot.core.db import Base, UTCDateTime, affected, transaction, utcnow
 from bot.core.workspaces import InWorkspace, Workspace, current, scoped_models, within
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,12 @@ class Departures:
         await self.refresh()
 
 
-def _of_departed(model: type[InWorkspace], workspace: Workspace) -> object:
+def _of_departed(columns: Any, workspace: Workspace) -> ColumnElement[bool]:
+    """The rows of a departed workspace (or, for an org-wide install, of its org), given a
+    model or a table's columns."""
     if workspace.team_id:
-        return model.team_id == workspace.team_id
-    return model.enterprise_id == workspace.enterprise_id
+        return cast(ColumnElement[bool], columns.team_id == workspace.team_id)
+    return cast(ColumnElement[bool], columns.enterprise_id == workspace.enterprise_id)
 
 
 async def _stop_work(session: AsyncSession, workspace: Workspace) -> None:
@@ -114,13 +116,13 @@ async def _stop_work(session: AsyncSession, workspace: Workspace) -> None:
 
     await session.execute(
         update(Projection)
-        .where(_of_departed(Projection, workspace))  # type: ignore[arg-type]
+        .where(_of_departed(Projection, workspace))
         .values(status="stopped", last_error=UNINSTALLED, lease_owner=None, lease_expires=None),
         execution_options={INCLUDE_DEPARTED: True},
     )
     await session.execute(
         update(Task)
-        .where(_of_departed(Task, workspace), Task.status == "pending")  # type: ignore[arg-type]
+        .where(_of_departed(Task, workspace), Task.status == "pending")
         .values(status="dead", last_error=UNINSTALLED, finished_at=utcnow()),
         execution_options={INCLUDE_DEPARTED: True},
     )
@@ -145,13 +147,9 @@ async def forget_departed(sessions: async_sessionmaker[AsyncSession], before: dt
         workspace = Workspace(departure.team_id, departure.enterprise_id or None)
         async with transaction(sessions) as session:
             for table in tables:
-                condition = (
-                    table.c.team_id == workspace.team_id
-                    if workspace.team_id
-                    else table.c.enterprise_id == workspace.enterprise_id
-                )
-                result = await session.execute(delete(table).where(condition))
-                deleted += int(getattr(result, "rowcount", 0) or 0)
+                departed = _of_departed(table.c, workspace)
+                result = await session.execute(delete(table).where(departed))
+                deleted += affected(result)
             await session.execute(
                 delete(WorkspaceDeparture).where(
                     WorkspaceDeparture.team_id == departure.team_id,

@@ -259,7 +259,6 @@ class Installations:
         self._tokens: dict[Workspace | None, _Token] = {}
         # Run once an install through the flow is stored (the installer's welcome).
         self.on_completed: list[Callable[[Installation], Awaitable[None]]] = []
-        self._reading = asyncio.Lock()
         self.store.on_change.append(self.forget_token)
 
     def forget_token(self) -> None:
@@ -310,26 +309,27 @@ class Installations:
         known = self._tokens.get(workspace)
         if known is not None and known.usable(now):
             return known.token
-        async with self._reading:  # one read (and one refresh) for the callers waiting
+        # One read (and one refresh) for the callers waiting, after any refresh under way.
+        async with self.rotating:
             known = self._tokens.get(workspace)
             if known is not None and known.usable(now):
                 return known.token
             return await self._read(workspace, now)
 
     async def _read(self, workspace: Workspace | None, now: float) -> str | None:
-        async with self.rotating:  # read after any refresh under way, and refresh alone
-            installation = await self.find(workspace)
-            if installation is not None and expiring(installation):
-                try:
-                    refreshed = await self.rotator.perform_token_rotation(
-                        installation=installation, minutes_before_expiration=REFRESH_MINUTES
-                    )
-                except SlackTokenRotationError as error:
-                    log.warning("bot token refresh failed: %r", error)
-                    refreshed = None
-                if refreshed is not None:
-                    await self.store.async_save(refreshed)
-                    installation = refreshed
+        """Read the installation, refreshing its token if it expires soon (`rotating` held)."""
+        installation = await self.find(workspace)
+        if installation is not None and expiring(installation):
+            try:
+                refreshed = await self.rotator.perform_token_rotation(
+                    installation=installation, minutes_before_expiration=REFRESH_MINUTES
+                )
+            except SlackTokenRotationError as error:
+                log.warning("bot token refresh failed: %r", error)
+                refreshed = None
+            if refreshed is not None:
+                await self.store.async_save(refreshed)
+                installation = refreshed
         token, expires_at, org_wide = None, None, False
         if installation is not None:
             token, expires_at = installation.bot_token, installation.bot_token_expires_at

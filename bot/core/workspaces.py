@@ -32,6 +32,8 @@ from sqlalchemy import String, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
+from bot.core.db import Base, affected
+
 UNKNOWN = ""
 # An execution option: this statement sees every workspace's rows. For a view of one
 # workspace's record that the org's settings show in others (a code red's announcement),
@@ -144,8 +146,6 @@ def _only(teams: tuple[str, ...]) -> Any:
 
 def scoped_models() -> list[type[Any]]:
     """Every mapped model whose rows belong to a workspace."""
-    from bot.core.db import Base
-
     return sorted(
         (
             mapper.class_
@@ -166,7 +166,7 @@ async def adopt(session: AsyncSession, workspace: Workspace) -> int:
                 .where(model.__table__.c.team_id == UNKNOWN)
                 .values(team_id=workspace.team_id, enterprise_id=workspace.enterprise_id)
             )
-            total += int(getattr(result, "rowcount", 0) or 0)
+            total += affected(result)
     return total
 
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from bot.codered.models import CodeRed, CodeRedSpan
 from bot.sandbox.acts.workspaces import BEA, BETA, BETA_GENERAL, add_beta
-from bot.sandbox.harness import running_bot
+from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, BOB, GENERAL
 from bot.sandbox.state import TEAM_ID
 from tests.codered.helpers import codered, declare
-from tests.workspaces.test_two_workspaces_e2e import install_in
+from tests.workspaces.helpers import install_in
 
 CONFIG = {
     "admins": [ALICE],
@@ -21,9 +21,8 @@ CONFIG = {
 }
 
 
-def announcements(bot: object, channel: str) -> list[str]:
-    state = bot.state  # type: ignore[attr-defined]
-    return [m.text for m in state.messages(channel) if "code red" in m.text.lower()]
+def announcements(bot: BotUnderTest, channel: str) -> list[str]:
+    return [m.text for m in bot.state.messages(channel) if "code red" in m.text.lower()]
 
 
 async def test_a_code_red_is_announced_in_the_workspaces_it_spans(db_url: str) -> None:

@@ -15,21 +15,18 @@ import random
 import pytest
 from sqlalchemy import select
 
-from bot.core.departures import INCLUDE_DEPARTED
 from bot.core.projector import Projection
-from bot.core.tasks import Task
-from bot.core.workspaces import UNKNOWN, scoped_models
 from bot.incidents.models import Incident, TimelineEntry
 from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.seed import ALICE, GENERAL
 from bot.sandbox.state import TEAM_ID
+from tests.workspaces.helpers import install_in, rows_without_a_workspace
 from tests.workspaces.test_two_workspaces_e2e import (
     BEA,
     BETA,
     BETA_GENERAL,
     CONFIG,
     add_beta,
-    install_in,
 )
 
 WHO = {TEAM_ID: (ALICE, GENERAL, "alpha"), BETA: (BEA, BETA_GENERAL, "beta")}
@@ -113,16 +110,7 @@ async def assert_isolated(bot: BotUnderTest) -> None:
         for kind, record_id, team in views:
             if kind.startswith("incidents.") and record_id.isdigit() and int(record_id) in owner_of:
                 assert team == owner_of[int(record_id)], (kind, record_id, team)
-        for model in scoped_models():
-            teams = set(
-                (
-                    await session.scalars(
-                        select(model.team_id), execution_options={INCLUDE_DEPARTED: True}
-                    )
-                ).all()
-            )
-            if model is not Task:
-                assert UNKNOWN not in teams, model.__tablename__
+    assert await rows_without_a_workspace(bot) == {}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.incidents.models import Incident
 from bot.sandbox.harness import BotUnderTest, running_bot
-from tests.workspaces.test_oauth_install_e2e import add_to_slack, approve
+from tests.workspaces.helpers import install_in, say
 
 ORG, EAST, WEST = "E0STARSHIP", "T0EAST", "T0WEST"
 EVE, WES = "W0EVE", "W0WES"  # org-wide user ids
@@ -26,23 +26,13 @@ def add_org(bot: BotUnderTest) -> None:
     state.add_channel("west", [WES, org_bot], id=WEST_CHANNEL, team=WEST)
 
 
-async def say(bot: BotUnderTest, text: str, user: str, channel: str) -> str:
-    before = len(bot.state.ephemerals)
-    response = await bot.slack.command("/incident", text, user=user, channel=channel)
-    assert response.status_code == 200, response.text
-    await bot.settle()
-    return "\n".join(e.text for e in bot.state.ephemerals[before:]) + response.text
-
-
 async def test_one_org_install_serves_two_workspaces_of_the_org_with_one_token(
     db_url: str,
 ) -> None:
     async with running_bot(db_url, oauth=True) as bot:
         add_org(bot)
         bot.state.valid_tokens = set()
-        link, _query = await add_to_slack(bot)
-        page = await bot.http.get(await approve(f"{link}&team={ORG}"))
-        assert page.status_code == 200, page.text
+        await install_in(bot, ORG)
         (issued,) = bot.state.oauth.installed_tokens()
         assert issued.is_enterprise_install and issued.team_id is None
         installed_at = len(bot.state.calls)

@@ -68,9 +68,13 @@ def _declarations(codered_id: int) -> Rows:
     )
 
 
+def _room_arrived(row: CodeRed) -> bool:
+    return "channel_id" in (written(row) or ()) and row.channel_id is not None
+
+
 def _declaration_waiting_for_room(row: CodeRed) -> Keys:
     """The declaration links the war room: redrawn once the room exists."""
-    if "channel_id" not in (written(row) or ()) or row.channel_id is None:
+    if not _room_arrived(row):
         return []
     return select(CodeRedEvent.id).where(
         CodeRedEvent.codered_id == row.id, CodeRedEvent.kind == "declared"
@@ -78,9 +82,7 @@ def _declaration_waiting_for_room(row: CodeRed) -> Keys:
 
 
 def _declaration_elsewhere_waiting_for_room(row: CodeRed) -> Keys:
-    if "channel_id" not in (written(row) or ()) or row.channel_id is None:
-        return []
-    return _in_spans(_declarations(row.id))
+    return _in_spans(_declarations(row.id)) if _room_arrived(row) else []
 
 
 def _declared_elsewhere(row: CodeRedSpan) -> Keys:
