@@ -122,8 +122,7 @@ class Runtime:
                 me = await self.identity.current()
             if me is not None and me.team_id:
                 try:
-                    async with transaction(self.sessions) as session:
-                        adopted = await workspaces.adopt(session, Workspace(me.team_id))
+                    adopted = await workspaces.adopt(self.sessions, Workspace(me.team_id))
                 except Exception:
                     log.exception("rows without a workspace could not be given %s", me.team_id)
                 else:

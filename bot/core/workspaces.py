@@ -28,11 +28,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, event, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, event, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
-from bot.core.db import Base, affected
+from bot.core.db import Base, affected, transaction
 
 UNKNOWN = ""
 # An execution option: this statement sees every workspace's rows. For a view of one
@@ -156,17 +156,29 @@ def scoped_models() -> list[type[Any]]:
     )
 
 
-async def adopt(session: AsyncSession, workspace: Workspace) -> int:
-    """Give the rows written before the sole workspace was known (`UNKNOWN`) to `workspace`."""
+async def adopt(sessions: async_sessionmaker[AsyncSession], workspace: Workspace) -> int:
+    """Give the rows written before the sole workspace was known (`UNKNOWN`) to `workspace`.
+
+    Run at every start, and almost always with nothing to do: each table is first asked
+    whether it has such a row, which takes no write lock, and only those that do are updated,
+    a table to a transaction, so the requests of a process starting up never wait on it."""
     total = 0
     with within(None):
         for model in scoped_models():
-            result = await session.execute(
-                update(model.__table__)
-                .where(model.__table__.c.team_id == UNKNOWN)
-                .values(team_id=workspace.team_id, enterprise_id=workspace.enterprise_id)
-            )
-            total += affected(result)
+            table = model.__table__
+            async with sessions() as session:
+                unnamed = await session.scalar(
+                    select(table.c.team_id).where(table.c.team_id == UNKNOWN).limit(1)
+                )
+            if unnamed is None:
+                continue
+            async with transaction(sessions) as session:
+                result = await session.execute(
+                    update(table)
+                    .where(table.c.team_id == UNKNOWN)
+                    .values(team_id=workspace.team_id, enterprise_id=workspace.enterprise_id)
+                )
+                total += affected(result)
     return total
 
 
