@@ -14,10 +14,18 @@ from sqlalchemy.engine import make_url
 from bot.core.db import make_engine
 from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
+from tests.memory import release_framework_caches
 from tests.pg import ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _pg_problem: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _release_finished_bots() -> Iterator[None]:
+    """A finished test's bot can be collected (see `tests.memory`)."""
+    yield
+    release_framework_caches()
 
 
 @pytest.fixture(scope="session")
