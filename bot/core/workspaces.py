@@ -78,8 +78,12 @@ def _text(value: Any) -> str | None:
 
 def of_body(body: Mapping[str, Any]) -> Workspace | None:
     """The workspace a Slack delivery comes from: an event envelope, a slash command or an
-    interaction. Slack names the team in different places in each (for an event in a shared
-    channel, the installation it was delivered to is the first of `authorizations`)."""
+    interaction. Slack names the team in different places in each. In a shared channel it is
+    the side where the app is installed: for an event, the first of `authorizations`; for a
+    modal opened there by someone of the other side, `view.app_installed_team_id`."""
+    installed = _installed_side(body)
+    if installed is not None:
+        return installed
     team = body.get("team")
     user = body.get("user")
     authorizations = body.get("authorizations")
@@ -100,6 +104,21 @@ def of_body(body: Mapping[str, Any]) -> Workspace | None:
     if team_id is None and enterprise_id is None:
         return None
     return Workspace(team_id or enterprise_id or UNKNOWN, enterprise_id)
+
+
+def _installed_side(body: Mapping[str, Any]) -> Workspace | None:
+    """A modal's own workspace, when it was opened from the other side of a Slack Connect
+    channel: `team` and `enterprise` are then the other side's, and Slack does not say the
+    installed side's org (the installation store knows it)."""
+    view = body.get("view")
+    installed = _text(view.get("app_installed_team_id")) if isinstance(view, Mapping) else None
+    if installed is None:
+        return None
+    team = body.get("team")
+    enterprise = body.get("enterprise")
+    same_side = isinstance(team, Mapping) and team.get("id") == installed
+    enterprise_id = _text(enterprise.get("id")) if isinstance(enterprise, Mapping) else None
+    return Workspace(installed, enterprise_id if same_side else None)
 
 
 def _team_default() -> str:

@@ -244,6 +244,25 @@ async def test_a_pause_for_one_workspace_does_not_hold_another() -> None:
         ({"command": "/incident", "team_id": "T3", "enterprise_id": "E3"}, Workspace("T3", "E3")),
         ({"type": "block_actions", "team": {"id": "T4"}, "enterprise": None}, Workspace("T4")),
         ({"type": "view_submission", "user": {"id": "U1", "team_id": "T5"}}, Workspace("T5")),
+        (  # bolt-python's Slack Connect view_submission (tests/scenario_tests)
+            {
+                "type": "view_submission",
+                "team": {"id": "T-other-side", "enterprise_id": "E-other-side"},
+                "user": {"id": "W111", "team_id": "T-other-side"},
+                "view": {"team_id": "T-other-side", "app_installed_team_id": "T-installed"},
+                "enterprise": {"id": "E-other-side", "name": "Kaz Sandbox Org"},
+            },
+            Workspace("T-installed"),
+        ),
+        (
+            {
+                "type": "block_actions",
+                "team": {"id": "T6"},
+                "enterprise": {"id": "E6"},
+                "view": {"team_id": "T6", "app_installed_team_id": "T6"},
+            },
+            Workspace("T6", "E6"),
+        ),
         ({"type": "url_verification"}, None),
     ],
 )
