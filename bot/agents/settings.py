@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.core.settings import HttpUrlText, Section, SectionKey
@@ -11,7 +13,34 @@ class AgentBackend(Section):
     name: str = Field(pattern=r"^[\w.-]{1,40}$", description="name people pick the agent by")
     kind: str = Field(
         pattern=r"^[a-z][a-z0-9_]{0,30}$",
-        description="a module in bot/agents/backends/: a2a or command",
+        description="a module in bot/agents/backends/: a2a or command (command with a preset)",
+    )
+    preset: str | None = Field(
+        default=None,
+        description="a known CLI agent: codex, claude, aider, openhands, gemini or opencode; "
+        "fills in command, progress and key_env",
+    )
+    model: str | None = Field(default=None, description="the model the preset's agent uses")
+    api_key: SecretStr | None = Field(
+        default=None, description="the agent's own API key, given to it in `key_env` (command)"
+    )
+    api_key_file: str | None = Field(
+        default=None, description="file holding api_key (a mounted secret), instead of `api_key`"
+    )
+    key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z][A-Z0-9_]{0,63}$",
+        description="the environment variable the agent reads its key from (default: preset's)",
+    )
+    progress: str | None = Field(
+        default=None,
+        description="format of the agent's output: codex, claude, gemini, opencode, openhands, "
+        "aider or plain (default: preset's, else guessed line by line)",
+    )
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="more environment variables given to the agent by name (command); "
+        "nothing else of the bot's environment is, beyond PATH, HOME and the locale",
     )
     url: HttpUrlText | None = Field(default=None, description="the A2A agent's address (a2a)")
     command: list[str] | None = Field(
@@ -23,6 +52,31 @@ class AgentBackend(Section):
         description="file holding the token (a mounted secret), instead of `token`",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_is_a_command(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") and not data.get("kind"):
+            return {**data, "kind": "command"}
+        return data
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        from bot.agents.backends.presets import PRESETS
+
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"must be one of {', '.join(PRESETS)} ({value!r})")
+        return value
+
+    @field_validator("progress")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        from bot.agents.backends.jsonlines import ALL_FORMATS
+
+        if value is not None and value not in ALL_FORMATS:
+            raise ValueError(f"must be one of {', '.join(ALL_FORMATS)} ({value!r})")
+        return value
+
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
@@ -33,19 +87,23 @@ class AgentBackend(Section):
         return value
 
     @model_validator(mode="after")
-    def _token_from_file(self) -> AgentBackend:
-        # The YAML file is usually a ConfigMap; the token itself belongs in a Secret.
-        if self.token_file is None:
-            return self
-        if self.token is not None:
-            raise ValueError("set token or token_file, not both")
-        try:
-            with open(self.token_file, encoding="utf-8") as file:
-                self.token = SecretStr(file.read().strip())
-        except OSError as error:
-            reason = f"token_file: cannot read {self.token_file} ({error.strerror})"
-            raise ValueError(reason) from None
+    def _secrets_from_files(self) -> AgentBackend:
+        # The YAML file is usually a ConfigMap; the secrets themselves belong in a Secret.
+        self.token = _secret_from_file(self.token, self.token_file, "token")
+        self.api_key = _secret_from_file(self.api_key, self.api_key_file, "api_key")
         return self
+
+
+def _secret_from_file(value: SecretStr | None, path: str | None, name: str) -> SecretStr | None:
+    if path is None:
+        return value
+    if value is not None:
+        raise ValueError(f"set {name} or {name}_file, not both")
+    try:
+        with open(path, encoding="utf-8") as file:
+            return SecretStr(file.read().strip())
+    except OSError as error:
+        raise ValueError(f"{name}_file: cannot read {path} ({error.strerror})") from None
 
 
 class AgentsConfig(Section):

@@ -117,15 +117,22 @@ def test_cli_json_lines_from_several_agents() -> None:
 def test_the_cli_agent_does_not_inherit_the_bots_secrets() -> None:
     from bot.agents.backends.command import agent_environment
 
-    env = agent_environment(
-        {
-            "PATH": "/usr/bin",
-            "OPENAI_API_KEY": "sk-agent",
-            "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
-            "DATABASE_URL": "postgresql://u:p@db/opsbot",
-            "AGENTS__GITHUB_TOKEN": "ghp_x",
-            "GITHUB_WEBHOOK_SECRET": "w",
-        }
-    )
-    assert env == {"PATH": "/usr/bin", "OPENAI_API_KEY": "sk-agent"}
+    bots = {
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "OPENAI_API_KEY": "sk-the-bots",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "DATABASE_URL": "postgresql://u:p@db/opsbot",
+        "AGENTS__GITHUB_TOKEN": "ghp_x",
+        "GITHUB_WEBHOOK_SECRET": "w",
+        "AWS_SECRET_ACCESS_KEY": "a",
+        "PROXY_FOR_AGENT": "http://proxy",
+    }
+    env = agent_environment(bots, {"OPENAI_API_KEY": "sk-agent"}, ("PROXY_FOR_AGENT",))
+    assert env == {
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "OPENAI_API_KEY": "sk-agent",  # its own key, from its own setting
+        "PROXY_FOR_AGENT": "http://proxy",  # named by the operator
+    }

@@ -52,7 +52,12 @@ def checkout(tmp_path: Path) -> Path:
 def command_agents(checkout: Path, tmp_path: Path, **extra: Any) -> dict[str, Any]:
     return {
         "backends": [
-            {"name": "local", "kind": "command", "command": [sys.executable, str(FAKE_AGENT)]}
+            {
+                "name": "local",
+                "kind": "command",
+                "command": [sys.executable, str(FAKE_AGENT)],
+                "pass_env": ["FAKE_AGENT_STARTED"],  # where the slow agent says it started
+            }
         ],
         "checkouts": {REPO: str(checkout)},
         "worktree_root": str(tmp_path / "trees"),

@@ -29,33 +29,52 @@ from bot.agents.backends.base import (
     outcome_from_diff,
 )
 from bot.agents.backends.jsonlines import Line, read_line
+from bot.agents.backends.presets import PRESETS, PROMPT, Preset, command_line
 from bot.agents.settings import AgentBackend
 from bot.config import reveal
 from bot.core.security import redact_secrets
 
-PROMPT = "{prompt}"
-BOT_SECRETS = (
-    "SLACK_",
-    "DATABASE_URL",
-    "GITHUB_WEBHOOK",
-    "GITLAB_WEBHOOK",
-    "BUILDKITE_WEBHOOK",
-    "AGENTS__",
-    "OPSBOT_",
+# What an agent gets of the bot's environment: enough to find programs, a home and a locale.
+# Anything else (the bot's tokens, its database, cloud credentials) stays out unless a backend
+# names it in `pass_env`; the agent reads untrusted text and runs what it decides to.
+BASE_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "USER",
+    "LOGNAME",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
 )
 STEP_INTERVAL = 0.25
+REPLY_CHARS = 2000
 
 
 def create(config: AgentBackend, env: BackendEnv) -> CommandBackend:
-    if not config.command:
-        raise ValueError(f"agent backend {config.name!r} (command) needs a command")
-    return CommandBackend(config, env)
+    preset = PRESETS[config.preset] if config.preset else None
+    if not config.command and preset is None:
+        raise ValueError(f"agent backend {config.name!r} (command) needs a command or a preset")
+    return CommandBackend(config, env, preset)
 
 
 class CommandBackend:
-    def __init__(self, config: AgentBackend, env: BackendEnv) -> None:
+    def __init__(self, config: AgentBackend, env: BackendEnv, preset: Preset | None) -> None:
         self.name = config.name
-        self.command = list(config.command or [])
+        if config.command:
+            self.command = list(config.command)
+        else:
+            self.command = command_line(preset, config.model) if preset else []
+        self.progress = config.progress or (preset.progress if preset else None)
+        self.own_env = own_environment(config, preset)
+        self.pass_env = tuple(config.pass_env)
+        self.scratch = preset.scratch if preset else ()
         self.agents = env.agents
         self.root = Path(env.agents.worktree_root or Path(tempfile.gettempdir()) / "opsbot-trees")
 
@@ -101,7 +120,7 @@ class CommandBackend:
     async def _run_agent(self, job: Job, cwd: Path, emit: Emit) -> Line:
         argv, via_stdin = self._argv(job)
         env = {
-            **agent_environment(os.environ),
+            **agent_environment(os.environ, self.own_env, self.pass_env),
             "OPSBOT_INSTRUCTION": job.instruction,
             "OPSBOT_REPO": job.repo,
             "OPSBOT_BRANCH": job.branch,
@@ -149,18 +168,22 @@ class CommandBackend:
         emit: Emit,
     ) -> Line:
         assert process.stdout is not None
-        summary = tests = error = None
+        summary = tests = error = step = None
         last_emit = 0.0
         async for raw in process.stdout:
-            line = read_line(raw.decode(errors="replace"))
-            summary, tests, error = (
-                line.summary or summary,
-                line.tests or tests,
-                line.error or error,
-            )
-            if line.step and time.monotonic() - last_emit >= STEP_INTERVAL:
+            line = read_line(raw.decode(errors="replace"), self.progress)
+            if line.delta and line.summary:
+                summary = ((summary or "") + line.summary)[-REPLY_CHARS:]
+            else:
+                summary = line.summary or summary
+            tests, error = line.tests or tests, line.error or error
+            step = line.step or step
+            if step and time.monotonic() - last_emit >= STEP_INTERVAL:
                 last_emit = time.monotonic()
-                await emit(Update(state=m.WORKING, step=redact_secrets(line.step)))
+                await emit(Update(state=m.WORKING, step=redact_secrets(step)))
+                step = None
+        if step:  # the latest step is shown, however quickly it followed the one before
+            await emit(Update(state=m.WORKING, step=redact_secrets(step)))
         code = await process.wait()
         with contextlib.suppress(TimeoutError):  # the last stderr lines explain a failure
             await asyncio.wait_for(asyncio.shield(reader), 2.0)
@@ -172,7 +195,7 @@ class CommandBackend:
     async def _deliver(self, job: Job, tree: gitwork.Worktree, final: Line, emit: Emit) -> None:
         await emit(Update(step="Committing the changes"))
         title = job.instruction.splitlines()[0][:72] or "Changes from the coding agent"
-        changed = await gitwork.commit_all(tree, title)
+        changed = await gitwork.commit_all(tree, title, leave_out=self.scratch)
         numbers = numstat_numbers(await gitwork.numstat(tree) if changed else "")
         notes: list[str] = []
         pr_url = None
@@ -218,11 +241,23 @@ class CommandBackend:
             return None
 
 
-def agent_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The bot's environment minus its own secrets: the agent reads untrusted text."""
-    return {
-        name: value for name, value in environ.items() if not name.upper().startswith(BOT_SECRETS)
-    }
+def own_environment(config: AgentBackend, preset: Preset | None) -> dict[str, str]:
+    """What the backend's entry gives its agent: the preset's fixed settings and its key."""
+    env = dict(preset.env) if preset else {}
+    key_env = config.key_env or (preset.key_env if preset else None)
+    key = reveal(config.api_key)
+    if key and key_env:
+        env[key_env] = key
+    return env
+
+
+def agent_environment(
+    environ: Mapping[str, str], own: Mapping[str, str], passed: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The agent's environment: `BASE_ENV` and the names in `passed` from the bot's, then the
+    backend's own settings and key."""
+    names = {*BASE_ENV, *passed}
+    return {**{name: environ[name] for name in names if name in environ}, **own}
 
 
 async def _collect(stream: asyncio.StreamReader, into: deque[str]) -> None:

@@ -73,10 +73,12 @@ async def remove_worktree(checkout: str, path: Path) -> None:
     await git(checkout, "worktree", "prune", check=False)
 
 
-async def commit_all(tree: Worktree, message: str) -> bool:
-    """Commit whatever the agent changed; False when it changed nothing."""
-    await git(tree.path, "add", "-A")
-    if not (await git(tree.path, "status", "--porcelain")).strip():
+async def commit_all(tree: Worktree, message: str, leave_out: tuple[str, ...] = ()) -> bool:
+    """Commit whatever the agent changed, but for its own scratch files (`leave_out`, glob
+    patterns at the top of the tree); False when it changed nothing."""
+    excluded = [f":(exclude,glob){p}{tail}" for p in leave_out for tail in ("", "/**")]
+    await git(tree.path, "add", "-A", "--", ".", *excluded)
+    if not (await git(tree.path, "diff", "--cached", "--name-only")).strip():
         return (await git(tree.path, "rev-parse", "HEAD")).strip() != tree.base
     await git(tree.path, *GIT_IDENTITY, "commit", "--quiet", "-m", message)
     return True

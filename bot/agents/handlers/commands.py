@@ -101,7 +101,7 @@ class AgentCommand:
         if not agents.backends:
             return "No agent backend is configured (`agents.backends`)."
         lines = ["*Agent backends* (the first is the default)"]
-        lines += [f"• `{inert(b.name)}` ({b.kind})" for b in agents.backends]
+        lines += [f"• `{inert(b.name)}` ({b.preset or b.kind})" for b in agents.backends]
         repos = sorted(set(agents.repos.values()) | set(agents.checkouts))
         if repos:
             lines.append("*Repositories:* " + ", ".join(f"`{inert(r)}`" for r in repos))
