@@ -5,11 +5,11 @@ flags for unattended editing of the current directory, the format of what it pri
 environment variable its API key goes in, and the hosts it needs to reach. Every field of a
 backend entry still overrides its preset (`command`, `progress`, `key_env`).
 
-The prompt (the instruction and the thread) goes in on stdin where the tool reads it there, or
-as the value of an option written `--option={prompt}`: never as an argument of its own, which
-a prompt starting with `-` would turn into an option. Each tool's own sandbox and approval prompts are turned off or set to edit
-the worktree without asking: nobody is at a terminal to approve, and the bot commits, shows
-and reviews what the agent changed.
+The prompt (the instruction and the thread) goes in on stdin where the tool reads it there,
+or as the value of an option written `--option={prompt}`: never as an argument of its own,
+which a prompt starting with `-` would turn into an option. Each tool's own approval prompts
+are turned off or set to edit the worktree without asking: nobody is at a terminal to approve,
+and the bot commits, shows and reviews what the agent changed.
 """
 
 from __future__ import annotations
