@@ -36,6 +36,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # The wheels are mounted from the first stage for this one step, so they never become a layer;
 # --no-index: everything comes from them, nothing from the network.
+# bubblewrap: the sandbox each command coding agent runs in (bot/agents/backends/isolation.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap=0.8.0-2+deb12u1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m venv "$VIRTUAL_ENV" \
     && pip install --no-cache-dir --no-index --find-links=/wheels /wheels/opsbot-*.whl \

@@ -163,6 +163,7 @@ def _check(settings: Settings) -> int:
             "SLACK_SIGNING_SECRET is not set: requests to /slack/events cannot be verified "
             "(Socket Mode needs SLACK_APP_TOKEN instead)"
         )
+    problems += _agent_isolation(settings)
     database = _probe_database(settings.database_url)
     if database.startswith("database does not answer"):
         problems.append(database)
@@ -171,6 +172,22 @@ def _check(settings: Settings) -> int:
     for problem in problems:
         print(f"opsbot: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _agent_isolation(settings: Settings) -> list[str]:
+    """Command agents run in a sandbox: say which, and refuse to call a setup ready that
+    would run them in none without being told to."""
+    from bot.agents.backends import isolation
+    from bot.agents.settings import SECTION as AGENTS
+
+    agents = settings.section(AGENTS)
+    if not any(backend.kind == "command" for backend in agents.backends):
+        return []
+    line = isolation.describe(agents.isolation)
+    print(f"  {line}")
+    if agents.isolation != "none" and isolation.bubblewrap() is None:
+        return [f"{line}; install bubblewrap, or set agents.isolation: none"]
+    return []
 
 
 def _probe_database(url: str) -> str:

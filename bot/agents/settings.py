@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -36,6 +36,11 @@ class AgentBackend(Section):
         default=None,
         description="format of the agent's output: codex, claude, gemini, opencode, openhands, "
         "aider or plain (default: preset's, else guessed line by line)",
+    )
+    network: bool | None = Field(
+        default=None,
+        description="whether the isolated agent may use the network (default: with a preset, "
+        "which needs its model API; else no)",
     )
     pass_env: list[str] = Field(
         default_factory=list,
@@ -137,6 +142,22 @@ class AgentsConfig(Section):
     github_api_url: HttpUrlText = Field(
         default="https://api.github.com",
         description="the forge's API (GitHub Enterprise: https://host/api/v3)",
+    )
+    isolation: Literal["auto", "bubblewrap", "none"] = Field(
+        default="auto",
+        description="how command agents are isolated: bubblewrap (auto: when it can run; "
+        "without it they are refused), or none to run them with the bot's own access",
+    )
+    read_only_paths: list[str] = Field(
+        default_factory=list,
+        description="more paths an isolated agent can read: where its tool is installed "
+        "(besides /usr, /opt and the system libraries)",
+    )
+    memory_mb: int = Field(
+        default=8192, ge=64, description="address space an isolated agent may use (MiB)"
+    )
+    cpu_seconds: int = Field(
+        default=3600, ge=1, description="CPU time an isolated agent may use (seconds)"
     )
     retries: int = Field(default=3, ge=1, le=20, description="attempts before a run gives up")
     retry_seconds: float = Field(

@@ -27,7 +27,7 @@ def main() -> int:
         return 3
     if "slow" in instruction:
         say(type="step", text="Thinking for a long time")
-        Path(os.environ.get("FAKE_AGENT_STARTED", "/dev/null")).write_text(str(os.getpid()))
+        Path(".agent-started").write_text("")  # in its worktree: the only place it may write
         time.sleep(60)
     if "nothing" not in instruction:
         say(type="item.started", item={"type": "command_execution", "command": "pytest -q"})

@@ -31,6 +31,7 @@ from tests.agents.e2e import (
     until,
     view_ts,
 )
+from tests.agents.isolated import isolation
 
 FAKE_AGENT = Path(__file__).with_name("fake_agent.py")
 REPO = "octo-org/octo-repo"
@@ -56,11 +57,11 @@ def command_agents(checkout: Path, tmp_path: Path, **extra: Any) -> dict[str, An
                 "name": "local",
                 "kind": "command",
                 "command": [sys.executable, str(FAKE_AGENT)],
-                "pass_env": ["FAKE_AGENT_STARTED"],  # where the slow agent says it started
             }
         ],
         "checkouts": {REPO: str(checkout)},
         "worktree_root": str(tmp_path / "trees"),
+        **isolation(),
         **extra,
     }
 
@@ -170,19 +171,30 @@ async def test_command_agent_opens_a_pull_request_with_a_token(
         assert "<https://github.com/octo-org/octo-repo/pull/1|Pull request>" in result.args["text"]
 
 
+def _working_in(trees: Path) -> list[int]:
+    """Processes of this machine whose working directory is one of the worktrees."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and Path(os.readlink(entry / "cwd")).is_relative_to(trees):
+                found.append(int(entry.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
 async def test_canceling_a_command_agent_kills_it(
-    db_url: str, checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, checkout: Path, tmp_path: Path
 ) -> None:
-    started = tmp_path / "started"
-    monkeypatch.setenv("FAKE_AGENT_STARTED", str(started))
+    trees = tmp_path / "trees"
     async with agent_bot(db_url, "unused", **command_agents(checkout, tmp_path)) as bot:
         await bot.slack.command("/agent", f"run {REPO} be slow", user=BOB, channel=GENERAL)
-        await until(bot, started.exists)
+        await until(bot, lambda: bool(list(trees.glob("*/*/.agent-started"))))
+        assert _working_in(trees)
         [task] = await tasks(bot)
         channel, ts = await view_ts(bot, service.CARD, task.id)
         await bot.slack.block_action(BOB, "agents.cancel", channel=channel, message_ts=ts)
         await until(bot, lambda: all_in(bot, m.CANCELED))
-        await until(bot, lambda: not list((tmp_path / "trees").glob("*/*")))
-        with pytest.raises(ProcessLookupError):
-            os.kill(int(started.read_text()), 0)
+        await until(bot, lambda: not list(trees.glob("*/*")))
+        assert _working_in(trees) == []  # the agent and anything it started are gone
         assert "Canceled by <@U0BOB>" in shown(bot, channel, ts)

@@ -150,6 +150,7 @@ async def _drive(backend_entry: dict[str, Any], tmp_path: Path) -> tuple[list[Up
         backends=[AgentBackend.model_validate(backend_entry)],
         checkouts={REPO: str(checkout)},
         worktree_root=str(tmp_path / "trees"),
+        isolation="none",  # the stand-ins write down how they were started, outside
     )
     backend = create_backend(agents.backends[0], BackendEnv(agents=agents, public_url=None))
     updates: list[Update] = []

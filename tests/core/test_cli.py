@@ -195,3 +195,19 @@ def test_check_fails_without_what_serving_needs_and_probes_the_database(tmp_path
     assert run("db", "upgrade", env=env).returncode == 0
     ready = run("check", env=env, cwd=tmp_path)
     assert ready.returncode == 0 and "database answers, at revision" in ready.stdout
+
+
+def test_check_says_how_command_agents_are_isolated(tmp_path: Path) -> None:
+    config = tmp_path / "opsbot.yml"
+    config.write_text(
+        "agents:\n  backends:\n    - {name: codex, preset: codex}\n  checkouts: {o/r: /srv/r}\n"
+    )
+    env = {**READY, "OPSBOT_CONFIG": str(config), "PATH": "/nonexistent"}  # no bwrap on it
+    refused = run("check", env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "agent isolation: unavailable" in refused.stdout
+    assert "install bubblewrap, or set agents.isolation: none" in refused.stderr
+    config.write_text(config.read_text() + "  isolation: none\n")
+    allowed = run("check", env=env, cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "agent isolation: none (agents.isolation: none)" in allowed.stdout

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.agents import models as m
-from bot.agents.backends import github, gitwork
+from bot.agents.backends import github, gitwork, isolation
 from bot.agents.backends.base import (
     BackendEnv,
     BackendRejected,
@@ -75,6 +75,7 @@ class CommandBackend:
         self.own_env = own_environment(config, preset)
         self.pass_env = tuple(config.pass_env)
         self.scratch = preset.scratch if preset else ()
+        self.network = config.network if config.network is not None else preset is not None
         self.agents = env.agents
         self.root = Path(env.agents.worktree_root or Path(tempfile.gettempdir()) / "opsbot-trees")
 
@@ -89,6 +90,10 @@ class CommandBackend:
             )
         if job.pending_input is not None:
             raise BackendRejected("this command agent cannot take answers while it runs")
+        try:
+            sandbox = isolation.choose(self.agents.isolation)
+        except isolation.IsolationUnavailable as error:
+            raise BackendRejected(str(error)) from error
         root = self.root / job.repo.replace("/", "__")
         root.mkdir(parents=True, exist_ok=True)
         base = job.previous_branch or job.base_branch
@@ -105,7 +110,7 @@ class CommandBackend:
                     branch=job.branch,
                 )
             )
-            final = await self._run_agent(job, tree.path, emit)
+            final = await self._run_agent(job, tree, sandbox, emit)
             if final.error:
                 await emit(Update(state=m.FAILED, error=final.error))
                 return
@@ -117,7 +122,19 @@ class CommandBackend:
         uses_arg = any(PROMPT in part for part in self.command)
         return [part.replace(PROMPT, job.payload) for part in self.command], not uses_arg
 
-    async def _run_agent(self, job: Job, cwd: Path, emit: Emit) -> Line:
+    def _sandboxed(self, argv: list[str], tree: gitwork.Worktree, tool: str) -> list[str]:
+        return isolation.wrap(
+            argv,
+            tool=tool,
+            place=isolation.Place(tree.path, tree.git_dir, tree.common_dir),
+            network=self.network,
+            read_only=self.agents.read_only_paths,
+            limits=isolation.Limits(self.agents.memory_mb, self.agents.cpu_seconds),
+        )
+
+    async def _run_agent(
+        self, job: Job, tree: gitwork.Worktree, sandbox: str | None, emit: Emit
+    ) -> Line:
         argv, via_stdin = self._argv(job)
         env = {
             **agent_environment(os.environ, self.own_env, self.pass_env),
@@ -126,10 +143,13 @@ class CommandBackend:
             "OPSBOT_BRANCH": job.branch,
             "OPSBOT_ATTEMPT": str(job.attempt),
         }
+        if sandbox is not None:
+            argv = self._sandboxed(argv, tree, sandbox)
+            env["HOME"] = isolation.HOME
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
-                cwd=str(cwd),
+                cwd=str(tree.path),
                 env=env,
                 stdin=asyncio.subprocess.PIPE if via_stdin else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,

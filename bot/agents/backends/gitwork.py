@@ -31,6 +31,14 @@ async def git(cwd: str | Path, *args: str, check: bool = True) -> str:
     return out.decode(errors="replace")
 
 
+async def git_dirs(tree: Path) -> tuple[Path, Path]:
+    """A worktree's own git directory (its index and HEAD) and the one it shares with the
+    repository (objects, refs)."""
+    out = await git(tree, "rev-parse", "--absolute-git-dir", "--git-common-dir")
+    own, common = out.splitlines()[:2]
+    return Path(own), (tree / common).resolve()
+
+
 async def has_remote(checkout: str, name: str = "origin") -> bool:
     return name in (await git(checkout, "remote")).split()
 
@@ -52,6 +60,15 @@ class Worktree:
     path: Path
     branch: str
     base: str
+    git_dir: Path  # its own git directory, found before any agent ran in it
+    common_dir: Path  # the repository's, shared by every worktree
+
+
+async def in_tree(tree: Worktree, *args: str) -> str:
+    """git in the worktree, told where its git directory is. An agent can rewrite the tree's
+    `.git` file to point at a directory of its own, whose config (core.fsmonitor, hooks) git
+    would run as the bot: the directory found at creation is used instead."""
+    return await git(tree.path, f"--git-dir={tree.git_dir}", f"--work-tree={tree.path}", *args)
 
 
 async def add_worktree(checkout: str, root: Path, branch: str, base: str | None) -> Worktree:
@@ -64,7 +81,8 @@ async def add_worktree(checkout: str, root: Path, branch: str, base: str | None)
         await remove_worktree(checkout, path)
     await git(checkout, "worktree", "prune")
     await git(checkout, "worktree", "add", "--quiet", "-B", branch, str(path), base_sha)
-    return Worktree(checkout, path, branch, base_sha)
+    git_dir, common_dir = await git_dirs(path)
+    return Worktree(checkout, path, branch, base_sha, git_dir, common_dir)
 
 
 async def remove_worktree(checkout: str, path: Path) -> None:
@@ -77,16 +95,16 @@ async def commit_all(tree: Worktree, message: str, leave_out: tuple[str, ...] = 
     """Commit whatever the agent changed, but for its own scratch files (`leave_out`, glob
     patterns at the top of the tree); False when it changed nothing."""
     excluded = [f":(exclude,glob){p}{tail}" for p in leave_out for tail in ("", "/**")]
-    await git(tree.path, "add", "-A", "--", ".", *excluded)
-    if not (await git(tree.path, "diff", "--cached", "--name-only")).strip():
-        return (await git(tree.path, "rev-parse", "HEAD")).strip() != tree.base
-    await git(tree.path, *GIT_IDENTITY, "commit", "--quiet", "-m", message)
+    await in_tree(tree, "add", "-A", "--", ".", *excluded)
+    if not (await in_tree(tree, "diff", "--cached", "--name-only")).strip():
+        return (await in_tree(tree, "rev-parse", "HEAD")).strip() != tree.base
+    await in_tree(tree, *GIT_IDENTITY, "commit", "--quiet", "--no-verify", "-m", message)
     return True
 
 
 async def numstat(tree: Worktree) -> str:
-    return await git(tree.path, "diff", "--numstat", tree.base, "HEAD")
+    return await in_tree(tree, "diff", "--numstat", tree.base, "HEAD")
 
 
 async def push(tree: Worktree) -> None:
-    await git(tree.path, "push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{tree.branch}")
+    await in_tree(tree, "push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{tree.branch}")

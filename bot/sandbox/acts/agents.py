@@ -1,9 +1,12 @@
-"""Demo act: a thread handed to a real A2A agent; a question, the result, two attempts compared."""
+"""Demo act: a thread handed to a real A2A agent; a question, the result, two attempts compared;
+then the same hand-off to a CLI agent on the `codex` preset (a stand-in that speaks Codex's
+JSONL), in a worktree of its own, isolated by bubblewrap where it can run."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -13,10 +16,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.agents import models as m
+from bot.agents.backends import isolation
 from bot.agents.models import AgentTask
 from bot.agents.settings import SECTION as AGENTS
 from bot.config import AgentBackend
-from bot.sandbox import seed
+from bot.sandbox import codex_standin, seed
 from bot.sandbox.agent_git import make_repo
 from bot.sandbox.agent_server import AgentServer
 
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 REPO = "octo-org/octo-repo"
 BACKEND = "sandbox-agent"
+CODEX = "codex"
 
 
 def _use_agent(bot: BotUnderTest, url: str) -> None:
@@ -83,6 +88,32 @@ async def _scene(bot: BotUnderTest, out: list[str], wait: Callable[..., Awaitabl
     out.append("  -> two attempts run in parallel, then one comparison in the thread")
 
 
+def _use_codex(bot: BotUnderTest, repo: Path, trees: Path) -> str:
+    """The codex preset, its command replaced by the stand-in (no model is called)."""
+    agents = bot.rt.settings.section(AGENTS)
+    standin = [sys.executable, str(Path(codex_standin.__file__))]
+    backend = AgentBackend(name=CODEX, kind="command", preset="codex", command=standin)
+    agents.backends[:] = [b for b in agents.backends if b.name != CODEX] + [backend]
+    agents.checkouts[REPO] = str(repo)
+    agents.worktree_root = str(trees)
+    if isolation.bubblewrap() is None:
+        agents.isolation = "none"
+        return "unisolated: bubblewrap cannot run on this machine"
+    agents.isolation = "bubblewrap"
+    agents.read_only_paths = [sys.base_prefix, sys.prefix, str(Path(codex_standin.__file__).parent)]
+    return "isolated by bubblewrap: only its worktree is writable, no network, no bot secrets"
+
+
+async def _command_scene(bot: BotUnderTest, out: list[str], workdir: Path) -> None:
+    how = _use_codex(bot, make_repo(workdir / "octo-repo-cli"), workdir / "trees")
+    out.append(f"a CLI agent on the codex preset (a stand-in speaking `codex exec --json`), {how}")
+    at = f"<@{bot.state.bot_user_id}>"
+    root = await _say(bot, out, seed.CAROL, "Login still gives up on the first network error.")
+    await _say(bot, out, seed.CAROL, f"{at} make login retry backend={CODEX}", root)
+    await _wait(bot, _all(m.COMPLETED))
+    out.append("  -> Codex's events become the card's steps; its last message is the summary")
+
+
 async def act(bot: BotUnderTest, out: list[str]) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="opsbot-agent-demo-"))
     try:
@@ -93,5 +124,6 @@ async def act(bot: BotUnderTest, out: list[str]) -> None:
             await _scene(bot, out, _wait)
             await bot.settle(timeout=30)
             out.append(f"  -> the agent received {len(agent.received)} messages in 2 contexts")
+        await _command_scene(bot, out, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

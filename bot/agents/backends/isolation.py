@@ -1,0 +1,169 @@
+"""Each command agent runs in a sandbox of its own: bubblewrap, under resource limits.
+
+An agent reads untrusted text (a Slack thread, a CI log) and runs what it decides to, so it
+must not reach what the bot can. Inside the sandbox:
+
+- the file system is the system's programs and libraries, read-only, plus the paths named in
+  `agents.read_only_paths` (where the tools are installed); the bot's files, its database, its
+  configuration and mounted secrets are not there at all;
+- the attempt's worktree is the only writable place, with a private /tmp and home;
+- git's files are read-only (the worktree's index and HEAD, the repository's objects, refs,
+  config and hooks): the agent can read history and diff, and the bot commits what it changed;
+- there are no other processes to see (a PID namespace), so no /proc/<bot>/environ;
+- the network is cut off unless the backend needs it (a preset's model API, or
+  `network: true`). bubblewrap shares the network whole or not at all: keeping an agent to
+  its model API's hosts is for an egress proxy or a NetworkPolicy (`Preset.hosts` lists them);
+- the environment is the one the backend builds (`command.agent_environment`);
+- `prlimit` caps its address space (`agents.memory_mb`) and CPU time (`agents.cpu_seconds`);
+  the wall-clock limit is the attempt's timeout.
+
+Without bubblewrap a command agent is refused, unless `agents.isolation: none` says to run
+agents unisolated (`opsbot check` tells which).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt")
+# Of /etc, only what programs need to run, resolve names and trust certificates: the rest may
+# hold the deployment's configuration and secrets.
+ETC_PATHS = (
+    "/etc/alternatives",
+    "/etc/ca-certificates",
+    "/etc/gitconfig",
+    "/etc/group",
+    "/etc/host.conf",
+    "/etc/hosts",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/pki",
+    "/etc/resolv.conf",
+    "/etc/ssl",
+)
+HOME = "/tmp/home"
+
+
+class IsolationUnavailable(Exception):
+    """No way to isolate an agent here, and running one unisolated was not allowed."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int
+    cpu_seconds: int
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one attempt runs: its worktree and the repository's git directories."""
+
+    tree: Path
+    git_dir: Path  # the worktree's own (index, HEAD)
+    common_dir: Path  # objects, refs, config and hooks shared by every worktree
+
+
+@functools.cache
+def bubblewrap() -> str | None:
+    """bwrap's path when it can make a sandbox here (a container may forbid namespaces)."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = [path, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"]
+    try:
+        subprocess.run(probe, check=True, capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path
+
+
+def choose(mode: str) -> str | None:
+    """The sandbox tool for `agents.isolation`: bwrap's path, or None to run unisolated."""
+    if mode == "none":
+        return None
+    tool = bubblewrap()
+    if tool is None:
+        raise IsolationUnavailable(
+            "command agents run isolated, and bubblewrap cannot make a sandbox here: install "
+            "it (the `bubblewrap` package), or set agents.isolation: none to run agents "
+            "with the bot's own access to this machine"
+        )
+    return tool
+
+
+def describe(mode: str) -> str:
+    """One line for `opsbot check`."""
+    if mode == "none":
+        return "agent isolation: none (agents.isolation: none): command agents run unisolated"
+    tool = bubblewrap()
+    if tool is None:
+        return "agent isolation: unavailable (bubblewrap cannot run here): command agents refused"
+    return f"agent isolation: bubblewrap ({tool})"
+
+
+def _mounts(paths: tuple[str, ...] | list[str], flag: str = "--ro-bind") -> list[str]:
+    args: list[str] = []
+    for path in paths:
+        if os.path.islink(path):  # /bin -> usr/bin on merged-/usr systems
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            args += [flag, path, path]
+    return args
+
+
+def wrap(
+    argv: list[str],
+    *,
+    tool: str,
+    place: Place,
+    network: bool,
+    read_only: list[str],
+    limits: Limits,
+) -> list[str]:
+    """`argv` as run inside the sandbox, under the limits."""
+    prlimit = shutil.which("prlimit") or "prlimit"
+    tree, git_dir, common = str(place.tree), str(place.git_dir), str(place.common_dir)
+    return [
+        prlimit,
+        f"--as={limits.memory_mb * 1024 * 1024}",
+        f"--cpu={limits.cpu_seconds}",
+        "--",
+        tool,
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-all",
+        *(["--share-net"] if network else []),
+        *_mounts(SYSTEM_PATHS),
+        *_mounts(ETC_PATHS),
+        *_mounts(read_only),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        HOME,
+        "--ro-bind",
+        common,
+        common,
+        "--ro-bind",
+        git_dir,
+        git_dir,
+        "--bind",
+        tree,
+        tree,
+        "--chdir",
+        tree,
+        "--",
+        *argv,
+    ]

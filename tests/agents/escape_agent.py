@@ -1,0 +1,71 @@
+"""A stand-in agent that tries to get out: it reports, as Codex would, what it managed.
+
+It looks for the bot's secrets in its environment and in every process it can see, reads
+and writes the paths it is given (OPSBOT_INSTRUCTION: `escape READ=<path> WRITE=<path>
+CONNECT=<port> [MARKER=<path>]`), connects to a port of the bot's loopback, and edits a
+file in its worktree, which it may. With MARKER, it points its worktree's `.git` at a
+repository of its own whose config runs `touch MARKER` when git next looks at the tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _secrets_in_processes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if b"xoxb-" in (entry / "environ").read_bytes():
+                found.append(entry.name)
+        except OSError:
+            continue
+    return found
+
+
+def _tried(action) -> str:  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except OSError as error:
+        return f"refused ({type(error).__name__})"
+    return "done"
+
+
+def _point_git_elsewhere(marker: str) -> None:
+    subprocess.run(["git", "init", "--quiet", "--bare", "evil.git"], check=True)
+    with open("evil.git/config", "a", encoding="utf-8") as config:
+        config.write(
+            f"[core]\n\tbare = false\n\tworktree = {Path.cwd()}\n"
+            f'\tfsmonitor = "touch {marker}"\n'
+        )
+    Path(".git").write_text(f"gitdir: {Path('evil.git').resolve()}\n")
+
+
+def main() -> int:
+    args = dict(part.split("=", 1) for part in os.environ["OPSBOT_INSTRUCTION"].split()[1:])
+    found = {
+        "env": sorted(name for name, value in os.environ.items() if "xoxb-" in value),
+        "processes": _secrets_in_processes(),
+        "read": _tried(lambda: Path(args["READ"]).read_bytes()),
+        "write": _tried(lambda: Path(args["WRITE"]).write_text("escaped")),
+        "connect": _tried(
+            lambda: socket.create_connection(("127.0.0.1", int(args["CONNECT"])), timeout=2)
+        ),
+        "worktree": _tried(lambda: Path("login.py").write_text("RETRIES = 2\n")),
+    }
+    if "MARKER" in args:  # leave the bot's next git command a config that runs a command
+        _point_git_elsewhere(args["MARKER"])
+    message = {"id": "item_1", "type": "agent_message", "text": json.dumps(found)}
+    print(json.dumps({"type": "item.completed", "item": message}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

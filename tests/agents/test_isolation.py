@@ -1,0 +1,126 @@
+"""A command agent runs in a sandbox: it cannot read the bot's secrets, write outside its
+worktree or reach the network unless its backend needs it (real bubblewrap, real git)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.agents import models as m
+from bot.agents.backends import create_backend, isolation
+from bot.agents.backends.base import BackendEnv, BackendRejected, Job, Update
+from bot.agents.settings import AgentBackend, AgentsConfig
+from bot.sandbox.agent_git import make_repo
+from tests.agents.isolated import TOOLS, require_bubblewrap
+
+ESCAPE = Path(__file__).with_name("escape_agent.py")
+REPO = "octo-org/octo-repo"
+
+
+def _job(instruction: str) -> Job:
+    return Job(
+        task_id=1,
+        request_id=1,
+        attempt=1,
+        attempts=1,
+        context_id="ctx",
+        payload=instruction,
+        instruction=instruction,
+        repo=REPO,
+        base_branch=None,
+        branch="opsbot/agent-1-1",
+        requester="U0BOB",
+    )
+
+
+async def _run(agents: AgentsConfig, instruction: str) -> list[Update]:
+    backend = create_backend(agents.backends[0], BackendEnv(agents=agents, public_url=None))
+    updates: list[Update] = []
+
+    async def emit(update: Update) -> None:
+        updates.append(update)
+
+    await backend.drive(_job(instruction), emit)
+    return updates
+
+
+def _agents(tmp_path: Path, **entry: object) -> AgentsConfig:
+    checkout = make_repo(tmp_path / "checkout")
+    backend = {"name": "escape", "kind": "command", "command": [sys.executable, str(ESCAPE)]}
+    backend.update(entry)
+    return AgentsConfig(
+        backends=[AgentBackend.model_validate(backend)],
+        checkouts={REPO: str(checkout)},
+        worktree_root=str(tmp_path / "trees"),
+        isolation="bubblewrap",
+        read_only_paths=TOOLS,
+    )
+
+
+@pytest.fixture
+async def listener() -> tuple[int, list[int]]:
+    """A port on loopback, as the bot's own services have, counting who connects."""
+    connections: list[int] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield port, connections
+    server.close()
+
+
+async def test_an_agent_cannot_reach_what_the_bot_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listener: tuple[int, list[int]]
+) -> None:
+    require_bubblewrap()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-the-bots-token")
+    database = tmp_path / "opsbot.db"
+    database.write_text("xoxb-stored-installation-token")
+    outside = tmp_path / "checkout" / ".git" / "hooks" / "pre-commit"  # run by the bot's git
+    port, connections = listener
+    marker = tmp_path / "PWNED"
+    agents = _agents(tmp_path)
+    escape = f"escape READ={database} WRITE={outside} CONNECT={port} MARKER={marker}"
+    updates = await _run(agents, escape)
+
+    final = updates[-1]
+    assert final.state == m.COMPLETED and final.outcome and final.outcome.summary, updates
+    found = json.loads(final.outcome.summary.splitlines()[0])
+    assert found["env"] == [] and found["processes"] == []  # no token, no bot process seen
+    assert found["read"].startswith("refused")  # the database is not in its world
+    assert found["write"].startswith("refused") and not outside.exists()
+    assert found["connect"].startswith("refused") and connections == []
+    assert found["worktree"] == "done"
+    assert not marker.exists()  # the bot's git ignored the tree's rewritten .git file
+
+
+async def test_an_agent_that_needs_the_network_has_it(
+    tmp_path: Path, listener: tuple[int, list[int]]
+) -> None:
+    require_bubblewrap()
+    port, connections = listener
+    agents = _agents(tmp_path, network=True)
+    updates = await _run(agents, f"escape READ=/nonexistent WRITE=/x CONNECT={port}")
+    outcome = updates[-1].outcome
+    assert outcome and outcome.summary
+    assert json.loads(outcome.summary.splitlines()[0])["connect"] == "done"
+    assert connections == [1]
+
+
+async def test_without_bubblewrap_a_command_agent_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(isolation, "bubblewrap", lambda: None)
+    agents = _agents(tmp_path)
+    agents.isolation = "auto"
+    with pytest.raises(BackendRejected, match="agents.isolation: none"):
+        await _run(agents, "escape READ=/x WRITE=/y CONNECT=1")
+    assert "unavailable" in isolation.describe("auto")
+    assert "unisolated" in isolation.describe("none")
