@@ -42,8 +42,7 @@ def _point_git_elsewhere(marker: str) -> None:
     subprocess.run(["git", "init", "--quiet", "--bare", "evil.git"], check=True)
     with open("evil.git/config", "a", encoding="utf-8") as config:
         config.write(
-            f"[core]\n\tbare = false\n\tworktree = {Path.cwd()}\n"
-            f'\tfsmonitor = "touch {marker}"\n'
+            f'[core]\n\tbare = false\n\tworktree = {Path.cwd()}\n\tfsmonitor = "touch {marker}"\n'
         )
     Path(".git").write_text(f"gitdir: {Path('evil.git').resolve()}\n")
 
