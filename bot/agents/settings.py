@@ -102,13 +102,15 @@ class AgentBackend(Section):
 def _secret_from_file(value: SecretStr | None, path: str | None, name: str) -> SecretStr | None:
     if path is None:
         return value
-    if value is not None:
-        raise ValueError(f"set {name} or {name}_file, not both")
     try:
         with open(path, encoding="utf-8") as file:
-            return SecretStr(file.read().strip())
+            read = SecretStr(file.read().strip())
     except OSError as error:
         raise ValueError(f"{name}_file: cannot read {path} ({error.strerror})") from None
+    # Validating an entry again (in a larger model) finds the value it read the first time.
+    if value is not None and value.get_secret_value() != read.get_secret_value():
+        raise ValueError(f"set {name} or {name}_file, not both")
+    return read
 
 
 class AgentsConfig(Section):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.agents import models as m
 from bot.agents.backends import create_backend
@@ -193,6 +194,8 @@ async def test_each_preset_runs_its_tool_unattended_and_reads_its_output(
     for secret in ("SLACK_BOT_TOKEN", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY"):
         assert secret not in call["env"]
     assert Path(call["cwd"]).parent == tmp_path / "trees" / "octo-org__octo-repo"
+    if preset == "openhands":  # it takes its model from the environment
+        assert "LLM_MODEL" in call["env"]
 
     step, summary = SAID[preset]
     steps = [u.step for u in updates if u.state == m.WORKING]
@@ -228,3 +231,27 @@ def test_a_preset_or_format_that_does_not_exist_is_refused() -> None:
     with pytest.raises(ValueError, match="must be one of"):
         AgentBackend.model_validate({"name": "x", "kind": "command", "progress": "xml"})
     assert AgentBackend.model_validate({"name": "x", "preset": "claude"}).kind == "command"
+
+
+def _readme_agents() -> dict[str, Any]:
+    """The configuration the README gives in "Using real coding agents"."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Using real coding agents", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    agents: dict[str, Any] = yaml.safe_load(block)["agents"]
+    return agents
+
+
+async def test_the_readme_configuration_runs_each_preset(tools: Path, tmp_path: Path) -> None:
+    given = _readme_agents()
+    assert {entry["preset"] for entry in given["backends"]} == set(PRESETS)
+    for entry in given["backends"]:
+        key = tmp_path / f"{entry['name']}.key"  # the mounted secret
+        key.write_text(f"key-of-{entry['name']}\n")
+        run = tmp_path / entry["name"]
+        updates, _ = await _drive({**entry, "api_key_file": str(key)}, run)
+        assert updates[-1].state == m.COMPLETED, (entry["name"], updates[-1])
+    calls = _calls(tools)
+    assert [call["tool"] for call in calls] == [e["preset"] for e in given["backends"]]
+    for call, entry in zip(calls, given["backends"], strict=True):
+        assert call["keys"] == {KEY_ENV[entry["preset"]]: f"key-of-{entry['name']}"}

@@ -264,6 +264,8 @@ class CommandBackend:
 def own_environment(config: AgentBackend, preset: Preset | None) -> dict[str, str]:
     """What the backend's entry gives its agent: the preset's fixed settings and its key."""
     env = dict(preset.env) if preset else {}
+    if preset and preset.model_env and config.model:
+        env[preset.model_env] = config.model
     key_env = config.key_env or (preset.key_env if preset else None)
     key = reveal(config.api_key)
     if key and key_env:

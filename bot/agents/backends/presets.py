@@ -27,6 +27,7 @@ class Preset:
     key_env: str  # the environment variable the agent's API key is given in
     hosts: tuple[str, ...]  # what it must reach: its model API
     model_args: tuple[str, ...] = ()  # added when the entry names a `model`
+    model_env: str | None = None  # or the variable the model is named in
     env: dict[str, str] = field(default_factory=dict)  # fixed settings for unattended runs
     # Paths the tool writes for itself in the working directory, never part of the change.
     scratch: tuple[str, ...] = ()
@@ -102,6 +103,7 @@ PRESETS: dict[str, Preset] = {
         progress="openhands",
         key_env="LLM_API_KEY",
         hosts=("api.anthropic.com", "api.openai.com"),
+        model_env="LLM_MODEL",
         env={"OPENHANDS_WORK_DIR": "."},
     ),
     # Gemini CLI headless: stream-json events; yolo approves edits and shell commands, and
