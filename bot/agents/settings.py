@@ -132,7 +132,19 @@ class AgentsConfig(Section):
     )
     checkouts: dict[str, str] = Field(
         default_factory=dict,
-        description="local clones for the command backend: repository (owner/name) -> path",
+        description="local clones for the command backend: repository (owner/name) -> path; "
+        "any other repository is mirrored from git_url",
+    )
+    git_url: str = Field(
+        default="https://github.com/{repo}.git",
+        pattern=r"\{repo\}",
+        description="where a repository without a checkout is fetched from ({repo}: owner/name; "
+        "GitLab: https://gitlab.com/{repo}.git); github_token authenticates",
+    )
+    mirror_root: str | None = Field(
+        default=None,
+        description="where the command backend keeps a bare mirror of each repository "
+        "(default: a temporary directory)",
     )
     worktree_root: str | None = Field(
         default=None,

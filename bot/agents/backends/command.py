@@ -77,17 +77,15 @@ class CommandBackend:
         self.scratch = preset.scratch if preset else ()
         self.network = config.network if config.network is not None else preset is not None
         self.agents = env.agents
-        self.root = Path(env.agents.worktree_root or Path(tempfile.gettempdir()) / "opsbot-trees")
+        scratch = Path(tempfile.gettempdir())
+        self.root = Path(env.agents.worktree_root or scratch / "opsbot-trees")
+        self.mirrors = Path(env.agents.mirror_root or scratch / "opsbot-mirrors")
+        self.auth = gitwork.auth_env(reveal(env.agents.github_token))
 
     async def cancel(self, job: Job) -> None:
         """The runner stops the drive; stopping the drive kills the process."""
 
     async def drive(self, job: Job, emit: Emit) -> None:
-        checkout = self.agents.checkouts.get(job.repo)
-        if not checkout:
-            raise BackendRejected(
-                f"no local checkout of {job.repo} is configured (agents.checkouts)"
-            )
         if job.pending_input is not None:
             raise BackendRejected("this command agent cannot take answers while it runs")
         try:
@@ -98,7 +96,8 @@ class CommandBackend:
         root.mkdir(parents=True, exist_ok=True)
         base = job.previous_branch or job.base_branch
         try:
-            tree = await gitwork.add_worktree(checkout, root, job.branch, base)
+            checkout = await self._checkout(job.repo)
+            tree = await gitwork.add_worktree(checkout, root, job.branch, base, self.auth)
         except gitwork.GitError as error:
             raise BackendRejected(str(error)) from error
         try:
@@ -117,6 +116,14 @@ class CommandBackend:
             await self._deliver(job, tree, final, emit)
         finally:
             await gitwork.remove_worktree(checkout, tree.path)
+
+    async def _checkout(self, repo: str) -> str:
+        """A local clone the operator keeps, else the bot's mirror of the forge's copy."""
+        kept = self.agents.checkouts.get(repo)
+        if kept:
+            return kept
+        url = self.agents.git_url.replace("{repo}", repo)
+        return await gitwork.mirror(url, self.mirrors / f"{repo.replace('/', '__')}.git", self.auth)
 
     def _argv(self, job: Job) -> tuple[list[str], bool]:
         uses_arg = any(PROMPT in part for part in self.command)
@@ -222,7 +229,7 @@ class CommandBackend:
         if changed and await gitwork.has_remote(tree.checkout):
             await emit(Update(step=f"Pushing `{job.branch}`"))
             try:
-                await gitwork.push(tree)
+                await gitwork.push(tree, self.auth)
                 pr_url = await self._pull_request(job, tree, final, notes)
             except gitwork.GitError as error:
                 notes.append(f"The branch was not pushed: {error}")

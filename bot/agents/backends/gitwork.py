@@ -1,10 +1,18 @@
-"""Git plumbing for the command backend: a fresh worktree per attempt, then commit and push."""
+"""Git plumbing for the command backend: a mirror per repository, a fresh worktree per attempt,
+then commit and push.
+
+The forge's token never goes in a URL, an argument or a repository's config (where an agent
+or `ps` could read it): git is given it for one command, as an HTTP header in its environment
+(`GIT_CONFIG_*`), with GitHub's user name for tokens (GitLab takes any user name).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +23,28 @@ class GitError(Exception):
     pass
 
 
-async def git(cwd: str | Path, *args: str, check: bool = True) -> str:
+def auth_env(token: str | None) -> dict[str, str]:
+    """What git needs in its environment to fetch and push with `token` over HTTPS."""
+    if not token:
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+    }
+
+
+async def git(
+    cwd: str | Path, *args: str, check: bool = True, auth: Mapping[str, str] | None = None
+) -> str:
     process = await asyncio.create_subprocess_exec(
         "git",
         *args,
         cwd=str(cwd),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(auth or {})},
     )
     out, err = await process.communicate()
     if check and process.returncode != 0:
@@ -64,17 +86,40 @@ class Worktree:
     common_dir: Path  # the repository's, shared by every worktree
 
 
-async def in_tree(tree: Worktree, *args: str) -> str:
+async def in_tree(tree: Worktree, *args: str, auth: Mapping[str, str] | None = None) -> str:
     """git in the worktree, told where its git directory is. An agent can rewrite the tree's
     `.git` file to point at a directory of its own, whose config (core.fsmonitor, hooks) git
     would run as the bot: the directory found at creation is used instead."""
-    return await git(tree.path, f"--git-dir={tree.git_dir}", f"--work-tree={tree.path}", *args)
+    place = (f"--git-dir={tree.git_dir}", f"--work-tree={tree.path}")
+    return await git(tree.path, *place, *args, auth=auth)
 
 
-async def add_worktree(checkout: str, root: Path, branch: str, base: str | None) -> Worktree:
+_mirroring: dict[str, asyncio.Lock] = {}
+
+
+async def mirror(url: str, path: Path, auth: Mapping[str, str]) -> str:
+    """A bare copy of the repository at `url` in `path`, its branches as the forge has them:
+    cloned the first time, fetched after. Worktrees are made from it; nobody keeps a clone."""
+    async with _mirroring.setdefault(str(path), asyncio.Lock()):
+        if not (path / "HEAD").exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            await git(path.parent, "clone", "--quiet", "--bare", url, str(partial), auth=auth)
+            # Branches are fetched as branches (a bare clone's refspec); pushes name theirs.
+            await git(partial, "config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+            partial.rename(path)
+        else:
+            await git(path, "fetch", "--quiet", "--prune", "origin", auth=auth)
+    return str(path)
+
+
+async def add_worktree(
+    checkout: str, root: Path, branch: str, base: str | None, auth: Mapping[str, str] | None = None
+) -> Worktree:
     """A clean worktree on `branch`, reset to the base (a re-run starts over)."""
     if await has_remote(checkout):
-        await git(checkout, "fetch", "--quiet", "origin", check=False)
+        await git(checkout, "fetch", "--quiet", "origin", check=False, auth=auth)
     base_sha = await resolve_base(checkout, base)
     path = root / branch.replace("/", "-")
     if path.exists():
@@ -106,5 +151,6 @@ async def numstat(tree: Worktree) -> str:
     return await in_tree(tree, "diff", "--numstat", tree.base, "HEAD")
 
 
-async def push(tree: Worktree) -> None:
-    await in_tree(tree, "push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{tree.branch}")
+async def push(tree: Worktree, auth: Mapping[str, str] | None = None) -> None:
+    refspec = f"HEAD:refs/heads/{tree.branch}"
+    await in_tree(tree, "push", "--quiet", "--force", "origin", refspec, auth=auth)
