@@ -73,6 +73,8 @@ class AgentTask(InWorkspace, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     pr_url: Mapped[str | None] = mapped_column(String(500))
     diff_stat: Mapped[str | None] = mapped_column(Text)
+    # The first lines of the change (unified diff), redacted: what the card shows of it.
+    diff_preview: Mapped[str | None] = mapped_column(Text)
     files_changed: Mapped[int | None] = mapped_column(Integer)
     lines_added: Mapped[int | None] = mapped_column(Integer)
     lines_removed: Mapped[int | None] = mapped_column(Integer)

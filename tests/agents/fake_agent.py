@@ -2,7 +2,8 @@
 
 Like `codex exec --json` it reports progress as one JSON object per line on stdout. The
 instruction (from OPSBOT_INSTRUCTION) steers it: `fail` makes it exit with an error, `slow`
-makes it wait so a test can cancel it, `nothing` makes it change no file.
+makes it wait so a test can cancel it, `nothing` makes it change no file, `leak` makes it
+write a token into the change.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def main() -> int:
         say(type="step", text="Thinking for a long time")
         Path(".agent-started").write_text("")  # in its worktree: the only place it may write
         time.sleep(60)
+    if "leak" in instruction:  # a credential lands in the change
+        Path("settings.py").write_text('GITHUB_TOKEN = "ghp_' + "a1B2c3D4e5" * 3 + 'a1B2c3"\n')
     if "nothing" not in instruction:
         say(type="item.started", item={"type": "command_execution", "command": "pytest -q"})
         notes = Path("NOTES.md")

@@ -135,6 +135,10 @@ async def test_command_agent_reports_branch_and_diff_stat(
         card = shown(bot, channel, ts)
         assert "NOTES.md | +2 -0" in card and "src/flaky.py | +1 -0" in card
         assert "2 files changed, +3 -0" in card
+        # The first lines of the change itself, as git prints them.
+        assert "The change begins:" in card
+        assert "+- done by the fake agent" in card and "+++ b/src/flaky.py" in card
+        assert task.diff_preview and task.diff_preview.startswith("diff --git a/NOTES.md")
         [result] = posts_of(bot, service.RESULT)
         assert "Branch `opsbot/agent-1-1` (2 files, +3 -0)" in result.args["text"]
         assert not list((tmp_path / "trees").glob("*/*"))  # the worktree is gone

@@ -105,3 +105,18 @@ async def test_the_forge_token_is_given_to_git_alone(tmp_path: Path) -> None:
     await gitwork.mirror(f"file://{source}", path, env)
     assert "ghs_secret" not in (path / "config").read_text()
     assert "extraHeader" not in (path / "config").read_text()
+
+
+async def test_the_preview_of_a_change_is_redacted(forge: Path, tmp_path: Path) -> None:
+    entry = {"name": "local", "kind": "command", "command": [sys.executable, str(FAKE_AGENT)]}
+    agents = AgentsConfig(
+        backends=[AgentBackend.model_validate(entry)],
+        git_url=f"file://{forge}/{{repo}}.git",
+        mirror_root=str(tmp_path / "mirrors"),
+        worktree_root=str(tmp_path / "trees"),
+        **isolation(),
+    )
+    updates = await _run(agents, _job(3, "leak the settings"))
+    outcome = updates[-1].outcome
+    assert outcome and outcome.diff_preview and "settings.py" in outcome.diff_preview
+    assert "ghp_" not in outcome.diff_preview

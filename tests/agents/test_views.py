@@ -30,6 +30,7 @@ TASK = views.TaskView(
     summary=None,
     pr_url=None,
     diff_stat=None,
+    diff_preview=None,
     files_changed=None,
     lines_added=None,
     lines_removed=None,

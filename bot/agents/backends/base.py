@@ -30,6 +30,7 @@ class Outcome:
     pr_url: str | None = None
     branch: str | None = None
     diff_stat: str | None = None
+    diff_preview: str | None = None
     files_changed: int | None = None
     lines_added: int | None = None
     lines_removed: int | None = None
@@ -167,12 +168,14 @@ def outcome_from_diff(
     branch: str | None,
     tests: str | None = None,
     pr_url: str | None = None,
+    preview: str | None = None,
 ) -> Outcome:
     return Outcome(
         summary=summary,
         pr_url=pr_url,
         branch=branch,
         diff_stat=stat_text(numbers),
+        diff_preview=preview,
         files_changed=len(numbers.files),
         lines_added=numbers.added,
         lines_removed=numbers.removed,

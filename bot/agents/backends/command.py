@@ -55,6 +55,7 @@ BASE_ENV = (
 )
 STEP_INTERVAL = 0.25
 REPLY_CHARS = 2000
+PREVIEW_LINES = 20
 
 
 def create(config: AgentBackend, env: BackendEnv) -> CommandBackend:
@@ -224,6 +225,7 @@ class CommandBackend:
         title = job.instruction.splitlines()[0][:72] or "Changes from the coding agent"
         changed = await gitwork.commit_all(tree, title, leave_out=self.scratch)
         numbers = numstat_numbers(await gitwork.numstat(tree) if changed else "")
+        shown = await gitwork.preview(tree, PREVIEW_LINES, 2000) if changed else None
         notes: list[str] = []
         pr_url = None
         if changed and await gitwork.has_remote(tree.checkout):
@@ -237,7 +239,12 @@ class CommandBackend:
         if not changed:
             summary = "\n".join(filter(None, [summary, "The agent made no changes."]))
         outcome = outcome_from_diff(
-            numbers, summary=summary, branch=job.branch, tests=final.tests, pr_url=pr_url
+            numbers,
+            summary=summary,
+            branch=job.branch,
+            tests=final.tests,
+            pr_url=pr_url,
+            preview=redact_secrets(shown) if shown else None,
         )
         await emit(Update(state=m.COMPLETED, step="Done", outcome=outcome))
 

@@ -147,6 +147,12 @@ async def commit_all(tree: Worktree, message: str, leave_out: tuple[str, ...] = 
     return True
 
 
+async def preview(tree: Worktree, lines: int, chars: int) -> str:
+    """The first `lines` lines of the change (at most `chars` characters)."""
+    patch = await in_tree(tree, "diff", "--no-color", "--no-ext-diff", tree.base, "HEAD")
+    return "\n".join(patch.splitlines()[:lines])[:chars]
+
+
 async def numstat(tree: Worktree) -> str:
     return await in_tree(tree, "diff", "--numstat", tree.base, "HEAD")
 

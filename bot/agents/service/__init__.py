@@ -228,6 +228,7 @@ async def _enter(session: AsyncSession, task: AgentTask, change: Update) -> None
         task.pr_url = outcome.pr_url or task.pr_url
         task.branch = outcome.branch or task.branch
         task.diff_stat = outcome.diff_stat or task.diff_stat
+        task.diff_preview = outcome.diff_preview or task.diff_preview
         task.files_changed = _first(outcome.files_changed, task.files_changed)
         task.lines_added = _first(outcome.lines_added, task.lines_added)
         task.lines_removed = _first(outcome.lines_removed, task.lines_removed)

@@ -38,6 +38,7 @@ def to_view(task: AgentTask, request: AgentRequest, thread_ts: str) -> TaskView:
         summary=task.summary,
         pr_url=task.pr_url,
         diff_stat=task.diff_stat,
+        diff_preview=task.diff_preview,
         files_changed=task.files_changed,
         lines_added=task.lines_added,
         lines_removed=task.lines_removed,

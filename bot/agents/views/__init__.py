@@ -71,6 +71,7 @@ class TaskView:
     summary: str | None
     pr_url: str | None
     diff_stat: str | None
+    diff_preview: str | None
     files_changed: int | None
     lines_added: int | None
     lines_removed: int | None
@@ -205,6 +206,8 @@ def _result_blocks(task: TaskView) -> list[Block]:
         blocks.append(_section("\n".join(lines)))
         if task.diff_stat:
             blocks.append(_section(f"```{inert(task.diff_stat, 1500)}```"))
+        if task.diff_preview:
+            blocks.append(_section(f"*The change begins:*\n```{inert(task.diff_preview, 2200)}```"))
     if task.summary and task.state in m.TERMINAL:
         blocks.append(_section(f"*Agent summary:*\n{inert(task.summary, 2000)}"))
     if task.state == m.FAILED:

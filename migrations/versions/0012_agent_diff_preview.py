@@ -1,0 +1,26 @@
+"""Agent attempts keep the first lines of their change, shown on their card
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-02 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("agent_tasks") as batch:
+        batch.add_column(sa.Column("diff_preview", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("agent_tasks") as batch:
+        batch.drop_column("diff_preview")
