@@ -43,6 +43,8 @@ class AgentRequest(InWorkspace, Base):
     backend: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     follow_up_of: Mapped[int | None] = mapped_column(Integer)
+    # The attempt a follow-up continues ("Continue with attempt N"); the first done if unset.
+    chosen_attempt: Mapped[int | None] = mapped_column(Integer)
     context_id: Mapped[str | None] = mapped_column(String(200))
     # Exactly what the agent was sent, kept so the card can show it on request.
     sent_payload: Mapped[str | None] = mapped_column(Text)

@@ -35,7 +35,9 @@ def main() -> int:
     if "nothing" not in instruction:
         say(type="item.started", item={"type": "command_execution", "command": "pytest -q"})
         notes = Path("NOTES.md")
-        notes.write_text(notes.read_text() + f"- {instruction}\n- done by the fake agent\n")
+        attempt = os.environ.get("OPSBOT_ATTEMPT", "1")
+        done = f"- {instruction}\n- done by the fake agent\n- attempt {attempt}\n"
+        notes.write_text(notes.read_text() + done)
         Path("src").mkdir(exist_ok=True)
         Path("src/flaky.py").write_text("RETRIES = 3\n")
         say(type="step", text="Edited NOTES.md and src/flaky.py")

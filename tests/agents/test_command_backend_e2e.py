@@ -120,7 +120,7 @@ async def test_command_agent_reports_branch_and_diff_stat(
         await until(bot, lambda: all_in(bot, m.COMPLETED))
         [task] = await tasks(bot)
         assert task.branch == "opsbot/agent-1-1" and task.pr_url is None
-        assert (task.files_changed, task.lines_added, task.lines_removed) == (2, 3, 0)
+        assert (task.files_changed, task.lines_added, task.lines_removed) == (2, 4, 0)
         assert task.tests == "5 passed"
         assert task.summary and "retry" in task.summary
         # The branch was pushed to origin, with the agent's edits committed.
@@ -133,14 +133,14 @@ async def test_command_agent_reports_branch_and_diff_stat(
         channel, ts = await view_ts(bot, service.CARD, task.id)
         assert posts_of(bot, service.CARD)[0].args["thread_ts"] == parent_ts
         card = shown(bot, channel, ts)
-        assert "NOTES.md | +2 -0" in card and "src/flaky.py | +1 -0" in card
-        assert "2 files changed, +3 -0" in card
+        assert "NOTES.md | +3 -0" in card and "src/flaky.py | +1 -0" in card
+        assert "2 files changed, +4 -0" in card
         # The first lines of the change itself, as git prints them.
         assert "The change begins:" in card
         assert "+- done by the fake agent" in card and "+++ b/src/flaky.py" in card
         assert task.diff_preview and task.diff_preview.startswith("diff --git a/NOTES.md")
         [result] = posts_of(bot, service.RESULT)
-        assert "Branch `opsbot/agent-1-1` (2 files, +3 -0)" in result.args["text"]
+        assert "Branch `opsbot/agent-1-1` (2 files, +4 -0)" in result.args["text"]
         assert not list((tmp_path / "trees").glob("*/*"))  # the worktree is gone
 
         # An agent that fails says why, in the thread.
@@ -170,6 +170,10 @@ async def test_command_agent_opens_a_pull_request_with_a_token(
         [pull] = github.pulls
         assert pull["head"] == "opsbot/agent-1-1" and pull["base"] == "main"
         assert pull["title"] == "make the login test retry"
+        assert pull["draft"] is True  # for people to review first
+        # It names who asked and links back to the thread it came from.
+        assert "`U0BOB`" in pull["body"]
+        assert "(https://app.slack.com/client/T0SANDBOX/C0GENERAL/thread/C0GENERAL-" in pull["body"]
         assert github.headers == ["Bearer ghs_test"]
         [result] = posts_of(bot, service.RESULT)
         assert "<https://github.com/octo-org/octo-repo/pull/1|Pull request>" in result.args["text"]

@@ -70,6 +70,7 @@ class Job:
     pending_input: str | None = None
     reference_task_ids: tuple[str, ...] = ()
     previous_branch: str | None = None
+    thread_url: str | None = None  # the Slack thread the task came from
     push_token: str | None = None
     drive: int = 0
     meta: dict[str, object] = field(default_factory=dict)

@@ -232,7 +232,9 @@ class CommandBackend:
             await emit(Update(step=f"Pushing `{job.branch}`"))
             try:
                 await gitwork.push(tree, self.auth)
-                pr_url = await self._pull_request(job, tree, final, notes)
+                # Of several attempts, people pick which becomes a PR (the comparison's buttons).
+                if job.attempts == 1:
+                    pr_url = await self._pull_request(job, tree, final, notes)
             except gitwork.GitError as error:
                 notes.append(f"The branch was not pushed: {error}")
         summary = "\n".join(filter(None, [final.summary, *notes])) or None
@@ -259,7 +261,8 @@ class CommandBackend:
             token=token, repo=job.repo, api_url=api
         )
         base = base or (await gitwork.git(tree.checkout, "branch", "--show-current")).strip()
-        body = (final.summary or "") + f"\n\nRequested from Slack; attempt {job.attempt}."
+        thread = job.thread_url or "https://slack.com"
+        body = github.pull_request_body(final.summary, job.requester, thread, job.attempt)
         try:
             return await github.open_pull_request(
                 token=token,
@@ -267,8 +270,9 @@ class CommandBackend:
                 head=job.branch,
                 base=base or "main",
                 title=job.instruction.splitlines()[0][:72],
-                body=body.strip(),
+                body=body,
                 api_url=api,
+                forge=github.forge_host(self.agents.git_url),
             )
         except github.GitHubError as error:
             notes.append(f"No pull request: {error}")

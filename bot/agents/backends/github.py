@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 
 API_VERSION = "2022-11-28"
@@ -30,22 +32,47 @@ async def open_pull_request(
     body: str,
     api_url: str = "https://api.github.com",
     timeout: float = 20.0,
+    draft: bool = True,
+    forge: str | None = None,
 ) -> str:
-    """The PR's web address; an already open PR for the branch is found and reused."""
+    """The PR's web address, which must be on the `forge` host; an already open PR for the
+    branch is found and reused. A draft by default: an agent's change is for people to review
+    before anything else."""
     root = api_url.rstrip("/")
+    fields = {"title": title, "head": head, "base": base, "body": body, "draft": draft}
     async with httpx.AsyncClient(timeout=timeout, headers=_headers(token)) as http:
         try:
-            response = await http.post(
-                f"{root}/repos/{repo}/pulls",
-                json={"title": title, "head": head, "base": base, "body": body},
-            )
+            response = await http.post(f"{root}/repos/{repo}/pulls", json=fields)
             if response.status_code == 422 and "already exists" in response.text:
-                return await _existing(http, root, repo, head)
+                return on_forge(await _existing(http, root, repo, head), forge)
         except httpx.HTTPError as error:
             raise GitHubError(f"GitHub could not be reached: {error!r}") from error
         if response.status_code != 201:
             raise GitHubError(f"GitHub refused the pull request ({response.status_code})")
-        return str(response.json()["html_url"])
+        return on_forge(str(response.json()["html_url"]), forge)
+
+
+def pull_request_body(summary: str | None, requester: str, thread: str, attempt: int) -> str:
+    """What the PR says of where it comes from: the agent's summary, who asked, the thread."""
+    lines = [summary.strip()] if summary and summary.strip() else []
+    lines.append(
+        f"Requested in Slack by user `{requester}` ([the thread]({thread})); "
+        f"made by a coding agent, attempt {attempt}."
+    )
+    return "\n\n".join(lines)
+
+
+def forge_host(git_url: str) -> str | None:
+    """The web host of the configured forge (`agents.git_url`'s)."""
+    return urlsplit(git_url).hostname
+
+
+def on_forge(url: str, host: str | None) -> str:
+    """`url` when it is a page of the configured forge: a link elsewhere is never shown."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or (host and parts.hostname != host):
+        raise GitHubError(f"the forge answered with a link outside {host}")
+    return url
 
 
 async def _existing(http: httpx.AsyncClient, root: str, repo: str, head: str) -> str:

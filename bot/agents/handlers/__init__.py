@@ -20,12 +20,13 @@ from bot.agents.backends.base import BackendEnv
 from bot.agents.handlers.commands import AgentCommand
 from bot.agents.handlers.push import push_router
 from bot.agents.models import AgentRequest
-from bot.agents.service import loaders, watching
+from bot.agents.service import choices, loaders, watching
 from bot.agents.service.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
 from bot.agents.settings import SECTION as AGENTS
 from bot.agents.views import modals
 from bot.agents.workflows.intake import Intake, Origin
 from bot.agents.workflows.prepare import Preparer
+from bot.agents.workflows.pulls import PullRequests
 from bot.agents.workflows.runner import AgentRunner
 from bot.agents.workflows.slack_reads import Access
 from bot.config import ConfigError
@@ -84,6 +85,7 @@ def _register_work(rt: FeatureContext, runner: AgentRunner, access: Access) -> N
     rt.tasks.register(service.TASK_PREPARE, Preparer(rt, access))
     rt.tasks.register(service.TASK_DRIVE, runner.on_drive)
     rt.tasks.register(service.TASK_CANCEL, runner.on_cancel)
+    rt.tasks.register(choices.TASK_OPEN_PR, PullRequests(rt))
     rt.scheduler.register(
         JobSpec(
             name="agents.recover",
@@ -212,6 +214,46 @@ def _register_actions(rt: FeatureContext) -> None:
                 await service.request_cancel(session, task_id, user, rt.settings.here().admins)
         except service.AgentError as refusal:
             await refuse(body, respond, f":no_entry: {refusal}")
+
+    async def choose(
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        decide: choices.Decision,
+        done: str,
+    ) -> None:
+        task_id = _action_number(action)
+        if task_id is None:
+            await refuse(body, respond, ":warning: That button is not a task of mine.")
+            return
+        try:
+            async with transaction(rt.sessions) as session:
+                task = await decide(
+                    session, task_id, str(body["user"]["id"]), rt.settings.here().admins
+                )
+                attempt = task.attempt
+        except choices.ChoiceError as refusal:
+            await refuse(body, respond, f":no_entry: {refusal}")
+            return
+        await respond(
+            text=done.format(attempt=attempt), response_type="ephemeral", replace_original=False
+        )
+
+    @rt.gate.action(views.CONTINUE, cancel_targets)
+    async def continue_with(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        done = "Follow-ups in this thread now continue attempt {attempt}."
+        await choose(body, action, respond, choices.choose_attempt, done)
+
+    @rt.gate.action(views.OPEN_PR, cancel_targets)
+    async def open_pr(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        done = "Opening a draft pull request for attempt {attempt}; its link follows here."
+        await choose(body, action, respond, choices.ask_for_pull_request, done)
 
     @rt.gate.action(views.SHOW_CONTEXT, one(AGENT_REQUEST, SEE, _shown_request))
     async def show_context(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

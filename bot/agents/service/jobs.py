@@ -12,6 +12,7 @@ from bot.agents import models as m
 from bot.agents.backends import create_backend
 from bot.agents.backends.base import Backend, BackendEnv, Job
 from bot.agents.models import AgentRequest, AgentTask
+from bot.agents.service.choices import thread_url
 from bot.agents.settings import SECTION as AGENTS
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ async def _previous(
             .order_by(AgentTask.attempt)
         )
     )
-    same = [t for t in rows if t.backend == backend]
+    earlier = await session.get(AgentRequest, request.follow_up_of)
+    chosen = earlier.chosen_attempt if earlier else None
+    same = [t for t in rows if t.backend == backend and chosen in (None, t.attempt)]
     references = tuple(t.backend_task_id for t in same if t.backend_task_id)
     done = [t for t in same if t.state == m.COMPLETED and t.branch]
     return references, (done[0].branch if done else None)
@@ -83,6 +86,7 @@ async def load_job(rt: FeatureContext, task_id: int) -> Loaded | None:
         pending_input=task.pending_input,
         reference_task_ids=references,
         previous_branch=previous_branch,
+        thread_url=thread_url(request.team_id, request.channel, request.thread_ts),
         push_token=task.push_token,
         drive=task.drives,
     )

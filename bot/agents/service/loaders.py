@@ -97,4 +97,5 @@ async def comparison_view(session: AsyncSession, record_id: str) -> ComparisonVi
         thread_ts=thread_ts,
         requester=request.requester,
         tasks=tuple(to_view(task, request, thread_ts) for task in tasks),
+        chosen_attempt=request.chosen_attempt,
     )

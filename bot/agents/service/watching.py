@@ -64,6 +64,10 @@ def comparison(row: AgentTask) -> Keys:
     The query runs on the flush of the finishing task, which `service` makes after locking the
     request: of attempts finishing together, the last to commit sees all the others over.
     """
+    if wrote(row, "pr_url") and row.state in m.TERMINAL:  # a button opened its PR
+        return select(AgentRequest.id).where(
+            AgentRequest.id == row.request_id, AgentRequest.attempts > 1
+        )
     if not _finishes(row):
         return []
     still_open = select(AgentTask.id).where(
@@ -74,10 +78,15 @@ def comparison(row: AgentTask) -> Keys:
     )
 
 
+def chosen(row: AgentRequest) -> Keys:
+    """The comparison marks the attempt follow-ups continue."""
+    return [row.id] if row.attempts > 1 and wrote(row, "chosen_attempt") else []
+
+
 VIEWS: dict[str, list[Watch]] = {
     service.CARD: [Watch(AgentTask, card)],
     service.PARENT: [Watch(AgentRequest, parent)],
     service.QUESTION: [Watch(AgentTask, question)],
     service.RESULT: [Watch(AgentTask, result)],
-    service.COMPARISON: [Watch(AgentTask, comparison)],
+    service.COMPARISON: [Watch(AgentTask, comparison), Watch(AgentRequest, chosen)],
 }

@@ -21,10 +21,13 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.agents import models as m
 from bot.agents.service import CANCEL_ACTION
+from bot.agents.service.choices import CONTINUE_ACTION, OPEN_PR_ACTION
 from bot.core.projector import Rendered
 from bot.core.security import inert
 
 CANCEL = CANCEL_ACTION
+CONTINUE = CONTINUE_ACTION
+OPEN_PR = OPEN_PR_ACTION
 SHOW_CONTEXT = "agents.show_context"
 LABELS = {
     m.QUEUED: "queued",
@@ -107,6 +110,7 @@ class ComparisonView:
     thread_ts: str
     requester: str
     tasks: tuple[TaskView, ...]
+    chosen_attempt: int | None = None
 
 
 def safe_url(url: str | None) -> str | None:
@@ -314,6 +318,41 @@ def comparison(view: ComparisonView) -> Rendered | None:
         f"({done} completed). Compare them:"
     )
     rows = [comparison_row(task) for task in view.tasks]
-    blocks: list[Block] = [_section(head), *(_section(row) for row in rows)]
+    blocks: list[Block] = [_section(head)]
+    for task, row in zip(view.tasks, rows, strict=True):
+        chosen = task.attempt == view.chosen_attempt
+        blocks.append(
+            _section(row + (" · :arrow_right: *follow-ups continue it*" if chosen else ""))
+        )
+        choices = _choices(task, chosen)
+        if choices is not None:
+            blocks.append(choices)
     text = head + "\n" + "\n".join(rows)
     return Rendered(channel=view.channel, text=text, blocks=blocks, thread_ts=view.thread_ts)
+
+
+def _choices(task: TaskView, chosen: bool) -> ActionsBlock | None:
+    """Open PR and Continue for an attempt that left a branch (the requester and admins)."""
+    if task.state != m.COMPLETED or not task.branch:
+        return None
+    elements = []
+    if not task.pr_url:
+        elements.append(
+            ButtonElement(
+                text=f"Open PR for attempt {task.attempt}",
+                action_id=OPEN_PR,
+                value=str(task.task_id),
+                style="primary",
+            )
+        )
+    if not chosen:
+        elements.append(
+            ButtonElement(
+                text=f"Continue with attempt {task.attempt}",
+                action_id=CONTINUE,
+                value=str(task.task_id),
+            )
+        )
+    if not elements:
+        return None
+    return ActionsBlock(block_id=f"agents.choose.{task.task_id}", elements=elements)

@@ -1,4 +1,5 @@
-"""Agent attempts keep the first lines of their change, shown on their card
+"""Agent attempts keep the first lines of their change, shown on their card; a request keeps
+the attempt people chose to continue
 
 Revision ID: 0012
 Revises: 0011
@@ -19,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("agent_tasks") as batch:
         batch.add_column(sa.Column("diff_preview", sa.Text(), nullable=True))
+    with op.batch_alter_table("agent_requests") as batch:
+        batch.add_column(sa.Column("chosen_attempt", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agent_requests") as batch:
+        batch.drop_column("chosen_attempt")
     with op.batch_alter_table("agent_tasks") as batch:
         batch.drop_column("diff_preview")
