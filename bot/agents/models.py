@@ -77,6 +77,9 @@ class AgentTask(InWorkspace, Base):
     diff_stat: Mapped[str | None] = mapped_column(Text)
     # The first lines of the change (unified diff), redacted: what the card shows of it.
     diff_preview: Mapped[str | None] = mapped_column(Text)
+    # The whole change and what the agent printed, redacted: posted as files in the thread.
+    patch: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)
     files_changed: Mapped[int | None] = mapped_column(Integer)
     lines_added: Mapped[int | None] = mapped_column(Integer)
     lines_removed: Mapped[int | None] = mapped_column(Integer)

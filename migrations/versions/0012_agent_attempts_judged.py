@@ -1,5 +1,5 @@
-"""Agent attempts keep the first lines of their change, shown on their card; a request keeps
-the attempt people chose to continue
+"""Agent attempts keep their change (its first lines for the card, the whole patch for the
+thread) and the agent's transcript; a request keeps the attempt people chose to continue
 
 Revision ID: 0012
 Revises: 0011
@@ -20,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("agent_tasks") as batch:
         batch.add_column(sa.Column("diff_preview", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("patch", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("transcript", sa.Text(), nullable=True))
     with op.batch_alter_table("agent_requests") as batch:
         batch.add_column(sa.Column("chosen_attempt", sa.Integer(), nullable=True))
 
@@ -28,4 +30,6 @@ def downgrade() -> None:
     with op.batch_alter_table("agent_requests") as batch:
         batch.drop_column("chosen_attempt")
     with op.batch_alter_table("agent_tasks") as batch:
+        batch.drop_column("transcript")
+        batch.drop_column("patch")
         batch.drop_column("diff_preview")

@@ -139,6 +139,13 @@ async def test_command_agent_reports_branch_and_diff_stat(
         assert "The change begins:" in card
         assert "+- done by the fake agent" in card and "+++ b/src/flaky.py" in card
         assert task.diff_preview and task.diff_preview.startswith("diff --git a/NOTES.md")
+        # The whole change and what the agent printed, as files in the thread.
+        await until(bot, lambda: len(_files_in(bot, parent_ts)) == 2)
+        files = _files_in(bot, parent_ts)
+        patch = files["agent-1-attempt-1.patch"]
+        assert "+++ b/src/flaky.py" in patch and "+- done by the fake agent" in patch
+        transcript = files["agent-1-attempt-1-transcript.txt"]
+        assert '"summary": "Made the login test retry; it passes now."' in transcript
         [result] = posts_of(bot, service.RESULT)
         assert "Branch `opsbot/agent-1-1` (2 files, +4 -0)" in result.args["text"]
         assert not list((tmp_path / "trees").glob("*/*"))  # the worktree is gone
@@ -177,6 +184,15 @@ async def test_command_agent_opens_a_pull_request_with_a_token(
         assert github.headers == ["Bearer ghs_test"]
         [result] = posts_of(bot, service.RESULT)
         assert "<https://github.com/octo-org/octo-repo/pull/1|Pull request>" in result.args["text"]
+
+
+def _files_in(bot: Any, thread_ts: str) -> dict[str, str]:
+    """The files posted in a thread: name -> content."""
+    return {
+        file.name: (file.content or b"").decode()
+        for file in bot.state.files.values()
+        if file.thread_ts == thread_ts and file.completed
+    }
 
 
 def _working_in(trees: Path) -> list[int]:

@@ -120,3 +120,4 @@ async def test_the_preview_of_a_change_is_redacted(forge: Path, tmp_path: Path) 
     outcome = updates[-1].outcome
     assert outcome and outcome.diff_preview and "settings.py" in outcome.diff_preview
     assert "ghp_" not in outcome.diff_preview
+    assert outcome.patch and "settings.py" in outcome.patch and "ghp_" not in outcome.patch

@@ -31,6 +31,8 @@ class Outcome:
     branch: str | None = None
     diff_stat: str | None = None
     diff_preview: str | None = None
+    patch: str | None = None
+    transcript: str | None = None
     files_changed: int | None = None
     lines_added: int | None = None
     lines_removed: int | None = None
@@ -170,6 +172,8 @@ def outcome_from_diff(
     tests: str | None = None,
     pr_url: str | None = None,
     preview: str | None = None,
+    patch: str | None = None,
+    transcript: str | None = None,
 ) -> Outcome:
     return Outcome(
         summary=summary,
@@ -177,6 +181,8 @@ def outcome_from_diff(
         branch=branch,
         diff_stat=stat_text(numbers),
         diff_preview=preview,
+        patch=patch,
+        transcript=transcript,
         files_changed=len(numbers.files),
         lines_added=numbers.added,
         lines_removed=numbers.removed,

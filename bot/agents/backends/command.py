@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.agents import models as m
@@ -28,7 +29,7 @@ from bot.agents.backends.base import (
     numstat_numbers,
     outcome_from_diff,
 )
-from bot.agents.backends.jsonlines import Line, read_line
+from bot.agents.backends.jsonlines import read_line
 from bot.agents.backends.presets import PRESETS, PROMPT, Preset, command_line
 from bot.agents.settings import AgentBackend
 from bot.config import reveal
@@ -56,6 +57,19 @@ BASE_ENV = (
 STEP_INTERVAL = 0.25
 REPLY_CHARS = 2000
 PREVIEW_LINES = 20
+PATCH_CHARS = 1_000_000
+TRANSCRIPT_CHARS = 200_000
+TRANSCRIPT_LINES = 5000
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the agent's run said: its summary, tests and error, and every line it printed."""
+
+    summary: str | None
+    tests: str | None
+    error: str | None
+    transcript: tuple[str, ...]
 
 
 def create(config: AgentBackend, env: BackendEnv) -> CommandBackend:
@@ -142,7 +156,7 @@ class CommandBackend:
 
     async def _run_agent(
         self, job: Job, tree: gitwork.Worktree, sandbox: str | None, emit: Emit
-    ) -> Line:
+    ) -> Finished:
         argv, via_stdin = self._argv(job)
         env = {
             **agent_environment(os.environ, self.own_env, self.pass_env),
@@ -174,7 +188,7 @@ class CommandBackend:
 
     async def _follow(
         self, process: asyncio.subprocess.Process, job: Job, via_stdin: bool, emit: Emit
-    ) -> Line:
+    ) -> Finished:
         assert process.stdout is not None and process.stderr is not None
         if via_stdin and process.stdin is not None:
             process.stdin.write(job.payload.encode())
@@ -194,12 +208,15 @@ class CommandBackend:
         reader: asyncio.Task[None],
         stderr: deque[str],
         emit: Emit,
-    ) -> Line:
+    ) -> Finished:
         assert process.stdout is not None
         summary = tests = error = step = None
         last_emit = 0.0
+        printed: deque[str] = deque(maxlen=TRANSCRIPT_LINES)
         async for raw in process.stdout:
-            line = read_line(raw.decode(errors="replace"), self.progress)
+            text = raw.decode(errors="replace")
+            printed.append(text.rstrip("\n"))
+            line = read_line(text, self.progress)
             if line.delta and line.summary:
                 summary = ((summary or "") + line.summary)[-REPLY_CHARS:]
             else:
@@ -218,14 +235,14 @@ class CommandBackend:
         if code != 0 and not error:
             tail = redact_secrets("\n".join(stderr))[-600:] or "no output on stderr"
             error = f"The agent command exited with code {code}: {tail}"
-        return Line(summary=summary, tests=tests, error=error)
+        return Finished(summary, tests, error, tuple(printed))
 
-    async def _deliver(self, job: Job, tree: gitwork.Worktree, final: Line, emit: Emit) -> None:
+    async def _deliver(self, job: Job, tree: gitwork.Worktree, final: Finished, emit: Emit) -> None:
         await emit(Update(step="Committing the changes"))
         title = job.instruction.splitlines()[0][:72] or "Changes from the coding agent"
         changed = await gitwork.commit_all(tree, title, leave_out=self.scratch)
         numbers = numstat_numbers(await gitwork.numstat(tree) if changed else "")
-        shown = await gitwork.preview(tree, PREVIEW_LINES, 2000) if changed else None
+        change = redact_secrets(await gitwork.patch(tree))[:PATCH_CHARS] if changed else None
         notes: list[str] = []
         pr_url = None
         if changed and await gitwork.has_remote(tree.checkout):
@@ -246,12 +263,14 @@ class CommandBackend:
             branch=job.branch,
             tests=final.tests,
             pr_url=pr_url,
-            preview=redact_secrets(shown) if shown else None,
+            preview=gitwork.preview(change, PREVIEW_LINES, 2000) if change else None,
+            patch=change,
+            transcript=redact_secrets("\n".join(final.transcript))[-TRANSCRIPT_CHARS:] or None,
         )
         await emit(Update(state=m.COMPLETED, step="Done", outcome=outcome))
 
     async def _pull_request(
-        self, job: Job, tree: gitwork.Worktree, final: Line, notes: list[str]
+        self, job: Job, tree: gitwork.Worktree, final: Finished, notes: list[str]
     ) -> str | None:
         token = reveal(self.agents.github_token)
         if not token:

@@ -147,9 +147,13 @@ async def commit_all(tree: Worktree, message: str, leave_out: tuple[str, ...] = 
     return True
 
 
-async def preview(tree: Worktree, lines: int, chars: int) -> str:
+async def patch(tree: Worktree) -> str:
+    """The change as a unified diff, from the base to the attempt's commit."""
+    return await in_tree(tree, "diff", "--no-color", "--no-ext-diff", tree.base, "HEAD")
+
+
+def preview(patch: str, lines: int, chars: int) -> str:
     """The first `lines` lines of the change (at most `chars` characters)."""
-    patch = await in_tree(tree, "diff", "--no-color", "--no-ext-diff", tree.base, "HEAD")
     return "\n".join(patch.splitlines()[:lines])[:chars]
 
 

@@ -24,6 +24,7 @@ from bot.agents.service import choices, loaders, watching
 from bot.agents.service.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
 from bot.agents.settings import SECTION as AGENTS
 from bot.agents.views import modals
+from bot.agents.workflows.files import AttemptFiles
 from bot.agents.workflows.intake import Intake, Origin
 from bot.agents.workflows.prepare import Preparer
 from bot.agents.workflows.pulls import PullRequests
@@ -86,6 +87,7 @@ def _register_work(rt: FeatureContext, runner: AgentRunner, access: Access) -> N
     rt.tasks.register(service.TASK_DRIVE, runner.on_drive)
     rt.tasks.register(service.TASK_CANCEL, runner.on_cancel)
     rt.tasks.register(choices.TASK_OPEN_PR, PullRequests(rt))
+    rt.tasks.register(service.TASK_FILES, AttemptFiles(rt))
     rt.scheduler.register(
         JobSpec(
             name="agents.recover",

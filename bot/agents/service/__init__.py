@@ -56,6 +56,7 @@ COMPARISON = "agents.comparison"
 TASK_PREPARE = "agents.prepare"
 TASK_DRIVE = "agents.drive"
 TASK_CANCEL = "agents.cancel"
+TASK_FILES = "agents.files"  # the patch and the transcript, posted in the thread
 CANCEL_ACTION = "agents.cancel"  # the card's Cancel button, also shown on App Home
 MAX_STEP = 500
 MAX_QUESTION = 3000
@@ -229,6 +230,8 @@ async def _enter(session: AsyncSession, task: AgentTask, change: Update) -> None
         task.branch = outcome.branch or task.branch
         task.diff_stat = outcome.diff_stat or task.diff_stat
         task.diff_preview = outcome.diff_preview or task.diff_preview
+        task.patch = outcome.patch or task.patch
+        task.transcript = outcome.transcript or task.transcript
         task.files_changed = _first(outcome.files_changed, task.files_changed)
         task.lines_added = _first(outcome.lines_added, task.lines_added)
         task.lines_removed = _first(outcome.lines_removed, task.lines_removed)
@@ -244,6 +247,10 @@ def _first(value: int | None, fallback: int | None) -> int | None:
 
 
 async def _finished(session: AsyncSession, task: AgentTask) -> None:
+    if task.state == m.COMPLETED and (task.patch or task.transcript):
+        await tasks.enqueue(
+            session, TASK_FILES, {"task_id": task.id}, key=f"{TASK_FILES}:{task.id}"
+        )
     task.finished_at = utcnow()
     task.pending_input = None
     task.lease_owner = None
