@@ -32,6 +32,7 @@ from bot.agents.workflows.runner import AgentRunner
 from bot.agents.workflows.slack_reads import Access
 from bot.config import ConfigError
 from bot.core.access import CHANNEL, SEE
+from bot.core.commands import UsageError
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, one
 from bot.core.projector import Loader, View
@@ -57,6 +58,7 @@ def register(rt: FeatureContext) -> None:
     _register_events(rt, intake)
     _register_shortcut(rt, intake)
     _register_actions(rt)
+    _register_repo_pick(rt, intake)
     AgentCommand(rt, intake).register()
     rt.routers.append(push_router(rt))
 
@@ -170,6 +172,36 @@ def _register_shortcut(rt: FeatureContext, intake: Intake) -> None:
         await ack()
         if origin.message_ts:
             await intake.react(channel, origin.message_ts)
+
+
+def _register_repo_pick(rt: FeatureContext, intake: Intake) -> None:
+    @rt.gate.action(views.PICK_REPO, one(CHANNEL, SEE, lambda i: i.channel))
+    async def pick_repo(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        message = body.get("message") or {}
+        block = str(action.get("block_id") or "")
+        origin = Origin(
+            user=str(body["user"]["id"]),
+            channel=str((body.get("channel") or {}).get("id")),
+            thread_ts=str(message.get("thread_ts") or message.get("ts")),
+            message_ts=block.removeprefix(views.REPO_BLOCK),
+            source="mention",
+        )
+        repo = str((action.get("selected_option") or {}).get("value") or "")
+        try:
+            started = await intake.picked_repo(origin, repo)
+        except (service.AgentError, UsageError) as refusal:
+            text = (
+                f":no_entry: {refusal}"
+                if isinstance(refusal, service.AgentError)
+                else (modals.USAGE.problem(str(refusal)))
+            )
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+            return
+        said = "the agent starts" if started else "that hand-off has already started"
+        await respond(text=f"<@{origin.user}> picked *{repo}*: {said}.", replace_original=True)
 
 
 def _action_number(action: dict[str, Any]) -> int | None:

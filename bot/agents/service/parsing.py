@@ -71,10 +71,14 @@ def parse_attempts(value: str | None) -> int:
     return int(value)
 
 
+class MissingRepo(UsageError):
+    """No repository was named and the channel has none: a thread can be asked to pick one."""
+
+
 def check_repo(repo: str | None, channel: str | None, catalog: Catalog) -> str:
     chosen = repo or (catalog.repos_by_channel.get(channel or "") if channel else None)
     if not chosen:
-        raise UsageError(
+        raise MissingRepo(
             "No repository: add `repo=owner/name` (this channel has no default repository)."
         )
     if not _REPO.match(chosen):

@@ -15,7 +15,9 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
+    Option,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
@@ -27,6 +29,9 @@ from bot.core.security import inert
 
 CANCEL = CANCEL_ACTION
 CONTINUE = CONTINUE_ACTION
+PICK_REPO = "agents.pick_repo"
+REPO_BLOCK = "agents.repo."  # + the ts of the message that asked
+MAX_OPTIONS = 100  # Block Kit's limit for a static select
 OPEN_PR = OPEN_PR_ACTION
 SHOW_CONTEXT = "agents.show_context"
 LABELS = {
@@ -356,3 +361,20 @@ def _choices(task: TaskView, chosen: bool) -> ActionsBlock | None:
     if not elements:
         return None
     return ActionsBlock(block_id=f"agents.choose.{task.task_id}", elements=elements)
+
+
+def repo_question(requester: str, repos: list[str], message_ts: str) -> tuple[str, list[Block]]:
+    """Which repository, asked in the thread of a hand-off that named none."""
+    text = (
+        f"<@{requester}> Which repository should the agent work on? "
+        "(Next time, add `repo=owner/name` to the message.)"
+    )
+    options = [Option(text=inert(repo, 75), value=repo) for repo in repos[:MAX_OPTIONS]]
+    select = StaticSelectElement(
+        placeholder="Pick a repository", action_id=PICK_REPO, options=options
+    )
+    blocks: list[Block] = [
+        _section(text),
+        ActionsBlock(block_id=f"{REPO_BLOCK}{message_ts}", elements=[select]),
+    ]
+    return text, blocks

@@ -13,10 +13,18 @@ from bot.agents import models as m
 from bot.agents import service
 from bot.agents.models import AgentRequest
 from bot.agents.service import AgentError
-from bot.agents.service.parsing import Catalog, Spec, resolve, split_options, strip_mention
+from bot.agents.service.parsing import (
+    Catalog,
+    MissingRepo,
+    Spec,
+    resolve,
+    split_options,
+    strip_mention,
+)
 from bot.agents.settings import SECTION as AGENTS
+from bot.agents.views import repo_question
 from bot.agents.views.modals import USAGE
-from bot.agents.workflows.slack_reads import Access
+from bot.agents.workflows.slack_reads import Access, read_thread
 from bot.core import ledger
 from bot.core.commands import UsageError
 from bot.core.db import transaction
@@ -82,8 +90,38 @@ class Intake:
             await self.start(origin, text)
         except AgentError as refusal:
             await self.tell(origin, f":no_entry: {refusal}")
+        except MissingRepo as problem:
+            await self.ask_repo(origin, str(problem))
         except UsageError as problem:
             await self.tell(origin, USAGE.problem(str(problem)))
+
+    async def ask_repo(self, origin: Origin, problem: str) -> None:
+        """A select of the allowed repositories in the thread, for the requester to pick."""
+        repos = sorted(self.catalog().known_repos)
+        if not repos or origin.message_ts is None:
+            await self.tell(origin, USAGE.problem(problem))
+            return
+        text, blocks = repo_question(origin.user, repos, origin.message_ts)
+        try:
+            await self.rt.client.chat_postMessage(
+                channel=origin.channel, thread_ts=origin.thread_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            log.warning("agents: could not ask for a repository: %s", error.response.get("error"))
+
+    async def picked_repo(self, origin: Origin, repo: str) -> AgentRequest | None:
+        """The requester picked `repo` for the mention at `origin`: start it there."""
+        if repo not in self.catalog().known_repos:
+            raise AgentError(f"`{repo}` is not one of the repositories agents work on.")
+        thread = await read_thread(self.rt.client, origin.channel, origin.thread_ts)
+        mention = next((msg for msg in thread if msg.ts == origin.message_ts), None)
+        if mention is None:
+            raise AgentError("The message that asked for the agent is gone.")
+        if mention.user != origin.user:
+            raise AgentError(f"Only <@{mention.user}>, who asked, can pick the repository.")
+        known = self.rt.identity.known
+        text = strip_mention(mention.text, known.user_id if known else None)
+        return await self.start(origin, f"{text} repo={repo}")
 
     async def start(
         self, origin: Origin, text: str, spec: Spec | None = None
