@@ -458,6 +458,12 @@ def slack_mode_problems(settings: Settings) -> list[str]:
         )
     if not settings.slack_scopes:
         problems.append("setting SLACK_SCOPES: must name at least one bot scope")
+    for index, route in enumerate(settings.section(CI).routes):
+        if route.team is None:  # whose token would post there?
+            problems.append(
+                f"setting ci.routes.{index}.team: is required for OAuth installs (the "
+                "workspace, T..., whose channel the route posts to)"
+            )
     return problems
 
 

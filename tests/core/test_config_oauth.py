@@ -71,6 +71,15 @@ def test_oauth_mode_is_on_with_the_client_id_and_secret() -> None:
             "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (workspaces install by OAuth), not both",
         ),
         ({**OAUTH, "SLACK_SCOPES": ""}, "setting SLACK_SCOPES: must name at least one bot scope"),
+        (
+            {
+                **OAUTH,
+                "CI__ROUTES": '[{"repo": "o/r", "channel": "C0CI", "team": "T0A"}, '
+                '{"repo": "o/r", "channel": "C0CI2"}]',
+            },
+            "setting ci.routes.1.team: is required for OAuth installs (the workspace, T..., "
+            "whose channel the route posts to)",
+        ),
     ],
 )
 def test_each_oauth_mistake_is_one_clear_line(env: dict[str, str], line: str) -> None:
