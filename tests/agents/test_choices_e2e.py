@@ -17,6 +17,7 @@ from tests.agents.e2e import (
     agent_bot,
     all_in,
     mention,
+    posts_of,
     requests,
     shown,
     tasks,
@@ -49,6 +50,7 @@ async def test_open_a_pr_for_one_attempt_and_continue_another(
             "/agent", f"run {REPO} make the login test retry attempts=2", user=BOB, channel=GENERAL
         )
         await until(bot, lambda: all_in(bot, m.COMPLETED))
+        await until(bot, lambda: posts_of(bot, service.COMPARISON))
         assert github.pulls == []  # of several attempts, people choose which becomes a PR
         channel, ts = await view_ts(bot, service.COMPARISON, 1)
         assert _buttons(bot, channel, ts) == [

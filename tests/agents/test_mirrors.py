@@ -94,8 +94,8 @@ async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed
 
 
 async def test_the_forge_token_is_given_to_git_alone(tmp_path: Path) -> None:
-    assert gitwork.auth_env(None) == {}
-    env = gitwork.auth_env("ghs_secret")
+    assert gitwork.forge_credentials(None) == {}
+    env = gitwork.forge_credentials("ghs_secret")
     assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
     header = env["GIT_CONFIG_VALUE_0"].removeprefix("Authorization: Basic ")
     assert base64.b64decode(header).decode() == "x-access-token:ghs_secret"

@@ -156,6 +156,24 @@ def _button(action_id: str, value: str, option: bool = False) -> Build:
     return build
 
 
+def _repo_pick() -> Build:
+    """A pick in the bot's repository question, in a channel the prober is not in."""
+
+    def build(bot: BotUnderTest, records: Records, user: str) -> Payload:
+        select = {
+            "type": "static_select",
+            "action_id": "agents.pick_repo",
+            "options": [{"text": {"type": "plain_text", "text": "r"}, "value": "octo-org/x"}],
+        }
+        blocks = [{"type": "actions", "block_id": "agents.repo.1.000001", "elements": [select]}]
+        asked = bot.state.post(SECRET, bot.state.bot_user_id, "Which repository?", blocks=blocks)
+        return bot.slack.build_block_action(
+            user, "agents.pick_repo", "octo-org/x", channel=SECRET, message_ts=asked.ts
+        )
+
+    return build
+
+
 def _form(callback_id: str, values: Payload, metadata: Payload | None = None) -> Build:
     def build(bot: BotUnderTest, records: Records, user: str) -> Payload:
         private = json.dumps({k: v.format(r=records) for k, v in (metadata or {}).items()})
@@ -221,6 +239,9 @@ PROBES: dict[tuple[str, str], Build] = {
     ("action", "incidents.snooze"): _button("incidents.snooze", "{r.incident}:1"),
     ("action", "agents.cancel"): _button("agents.cancel", "{r.task}"),
     ("action", "agents.show_context"): _button("agents.show_context", "{r.request}"),
+    ("action", "agents.open_pr"): _button("agents.open_pr", "{r.task}"),
+    ("action", "agents.continue"): _button("agents.continue", "{r.task}"),
+    ("action", "agents.pick_repo"): _repo_pick(),
     ("action", "standups.write"): _button("standups.write", "{r.run}"),
     ("action", "codered.keep_level"): _button("codered.keep_level", "{r.notice}"),
     ("action", "codered.step_down"): _button("codered.step_down", "{r.notice}"),
@@ -239,6 +260,8 @@ ENTITLED_FOR = {("view", "codered.declare"): DECLARER}
 SEES_ONLY = CAROL
 SEE_BUT_NOT_ACT: dict[tuple[str, str], Build] = {
     ("action", "agents.cancel"): PROBES[("action", "agents.cancel")],
+    ("action", "agents.open_pr"): PROBES[("action", "agents.open_pr")],
+    ("action", "agents.continue"): PROBES[("action", "agents.continue")],
     ("command", "/standup"): PROBES[("command", "/standup")],
     ("action", "standups.write"): PROBES[("action", "standups.write")],
     ("view", "standups.answer"): PROBES[("view", "standups.answer")],

@@ -95,7 +95,7 @@ class CommandBackend:
         scratch = Path(tempfile.gettempdir())
         self.root = Path(env.agents.worktree_root or scratch / "opsbot-trees")
         self.mirrors = Path(env.agents.mirror_root or scratch / "opsbot-mirrors")
-        self.auth = gitwork.auth_env(reveal(env.agents.github_token))
+        self.auth = gitwork.forge_credentials(reveal(env.agents.github_token))
 
     async def cancel(self, job: Job) -> None:
         """The runner stops the drive; stopping the drive kills the process."""

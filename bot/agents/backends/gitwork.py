@@ -23,7 +23,7 @@ class GitError(Exception):
     pass
 
 
-def auth_env(token: str | None) -> dict[str, str]:
+def forge_credentials(token: str | None) -> dict[str, str]:
     """What git needs in its environment to fetch and push with `token` over HTTPS."""
     if not token:
         return {}

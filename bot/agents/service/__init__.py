@@ -247,10 +247,6 @@ def _first(value: int | None, fallback: int | None) -> int | None:
 
 
 async def _finished(session: AsyncSession, task: AgentTask) -> None:
-    if task.state == m.COMPLETED and (task.patch or task.transcript):
-        await tasks.enqueue(
-            session, TASK_FILES, {"task_id": task.id}, key=f"{TASK_FILES}:{task.id}"
-        )
     task.finished_at = utcnow()
     task.pending_input = None
     task.lease_owner = None
@@ -261,6 +257,11 @@ async def _finished(session: AsyncSession, task: AgentTask) -> None:
     with session.no_autoflush:
         await session.get(AgentRequest, task.request_id, with_for_update=True)
     await session.flush()
+    # Only now: enqueueing writes, and a write flushed before the lock would end this task
+    # unseen by an attempt finishing at the same moment (no comparison would be posted).
+    if task.state == m.COMPLETED and (task.patch or task.transcript):
+        key = f"{TASK_FILES}:{task.id}"
+        await tasks.enqueue(session, TASK_FILES, {"task_id": task.id}, key=key)
 
 
 async def fail(session: AsyncSession, task_id: int, error: str) -> AgentTask | None:
