@@ -87,6 +87,12 @@ async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed
     _git("-C", str(work), "add", "-A")
     _git("-C", str(work), "-c", "user.name=a", "-c", "user.email=a@x", "commit", "-qm", "log")
     _git("-C", str(work), "push", "--quiet", "origin", "HEAD:main")
+    # An attempt's branch checked out in a worktree of the mirror (an attempt still running)
+    # while the forge's copy of it moves: fetching for the next attempt still works.
+    _git(
+        "-C", str(mirror), "worktree", "add", "--quiet", str(tmp_path / "busy"), "opsbot/agent-1-1"
+    )
+    _git("-C", str(work), "push", "--quiet", "--force", "origin", "HEAD:opsbot/agent-1-1")
     second = await _run(agents, _job(2, "add a note"))
     assert second[-1].state == m.COMPLETED
     files = _git("-C", str(forge_repo), "ls-tree", "--name-only", "opsbot/agent-2-1")

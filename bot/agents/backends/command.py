@@ -92,9 +92,9 @@ class CommandBackend:
         self.scratch = preset.scratch if preset else ()
         self.network = config.network if config.network is not None else preset is not None
         self.agents = env.agents
-        scratch = Path(tempfile.gettempdir())
-        self.root = Path(env.agents.worktree_root or scratch / "opsbot-trees")
-        self.mirrors = Path(env.agents.mirror_root or scratch / "opsbot-mirrors")
+        tmp = Path(tempfile.gettempdir())
+        self.root = Path(env.agents.worktree_root or tmp / "opsbot-trees")
+        self.mirrors = Path(env.agents.mirror_root or tmp / "opsbot-mirrors")
         self.auth = gitwork.forge_credentials(reveal(env.agents.github_token))
 
     async def cancel(self, job: Job) -> None:
@@ -104,7 +104,8 @@ class CommandBackend:
         if job.pending_input is not None:
             raise BackendRejected("this command agent cannot take answers while it runs")
         try:
-            sandbox = isolation.choose(self.agents.isolation)
+            # The first call probes bubblewrap (a process): not on the event loop.
+            sandbox = await asyncio.to_thread(isolation.choose, self.agents.isolation)
         except isolation.IsolationUnavailable as error:
             raise BackendRejected(str(error)) from error
         root = self.root / job.repo.replace("/", "__")

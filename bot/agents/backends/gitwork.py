@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+AGENT_BRANCHES = "opsbot/*"  # every attempt's branch: opsbot/agent-<request>-<attempt>
 GIT_IDENTITY = ("-c", "user.name=opsbot", "-c", "user.email=opsbot@localhost")
 
 
@@ -107,7 +108,12 @@ async def mirror(url: str, path: Path, auth: Mapping[str, str]) -> str:
             shutil.rmtree(partial, ignore_errors=True)
             await git(path.parent, "clone", "--quiet", "--bare", url, str(partial), auth=auth)
             # Branches are fetched as branches (a bare clone's refspec); pushes name theirs.
+            # The attempts' own branches are not: git refuses to fetch into a branch checked
+            # out in a worktree, and the mirror has their latest commits already.
             await git(partial, "config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+            await git(
+                partial, "config", "--add", "remote.origin.fetch", f"^refs/heads/{AGENT_BRANCHES}"
+            )
             partial.rename(path)
         else:
             await git(path, "fetch", "--quiet", "--prune", "origin", auth=auth)
