@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.core.db import make_engine
 from bot.models import metadata
 from bot.sandbox.harness import BotUnderTest, running_bot
-from tests.memory import release_framework_caches
+from tests.memory import collect_finished_bots
 from tests.pg import ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -23,9 +23,9 @@ _pg_problem: list[str] = []
 
 @pytest.fixture(autouse=True)
 def _release_finished_bots() -> Iterator[None]:
-    """A finished test's bot can be collected (see `tests.memory`)."""
+    """A finished test's bot is collected before the next test starts (see `tests.memory`)."""
     yield
-    release_framework_caches()
+    collect_finished_bots()
 
 
 @pytest.fixture(scope="session")

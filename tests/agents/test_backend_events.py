@@ -19,7 +19,7 @@ from a2a.types import (
 from bot.agents import models as m
 from bot.agents.backends.a2a_events import Tracker, outcome_from_artifacts
 from bot.agents.backends.base import diff_numbers, numstat_numbers, stat_text
-from bot.agents.backends.jsonlines import read_line
+from bot.agents.backends.jsonlines import Line, read_line
 
 DIFF = """diff --git a/NOTES.md b/NOTES.md
 --- a/NOTES.md
@@ -136,3 +136,11 @@ def test_the_cli_agent_does_not_inherit_the_bots_secrets() -> None:
         "OPENAI_API_KEY": "sk-agent",  # its own key, from its own setting
         "PROXY_FOR_AGENT": "http://proxy",  # named by the operator
     }
+
+
+def test_an_error_line_is_a_notice_only_in_codexs_own_stream() -> None:
+    notice = '{"type":"error","message":"Reconnecting... 2/5"}'
+    assert read_line(notice, "codex") == Line(step="Reconnecting... 2/5")
+    assert read_line(notice).error == "Reconnecting... 2/5"  # a plain agent's error
+    failed = '{"type":"turn.failed","error":{"message":"quota exceeded"}}'
+    assert read_line(failed, "codex").error == "quota exceeded"

@@ -11,41 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.agents import models as m
-from bot.agents.backends import create_backend, isolation
-from bot.agents.backends.base import BackendEnv, BackendRejected, Job, Update
+from bot.agents.backends import isolation
+from bot.agents.backends.base import BackendRejected
 from bot.agents.settings import AgentBackend, AgentsConfig
 from bot.sandbox.agent_git import make_repo
+from tests.agents.backend_runs import REPO, drive, job
 from tests.agents.isolated import TOOLS, require_bubblewrap
 
 ESCAPE = Path(__file__).with_name("escape_agent.py")
-REPO = "octo-org/octo-repo"
-
-
-def _job(instruction: str) -> Job:
-    return Job(
-        task_id=1,
-        request_id=1,
-        attempt=1,
-        attempts=1,
-        context_id="ctx",
-        payload=instruction,
-        instruction=instruction,
-        repo=REPO,
-        base_branch=None,
-        branch="opsbot/agent-1-1",
-        requester="U0BOB",
-    )
-
-
-async def _run(agents: AgentsConfig, instruction: str) -> list[Update]:
-    backend = create_backend(agents.backends[0], BackendEnv(agents=agents, public_url=None))
-    updates: list[Update] = []
-
-    async def emit(update: Update) -> None:
-        updates.append(update)
-
-    await backend.drive(_job(instruction), emit)
-    return updates
 
 
 def _agents(tmp_path: Path, **entry: object) -> AgentsConfig:
@@ -88,7 +61,7 @@ async def test_an_agent_cannot_reach_what_the_bot_can(
     marker = tmp_path / "PWNED"
     agents = _agents(tmp_path)
     escape = f"escape READ={database} WRITE={outside} CONNECT={port} MARKER={marker}"
-    updates = await _run(agents, escape)
+    updates = await drive(agents, job(1, escape))
 
     final = updates[-1]
     assert final.state == m.COMPLETED and final.outcome and final.outcome.summary, updates
@@ -107,7 +80,7 @@ async def test_an_agent_that_needs_the_network_has_it(
     require_bubblewrap()
     port, connections = listener
     agents = _agents(tmp_path, network=True)
-    updates = await _run(agents, f"escape READ=/nonexistent WRITE=/x CONNECT={port}")
+    updates = await drive(agents, job(1, f"escape READ=/nonexistent WRITE=/x CONNECT={port}"))
     outcome = updates[-1].outcome
     assert outcome and outcome.summary
     assert json.loads(outcome.summary.splitlines()[0])["connect"] == "done"
@@ -121,6 +94,6 @@ async def test_without_bubblewrap_a_command_agent_is_refused(
     agents = _agents(tmp_path)
     agents.isolation = "auto"
     with pytest.raises(BackendRejected, match="agents.isolation: none"):
-        await _run(agents, "escape READ=/x WRITE=/y CONNECT=1")
+        await drive(agents, job(1, "escape READ=/x WRITE=/y CONNECT=1"))
     assert "unavailable" in isolation.describe("auto")
     assert "unisolated" in isolation.describe("none")

@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot.agents import models as m
-from bot.agents.backends import create_backend, gitwork
-from bot.agents.backends.base import BackendEnv, Job, Update
+from bot.agents.backends import gitwork
 from bot.agents.settings import AgentBackend, AgentsConfig
 from bot.sandbox.agent_git import make_repo
+from tests.agents.backend_runs import REPO, drive, job
 from tests.agents.isolated import isolation
 
 FAKE_AGENT = Path(__file__).with_name("fake_agent.py")
-REPO = "octo-org/octo-repo"
 
 
 def _git(*args: str) -> str:
@@ -34,33 +33,6 @@ def forge(tmp_path: Path) -> Path:
     return tmp_path / "forge"
 
 
-def _job(task: int, instruction: str) -> Job:
-    return Job(
-        task_id=task,
-        request_id=task,
-        attempt=1,
-        attempts=1,
-        context_id="ctx",
-        payload=instruction,
-        instruction=instruction,
-        repo=REPO,
-        base_branch=None,
-        branch=f"opsbot/agent-{task}-1",
-        requester="U0BOB",
-    )
-
-
-async def _run(agents: AgentsConfig, job: Job) -> list[Update]:
-    backend = create_backend(agents.backends[0], BackendEnv(agents=agents, public_url=None))
-    updates: list[Update] = []
-
-    async def emit(update: Update) -> None:
-        updates.append(update)
-
-    await backend.drive(job, emit)
-    return updates
-
-
 async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed(
     forge: Path, tmp_path: Path
 ) -> None:
@@ -72,7 +44,7 @@ async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed
         worktree_root=str(tmp_path / "trees"),
         **isolation(),
     )
-    first = await _run(agents, _job(1, "make the login test retry"))
+    first = await drive(agents, job(1, "make the login test retry"))
     assert first[-1].state == m.COMPLETED, first[-1]
     forge_repo = forge / f"{REPO}.git"
     assert "done by the fake agent" in _git("-C", str(forge_repo), "show", "opsbot/agent-1-1")
@@ -93,7 +65,7 @@ async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed
         "-C", str(mirror), "worktree", "add", "--quiet", str(tmp_path / "busy"), "opsbot/agent-1-1"
     )
     _git("-C", str(work), "push", "--quiet", "--force", "origin", "HEAD:opsbot/agent-1-1")
-    second = await _run(agents, _job(2, "add a note"))
+    second = await drive(agents, job(2, "add a note"))
     assert second[-1].state == m.COMPLETED
     files = _git("-C", str(forge_repo), "ls-tree", "--name-only", "opsbot/agent-2-1")
     assert "CHANGELOG.md" in files.split()
@@ -122,7 +94,7 @@ async def test_the_preview_of_a_change_is_redacted(forge: Path, tmp_path: Path) 
         worktree_root=str(tmp_path / "trees"),
         **isolation(),
     )
-    updates = await _run(agents, _job(3, "leak the settings"))
+    updates = await drive(agents, job(3, "leak the settings"))
     outcome = updates[-1].outcome
     assert outcome and outcome.diff_preview and "settings.py" in outcome.diff_preview
     assert "ghp_" not in outcome.diff_preview

@@ -19,14 +19,13 @@ import pytest
 import yaml
 
 from bot.agents import models as m
-from bot.agents.backends import create_backend
-from bot.agents.backends.base import BackendEnv, Job, Update
+from bot.agents.backends.base import Update
 from bot.agents.backends.presets import PRESETS
 from bot.agents.settings import AgentBackend, AgentsConfig
 from bot.sandbox.agent_git import make_repo
+from tests.agents.backend_runs import REPO, drive, job
 
 STANDIN = Path(__file__).with_name("standin_agent.py")
-REPO = "octo-org/octo-repo"
 PROMPT = "Make the login test retry twice.\n\n(thread)"
 
 # The command line each tool's documentation gives for one unattended edit, model m1.
@@ -129,22 +128,6 @@ def tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return bin_dir
 
 
-def _job() -> Job:
-    return Job(
-        task_id=1,
-        request_id=1,
-        attempt=1,
-        attempts=1,
-        context_id="ctx",
-        payload=PROMPT,
-        instruction="Make the login test retry twice.",
-        repo=REPO,
-        base_branch=None,
-        branch="opsbot/agent-1-1",
-        requester="U0BOB",
-    )
-
-
 async def _drive(backend_entry: dict[str, Any], tmp_path: Path) -> tuple[list[Update], Path]:
     checkout = make_repo(tmp_path / "checkout")
     agents = AgentsConfig(
@@ -153,14 +136,7 @@ async def _drive(backend_entry: dict[str, Any], tmp_path: Path) -> tuple[list[Up
         worktree_root=str(tmp_path / "trees"),
         isolation="none",  # the stand-ins write down how they were started, outside
     )
-    backend = create_backend(agents.backends[0], BackendEnv(agents=agents, public_url=None))
-    updates: list[Update] = []
-
-    async def emit(update: Update) -> None:
-        updates.append(update)
-
-    await backend.drive(_job(), emit)
-    return updates, checkout
+    return await drive(agents, job(payload=PROMPT)), checkout
 
 
 def _calls(bin_dir: Path) -> list[dict[str, Any]]:

@@ -61,8 +61,6 @@ def _codex(obj: dict[str, Any]) -> Line | None:
     kind = str(obj.get("type", ""))
     if kind == "turn.failed":
         return Line(error=_error_text(obj.get("error")) or "the agent's turn failed")
-    if kind == "error":  # a notice ("Reconnecting... 2/5"): only turn.failed ends the turn
-        return Line(step=_str(obj.get("message")))
     item = obj.get("item")
     if not kind.startswith("item.") or not isinstance(item, dict):
         return None
@@ -79,6 +77,14 @@ def _codex(obj: dict[str, Any]) -> Line | None:
     if item_type == "reasoning":
         return Line(step=_str(item.get("text")))
     return Line()
+
+
+def _codex_stream(obj: dict[str, Any]) -> Line | None:
+    """Codex's own stream: there a top-level `error` is a notice ("Reconnecting... 2/5"), and
+    only `turn.failed` ends the turn. Guessing formats, an `error` line stays an error."""
+    if obj.get("type") == "error":
+        return Line(step=_str(obj.get("message")))
+    return _codex(obj)
 
 
 def _claude(obj: dict[str, Any]) -> Line | None:
@@ -186,7 +192,7 @@ def _plain(obj: dict[str, Any]) -> Line:
 Reader = Callable[[dict[str, Any]], Line | None]
 
 FORMATS: dict[str, Reader] = {
-    "codex": _codex,
+    "codex": _codex_stream,
     "claude": _claude,
     "gemini": _gemini,
     "opencode": _opencode,
