@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import fastapi.dependencies.models as fastapi_dependencies
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
 
 
 def _callable_caches() -> list[Callable[[], Any]]:
@@ -40,4 +42,16 @@ def collect_finished_bots() -> None:
     loop, waiting for a driver thread that has long stopped: the loop never closes. Collected
     here, with no loop running, it is closed at once (aiosqlite's `stop`)."""
     release_framework_caches()
-    gc.collect()
+    global _connected
+    if _connected:  # only a test that opened a database connection can leave one behind
+        _connected = False
+        gc.collect()
+
+
+_connected = False
+
+
+@event.listens_for(Pool, "connect")
+def _noted(*_: Any) -> None:
+    global _connected
+    _connected = True
