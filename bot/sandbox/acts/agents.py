@@ -101,7 +101,7 @@ def _use_codex(bot: BotUnderTest, repo: Path, trees: Path) -> str:
         return "unisolated: bubblewrap cannot run on this machine"
     agents.isolation = "bubblewrap"
     agents.read_only_paths = [sys.base_prefix, sys.prefix, str(Path(codex_standin.__file__).parent)]
-    return "isolated by bubblewrap: only its worktree is writable, no network, no bot secrets"
+    return "isolated by bubblewrap: only its worktree is writable, and it has no bot secrets"
 
 
 async def _command_scene(bot: BotUnderTest, out: list[str], workdir: Path) -> None:
