@@ -33,17 +33,22 @@ def forge(tmp_path: Path) -> Path:
     return tmp_path / "forge"
 
 
-async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed(
-    forge: Path, tmp_path: Path
-) -> None:
+def _mirroring(forge: Path, tmp_path: Path) -> AgentsConfig:
+    """The fake agent, with no clone of the repository: it is mirrored from the forge."""
     entry = {"name": "local", "kind": "command", "command": [sys.executable, str(FAKE_AGENT)]}
-    agents = AgentsConfig(
+    return AgentsConfig(
         backends=[AgentBackend.model_validate(entry)],
         git_url=f"file://{forge}/{{repo}}.git",
         mirror_root=str(tmp_path / "mirrors"),
         worktree_root=str(tmp_path / "trees"),
         **isolation(),
     )
+
+
+async def test_a_repository_without_a_checkout_is_mirrored_and_its_branch_pushed(
+    forge: Path, tmp_path: Path
+) -> None:
+    agents = _mirroring(forge, tmp_path)
     first = await drive(agents, job(1, "make the login test retry"))
     assert first[-1].state == m.COMPLETED, first[-1]
     forge_repo = forge / f"{REPO}.git"
@@ -86,14 +91,7 @@ async def test_the_forge_token_is_given_to_git_alone(tmp_path: Path) -> None:
 
 
 async def test_the_preview_of_a_change_is_redacted(forge: Path, tmp_path: Path) -> None:
-    entry = {"name": "local", "kind": "command", "command": [sys.executable, str(FAKE_AGENT)]}
-    agents = AgentsConfig(
-        backends=[AgentBackend.model_validate(entry)],
-        git_url=f"file://{forge}/{{repo}}.git",
-        mirror_root=str(tmp_path / "mirrors"),
-        worktree_root=str(tmp_path / "trees"),
-        **isolation(),
-    )
+    agents = _mirroring(forge, tmp_path)
     updates = await drive(agents, job(3, "leak the settings"))
     outcome = updates[-1].outcome
     assert outcome and outcome.diff_preview and "settings.py" in outcome.diff_preview

@@ -112,8 +112,11 @@ class CommandBackend:
         root.mkdir(parents=True, exist_ok=True)
         base = job.previous_branch or job.base_branch
         try:
-            checkout = await self._checkout(job.repo)
-            tree = await gitwork.add_worktree(checkout, root, job.branch, base, self.auth)
+            kept = self.agents.checkouts.get(job.repo)
+            checkout = kept or await self._mirror(job.repo)
+            tree = await gitwork.add_worktree(
+                checkout, root, job.branch, base, self.auth, fetch=bool(kept)
+            )
         except gitwork.GitError as error:
             raise BackendRejected(str(error)) from error
         try:
@@ -133,11 +136,8 @@ class CommandBackend:
         finally:
             await gitwork.remove_worktree(checkout, tree.path)
 
-    async def _checkout(self, repo: str) -> str:
-        """A local clone the operator keeps, else the bot's mirror of the forge's copy."""
-        kept = self.agents.checkouts.get(repo)
-        if kept:
-            return kept
+    async def _mirror(self, repo: str) -> str:
+        """The bot's mirror of the forge's copy, for a repository nobody keeps a clone of."""
         url = self.agents.git_url.replace("{repo}", repo)
         return await gitwork.mirror(url, self.mirrors / f"{repo.replace('/', '__')}.git", self.auth)
 

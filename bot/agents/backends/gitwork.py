@@ -121,10 +121,17 @@ async def mirror(url: str, path: Path, auth: Mapping[str, str]) -> str:
 
 
 async def add_worktree(
-    checkout: str, root: Path, branch: str, base: str | None, auth: Mapping[str, str] | None = None
+    checkout: str,
+    root: Path,
+    branch: str,
+    base: str | None,
+    auth: Mapping[str, str] | None = None,
+    *,
+    fetch: bool = True,
 ) -> Worktree:
-    """A clean worktree on `branch`, reset to the base (a re-run starts over)."""
-    if await has_remote(checkout):
+    """A clean worktree on `branch`, reset to the base (a re-run starts over). `fetch=False`:
+    the checkout was just fetched (a mirror)."""
+    if fetch and await has_remote(checkout):
         await git(checkout, "fetch", "--quiet", "origin", check=False, auth=auth)
     base_sha = await resolve_base(checkout, base)
     path = root / branch.replace("/", "-")

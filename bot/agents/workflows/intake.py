@@ -101,6 +101,11 @@ class Intake:
         if not repos or origin.message_ts is None:
             await self.tell(origin, USAGE.problem(problem))
             return
+        async with transaction(self.rt.sessions) as session:
+            # Asked once, however often the mention's event is delivered.
+            key = f"{origin.channel}:{origin.message_ts}"
+            if not await ledger.claim(session, "agents.ask_repo", key):
+                return
         text, blocks = repo_question(origin.user, repos, origin.message_ts)
         try:
             await self.rt.client.chat_postMessage(
