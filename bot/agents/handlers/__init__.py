@@ -286,7 +286,7 @@ def _register_actions(rt: FeatureContext) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        done = "Opening a draft pull request for attempt {attempt}; its link follows here."
+        done = "Opening a draft pull request for attempt {attempt}; the comparison will link it."
         await choose(body, action, respond, choices.ask_for_pull_request, done)
 
     @rt.gate.action(views.SHOW_CONTEXT, one(AGENT_REQUEST, SEE, _shown_request))
