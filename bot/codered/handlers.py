@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codered import service, views
-from bot.codered.models import CodeRed
+from bot.codered.models import CodeRed, CodeRedEvent
 from bot.codered.service import access, cards, commands, loans
 from bot.codered.service.options import (
     ANNOUNCE_VIEW,
@@ -30,7 +30,7 @@ from bot.codered.service.options import (
     Options,
 )
 from bot.codered.service.timeline import CodeRedError, local_today
-from bot.codered.service.watching import WATCHES, split_announcement
+from bot.codered.service.watching import WATCHES, split_copy
 from bot.codered.views.modals import (
     DECLARE_CALLBACK,
     declare_modal,
@@ -70,18 +70,25 @@ def register(rt: FeatureContext) -> None:
 
 def _register_views(rt: FeatureContext, opts: Options) -> None:
     async def header(session: AsyncSession, record_id: str) -> Any:
-        return await cards.header_state(session, int(record_id))
+        """The war room's header, or (`id@team`) its copy in the war room of a workspace the
+        code red spans: drawn from the code red's own workspace."""
+        codered_id, elsewhere = split_copy(record_id)
+        if elsewhere is None:
+            return await cards.header_state(session, codered_id)
+        home = await cards.home_of(session, CodeRed, codered_id)
+        with workspaces.within(home):
+            return await cards.header_state(session, codered_id, room_of=elsewhere)
 
     async def announcement(session: AsyncSession, record_id: str) -> Any:
         """An announcement, in the code red's workspace or (`id@team`) in one it spans: drawn
         from the code red's own workspace, posted in the announce channel of the view's."""
-        event_id, elsewhere = split_announcement(record_id)
+        event_id, elsewhere = split_copy(record_id)
         channel = opts.announce_channel  # the view's workspace's, by its override
         if elsewhere is None:
             return await cards.announce_state(session, opts, event_id, channel)
-        home = await cards.home_of_event(session, event_id)
+        home = await cards.home_of(session, CodeRedEvent, event_id)
         with workspaces.within(home):
-            return await cards.announce_state(session, opts, event_id, channel)
+            return await cards.announce_state(session, opts, event_id, channel, elsewhere)
 
     async def retro(session: AsyncSession, record_id: str) -> Any:
         return await cards.retro_state(session, int(record_id))

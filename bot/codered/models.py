@@ -51,7 +51,8 @@ class CodeRed(InWorkspace, Base):
 
 
 class CodeRedSpan(Base):
-    """Another workspace a code red is announced in (`codered.workspaces` when declared)."""
+    """Another workspace a code red spans (`codered.workspaces` when declared): it is announced
+    there, and has a war room there too, with a copy of the header kept in sync."""
 
     __tablename__ = "codered_spans"
     __table_args__ = (UniqueConstraint("codered_id", "team_id"),)
@@ -59,6 +60,8 @@ class CodeRedSpan(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     codered_id: Mapped[int] = mapped_column(ForeignKey("codereds.id"), index=True)
     team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # its war room in that workspace
+    channel_name: Mapped[str | None] = mapped_column(String(80))
 
 
 class CodeRedEvent(InWorkspace, Base):

@@ -35,9 +35,9 @@ class CodeRedConfig(Section):
     )
     workspaces: list[str] = Field(
         default_factory=list,
-        description="other workspaces (T...) a code red declared here is announced in: each "
-        "one's own codered.announce_channel (a `workspaces:` override) gets its declaration, "
-        "level changes and end",
+        description="other workspaces (T...) a code red declared here spans: each one's own "
+        "codered.announce_channel (a `workspaces:` override) gets its declaration, level "
+        "changes and end, and each gets a war room with a copy of the header",
     )
     declarers: list[str] = Field(
         default_factory=list, description="user ids who may declare code red, besides admins"

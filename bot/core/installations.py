@@ -55,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core import workspaces
 from bot.core.db import Base, affected, transaction
+from bot.core.leases import named_lease, new_replica_id
 from bot.core.workspaces import Workspace
 
 log = logging.getLogger(__name__)
@@ -99,12 +100,18 @@ def expiring(installation: Installation) -> bool:
 
 
 class Authorize(AsyncInstallationStoreAuthorize):
-    """Bolt's authorization from the store, refreshing under the process's one lock: a token
-    another caller refreshed meanwhile is read again, not refreshed a second time."""
+    """Bolt's authorization from the store, its expiring tokens refreshed by `refresh`
+    (`Installations.refresh`: once across this process and every other replica)."""
 
-    def __init__(self, rotating: asyncio.Lock, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        rotating: asyncio.Lock,
+        refresh: Callable[[Installation], Awaitable[Installation | None]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.rotating = rotating
+        self.refresh = refresh
 
     async def _rotate_and_save_tokens_if_necessary(
         self, installation: Installation | None
@@ -112,17 +119,7 @@ class Authorize(AsyncInstallationStoreAuthorize):
         if installation is None or not expiring(installation):
             return None  # the common case: no lock, no query
         async with self.rotating:
-            latest = await self.installation_store.async_find_installation(
-                enterprise_id=installation.enterprise_id,
-                team_id=installation.team_id,
-                is_enterprise_install=installation.is_enterprise_install,
-            )
-            if latest is not None and latest.bot_token != installation.bot_token:
-                return latest  # refreshed by someone else while we waited
-            refreshed: Installation | None = await super()._rotate_and_save_tokens_if_necessary(
-                installation
-            )
-            return refreshed
+            return await self.refresh(installation)
 
 
 class InstallationStore(AsyncSQLAlchemyInstallationStore):
@@ -229,8 +226,11 @@ class Installations:
         # One refresh at a time in this process: a refresh token works once, so the front
         # door and the workers refreshing the same token together would make one of them fail.
         self.rotating = asyncio.Lock()
+        # ...and one across replicas, for the same reason (`refresh`).
+        self.replica = new_replica_id()
         self.authorize = Authorize(
             self.rotating,
+            self.refresh,
             logger=log,
             installation_store=self.store,
             client_id=client_id,
@@ -321,15 +321,9 @@ class Installations:
         installation = await self.find(workspace)
         if installation is not None and expiring(installation):
             try:
-                refreshed = await self.rotator.perform_token_rotation(
-                    installation=installation, minutes_before_expiration=REFRESH_MINUTES
-                )
+                installation = await self.refresh(installation) or installation
             except SlackTokenRotationError as error:
                 log.warning("bot token refresh failed: %r", error)
-                refreshed = None
-            if refreshed is not None:
-                await self.store.async_save(refreshed)
-                installation = refreshed
         token, expires_at, org_wide = None, None, False
         if installation is not None:
             token, expires_at = installation.bot_token, installation.bot_token_expires_at
@@ -338,6 +332,30 @@ class Installations:
             token, now, float(expires_at) if expires_at is not None else None, org_wide
         )
         return token
+
+    async def refresh(self, installation: Installation) -> Installation | None:
+        """The installation with a fresh bot token (None: nothing newer to use).
+
+        A refresh token works once, so one replica refreshes and the others wait for it, then
+        read what it saved: the lease is per installation, and whoever holds it reads the
+        installation again first, in case the token was refreshed while it waited."""
+        lease = f"slack-token:{installation.enterprise_id or ''}:{installation.team_id or ''}"
+        async with named_lease(self.engine, lease, self.replica):
+            latest = await self.store.async_find_installation(
+                enterprise_id=installation.enterprise_id,
+                team_id=installation.team_id,
+                is_enterprise_install=installation.is_enterprise_install,
+            )
+            if latest is None:
+                return None  # uninstalled meanwhile
+            if not expiring(latest):
+                return latest if latest.bot_token != installation.bot_token else None
+            refreshed = await self.rotator.perform_token_rotation(
+                installation=latest, minutes_before_expiration=REFRESH_MINUTES
+            )
+            if refreshed is not None:
+                await self.store.async_save(refreshed)
+            return refreshed
 
     def org_team(self) -> str | None:
         """The workspace a call is for, when the token serving it is an org-wide install's

@@ -1,4 +1,5 @@
-"""Leases: a row is worked on by one replica at a time, and taken over when its holder dies."""
+"""Leases: a row (or a named thing) is worked on by one replica at a time, and taken over when
+its holder dies."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, delete, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import affected, utcnow
+from bot.core.db import Base, UTCDateTime, affected, utcnow
+
+
+class NamedLease(Base):
+    """A lease on something that is not a row of ours (a workspace's token refresh)."""
+
+    __tablename__ = "named_leases"
+
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)
+    lease_owner: Mapped[str] = mapped_column(String(120))
+    lease_expires: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 def new_replica_id() -> str:
@@ -65,3 +81,41 @@ async def wait_for_wake(wake: asyncio.Event, seconds: float) -> None:
         await asyncio.wait({waiter}, timeout=seconds)
     finally:
         waiter.cancel()
+
+
+async def _take_named(engine: AsyncEngine, name: str, owner: str, seconds: float) -> bool:
+    """Insert the lease, or take it over when its holder let it lapse; one statement."""
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=seconds)
+    async with engine.begin() as connection:
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(NamedLease)
+            .values(name=name, lease_owner=owner, lease_expires=expires)
+            .on_conflict_do_update(
+                index_elements=["name"],
+                set_={"lease_owner": owner, "lease_expires": expires},
+                where=NamedLease.lease_expires < now,
+            )
+        )
+        return affected(await connection.execute(statement)) == 1
+
+
+@asynccontextmanager
+async def named_lease(
+    engine: AsyncEngine, name: str, owner: str, *, seconds: float = 30.0, poll: float = 0.05
+) -> AsyncIterator[None]:
+    """Hold `name` across replicas for the block, waiting while another replica holds it.
+
+    The lease lapses after `seconds`, so a replica that died holding it delays the others by
+    that much and no more; the block is expected to take far less."""
+    while not await _take_named(engine, name, owner, seconds):
+        await asyncio.sleep(poll)
+        poll = min(poll * 2, 0.5)
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(
+                delete(NamedLease).where(NamedLease.name == name, NamedLease.lease_owner == owner)
+            )

@@ -7,11 +7,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.codered.models import CodeRed, CodeRedSpan
+from bot.core import workspaces
+from bot.core.text import TOPIC_LIMIT
 from bot.sandbox.acts.workspaces import BEA, BETA, BETA_GENERAL, add_beta
 from bot.sandbox.harness import BotUnderTest, running_bot
+from bot.sandbox.models import Channel, Message
 from bot.sandbox.seed import ALICE, BOB, GENERAL
 from bot.sandbox.state import TEAM_ID
-from tests.codered.helpers import codered, declare
+from tests.codered.helpers import codered, declare, tick_all
+from tests.standups.helpers import at, clock_at, quiet_bot, write_standup
 from tests.workspaces.helpers import install_in
 
 CONFIG = {
@@ -19,6 +23,16 @@ CONFIG = {
     "codered": {"announce_channel": GENERAL, "declarers": [BOB], "workspaces": [BETA]},
     "workspaces": {BETA: {"codered": {"announce_channel": BETA_GENERAL}}},
 }
+
+
+def rooms(bot: BotUnderTest) -> dict[str, Channel]:
+    """The war rooms, by the workspace they are in."""
+    found = [c for c in bot.state.channels.values() if c.name.startswith("codered-")]
+    return {c.team_id: c for c in found}
+
+
+def pinned_headers(bot: BotUnderTest, channel: str) -> list[Message]:
+    return [m for m in bot.state.messages(channel) if m.pinned]
 
 
 def announcements(bot: BotUnderTest, channel: str) -> list[str]:
@@ -54,3 +68,72 @@ async def test_a_code_red_is_announced_in_the_workspaces_it_spans(db_url: str) -
         await bot.slack.command("/codered", "status", user=BEA, channel=BETA_GENERAL)
         shown = " ".join(e.text for e in bot.state.ephemerals[before:])
         assert "Checkout errors" not in shown
+
+
+async def test_a_code_red_has_a_war_room_in_each_workspace_it_spans(db_url: str) -> None:
+    """Beta gets its own war room, made with Beta's token, its header a copy of the code red's
+    kept in sync, and Beta's announcement links Beta's room."""
+    async with running_bot(db_url, oauth=True, **CONFIG) as bot:
+        add_beta(bot)
+        bot.state.valid_tokens = set()
+        home_token = await install_in(bot, TEAM_ID)
+        beta_token = await install_in(bot, BETA)
+
+        await declare(bot, user=ALICE)
+        await bot.settle()
+        found = rooms(bot)
+        assert set(found) == {TEAM_ID, BETA}
+        home_room, beta_room = found[TEAM_ID], found[BETA]
+        created = {c.token: c.response["channel"]["id"] for c in bot.state.calls_to(
+            "conversations.create") if c.ok}  # fmt: skip
+        assert created == {home_token: home_room.id, beta_token: beta_room.id}
+
+        (copy,) = pinned_headers(bot, beta_room.id)
+        (own,) = pinned_headers(bot, home_room.id)
+        assert "CODE RED" in str(copy.blocks) and "Checkout errors" in str(copy.blocks)
+        posts = {(c.args.get("channel"), c.token) for c in bot.state.calls_to("chat.postMessage")}
+        assert (beta_room.id, beta_token) in posts and (beta_room.id, home_token) not in posts
+        assert beta_room.topic.startswith("Code red: ") and len(beta_room.topic) <= TOPIC_LIMIT
+        (declared,) = announcements(bot, BETA_GENERAL)
+        assert f"<#{beta_room.id}>" in declared and f"<#{home_room.id}>" not in declared
+
+        # A change in the declaring workspace redraws both headers, each with its own token.
+        assert "orange" in await codered(bot, "level orange the error rate is falling")
+        await bot.settle()
+        (copy,) = pinned_headers(bot, beta_room.id)
+        (own,) = pinned_headers(bot, home_room.id)
+        assert "CODE ORANGE" in str(copy.blocks) and "CODE ORANGE" in str(own.blocks)
+        updates = [
+            c for c in bot.state.calls_to("chat.update") if c.args.get("channel") == beta_room.id
+        ]
+        assert updates and all(c.token == beta_token and c.ok for c in updates)
+        assert beta_room.topic.startswith("Code orange: ")
+
+        assert "resolved" in await codered(bot, "resolve Error rate back to normal")
+        await bot.settle()
+        (copy,) = pinned_headers(bot, beta_room.id)
+        assert "Resolved code red" in str(copy.blocks)
+        async with bot.rt.sessions() as session:
+            spans = (await session.execute(select(CodeRedSpan.channel_id))).scalars().all()
+        assert spans == [beta_room.id]
+
+
+async def test_the_copy_of_the_header_follows_the_check_in(db_url: str) -> None:
+    async with (
+        clock_at(at("2026-03-10 08:00")) as clock,
+        quiet_bot(db_url, oauth=True, **CONFIG) as bot,
+    ):
+        add_beta(bot)
+        bot.state.valid_tokens = set()
+        await install_in(bot, TEAM_ID)
+        await install_in(bot, BETA)
+        await declare(bot, user=ALICE)
+        beta_room = rooms(bot)[BETA]
+        # As the scheduler runs it: within each workspace.
+        with workspaces.within(workspaces.Workspace(TEAM_ID)):
+            await tick_all(bot, clock, at("2026-03-10 09:00"))
+        (copy,) = pinned_headers(bot, beta_room.id)
+        assert "0/2 answered" in str(copy.blocks)
+        await write_standup(bot, ALICE, ["rolled back cache", "alerting", "none"])
+        (copy,) = pinned_headers(bot, beta_room.id)
+        assert "1/2 answered" in str(copy.blocks)

@@ -196,6 +196,47 @@ async def store_channel(session: AsyncSession, codered_id: int, channel: str, na
         await standups.set_channel(session, codered.standup_id, channel)
 
 
+async def rooms_to_open_elsewhere(session: AsyncSession, codered_id: int) -> list[str]:
+    """The spanned workspaces (teams) whose war room is still to be opened."""
+    rows = await session.scalars(
+        select(CodeRedSpan.team_id)
+        .where(CodeRedSpan.codered_id == codered_id, CodeRedSpan.channel_id.is_(None))
+        .order_by(CodeRedSpan.team_id)
+    )
+    return list(rows)
+
+
+async def rooms_elsewhere(session: AsyncSession, codered_id: int) -> list[tuple[str, str]]:
+    """(team, channel) of the war rooms open in the workspaces the code red spans."""
+    rows = await session.execute(
+        select(CodeRedSpan.team_id, CodeRedSpan.channel_id)
+        .where(CodeRedSpan.codered_id == codered_id, CodeRedSpan.channel_id.is_not(None))
+        .order_by(CodeRedSpan.team_id)
+    )
+    return [(team, str(channel)) for team, channel in rows]
+
+
+async def store_channel_elsewhere(
+    session: AsyncSession, codered_id: int, team: str, channel: str, name: str
+) -> None:
+    """The war room in a spanned workspace exists: its copy of the header can be posted (it
+    watches the span)."""
+    span = await session.scalar(
+        select(CodeRedSpan).where(CodeRedSpan.codered_id == codered_id, CodeRedSpan.team_id == team)
+    )
+    if span is not None and span.channel_id is None:
+        span.channel_id, span.channel_name = channel, name
+
+
+async def is_war_room(session: AsyncSession, channel: str) -> bool:
+    """Whether a channel is some code red's war room, in this workspace or one it spans."""
+    found = await session.scalar(select(CodeRed.id).where(CodeRed.channel_id == channel))
+    elsewhere = await session.scalar(
+        select(CodeRedSpan.id).where(CodeRedSpan.channel_id == channel)
+    )
+    return found is not None or elsewhere is not None
+
+
 async def change_level(
     session: AsyncSession,
     opts: Options,

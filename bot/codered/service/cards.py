@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codered.models import CodeRed, CodeRedEvent, CodeRedLoan, CodeRedNotice, CodeRedPause
+from bot.codered.models import (
+    CodeRed,
+    CodeRedEvent,
+    CodeRedLoan,
+    CodeRedNotice,
+    CodeRedPause,
+    CodeRedSpan,
+)
 from bot.codered.service import figures
 from bot.codered.service.options import Options, lower_level, zone
 from bot.codered.service.timeline import day_number, day_start
@@ -70,14 +77,23 @@ class HeaderState:
     timeline: tuple[EventItem, ...]
 
 
-async def basics(session: AsyncSession, codered: CodeRed) -> Basics:
+async def basics(session: AsyncSession, codered: CodeRed, room_of: str | None = None) -> Basics:
+    """What every view of a code red shows; `room_of`: as seen from a workspace it spans, whose
+    own war room is the one to link."""
     tz = await standups.user_timezone(session, codered.owner_id) or "UTC"
+    channel = codered.channel_id
+    if room_of is not None:
+        channel = await session.scalar(
+            select(CodeRedSpan.channel_id).where(
+                CodeRedSpan.codered_id == codered.id, CodeRedSpan.team_id == room_of
+            )
+        )
     return Basics(
         id=codered.id,
         level=codered.level,
         focus=codered.focus,
         owner=codered.owner_id,
-        channel=codered.channel_id,
+        channel=channel,
         call_link=codered.call_link,
         declared_at=codered.declared_at,
         resolved_at=codered.resolved_at,
@@ -116,12 +132,17 @@ async def events(session: AsyncSession, codered_id: int) -> list[EventItem]:
     return [EventItem(row.at, row.kind, row.actor, row.text, row.level) for row in rows]
 
 
-async def header_state(session: AsyncSession, codered_id: int) -> HeaderState | None:
+async def header_state(
+    session: AsyncSession, codered_id: int, room_of: str | None = None
+) -> HeaderState | None:
+    """The header of the war room, or of the war room in workspace `room_of` that it spans."""
     codered = await session.get(CodeRed, codered_id)
     if codered is None or codered.channel_id is None:
         return None  # the war room is being created; it marks the header dirty when ready
     now = codered.resolved_at or utcnow()
-    base = await basics(session, codered)
+    base = await basics(session, codered, room_of)
+    if base.channel is None:
+        return None  # that workspace's war room is being created, likewise
     owner_zone = zone(base.tz)
     checkin = None
     if codered.standup_id is not None:
@@ -147,14 +168,14 @@ class AnnounceState:
     lasted: dt.timedelta  # from declaration to this event
 
 
-async def home_of_event(session: AsyncSession, event_id: int) -> workspaces.Workspace | None:
-    """The workspace of a code red event, whichever workspace asks: for its announcements in
+async def home_of(
+    session: AsyncSession, model: type[CodeRed] | type[CodeRedEvent], row_id: int
+) -> workspaces.Workspace | None:
+    """The workspace of a code red or its event, whichever workspace asks: for their copies in
     the workspaces the code red spans (the one reading across workspaces, by design)."""
     row = (
         await session.execute(
-            select(CodeRedEvent.team_id, CodeRedEvent.enterprise_id).where(
-                CodeRedEvent.id == event_id
-            ),
+            select(model.team_id, model.enterprise_id).where(model.id == row_id),
             execution_options={workspaces.ALL_WORKSPACES: True},
         )
     ).first()
@@ -162,9 +183,14 @@ async def home_of_event(session: AsyncSession, event_id: int) -> workspaces.Work
 
 
 async def announce_state(
-    session: AsyncSession, opts: Options, event_id: int, channel: str | None
+    session: AsyncSession,
+    opts: Options,
+    event_id: int,
+    channel: str | None,
+    room_of: str | None = None,
 ) -> AnnounceState | None:
-    """An announcement of `event_id`, to be posted in `channel` (none: not announced)."""
+    """An announcement of `event_id`, to be posted in `channel` (none: not announced), in the
+    code red's workspace or in `room_of`, one it spans (which links its own war room)."""
     row = await session.get(CodeRedEvent, event_id)
     codered = await session.get(CodeRed, row.codered_id) if row else None
     if row is None or codered is None or not channel:
@@ -173,7 +199,7 @@ async def announce_state(
     return AnnounceState(
         channel=channel,
         event=EventItem(row.at, row.kind, row.actor, row.text, row.level),
-        basics=await basics(session, codered),
+        basics=await basics(session, codered, room_of),
         lasted=end - codered.declared_at,
     )
 

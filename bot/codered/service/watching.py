@@ -22,6 +22,7 @@ from bot.codered.models import (
 )
 from bot.codered.service.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, RETRO_VIEW
 from bot.core.watches import Named, Rows, Watch, written
+from bot.core.workspaces import Workspace
 from bot.standups import service as standups
 
 Keys = Iterable[Named] | Rows
@@ -29,14 +30,11 @@ Keys = Iterable[Named] | Rows
 ANNOUNCED = frozenset({"declared", "level", "resolved"})
 
 
-def announcement_key(event_id: int, team: str | None) -> str:
-    """An announcement's record: the event, and `@team` for its copy in a spanned workspace."""
-    return f"{event_id}@{team}" if team else str(event_id)
-
-
-def split_announcement(record_id: str) -> tuple[int, str | None]:
-    event, _, team = record_id.partition("@")
-    return int(event), team or None
+def split_copy(record_id: str) -> tuple[int, str | None]:
+    """(id, team) of a view's record: an announcement's is its event, a header's its code red,
+    and `@team` names the copy in a workspace the code red spans."""
+    own, _, team = record_id.partition("@")
+    return int(own), team or None
 
 
 def _in_spans(event_ids: Rows) -> Rows:
@@ -90,6 +88,21 @@ def _declared_elsewhere(row: CodeRedSpan) -> Keys:
     return _in_spans(_declarations(row.codered_id)).where(CodeRedSpan.id == row.id)
 
 
+def _headers_elsewhere(codered_id: Any) -> Rows:
+    """(record, workspace) of the copies of a code red's header in the war rooms it has in the
+    workspaces it spans."""
+    key = cast(CodeRedSpan.codered_id, String) + "@" + CodeRedSpan.team_id
+    return select(key, CodeRedSpan.team_id).where(
+        CodeRedSpan.codered_id == codered_id, CodeRedSpan.channel_id.is_not(None)
+    )
+
+
+def _room_elsewhere_arrived(row: CodeRedSpan) -> Keys:
+    if "channel_id" not in (written(row) or ()) or row.channel_id is None:
+        return []
+    return [(f"{row.codered_id}@{row.team_id}", Workspace(row.team_id))]
+
+
 def _resolution(row: CodeRed) -> Keys:
     """The retro is drawn once, when the code red is resolved."""
     return [row.id] if "resolved_at" in (written(row) or ()) else []
@@ -112,6 +125,13 @@ WATCHES: dict[str, list[Watch]] = {
         Watch(CodeRedLoan, _codered),
         Watch(CodeRedPause, _codered),
         *standups.day_watches(HEADER_VIEW),  # who checked in today
+        # Its copies in the war rooms of the workspaces it spans.
+        Watch(CodeRed, lambda row: _headers_elsewhere(row.id)),
+        Watch(CodeRedEvent, lambda row: _headers_elsewhere(row.codered_id)),
+        Watch(CodeRedLoan, lambda row: _headers_elsewhere(row.codered_id)),
+        Watch(CodeRedPause, lambda row: _headers_elsewhere(row.codered_id)),
+        Watch(CodeRedSpan, _room_elsewhere_arrived),
+        *standups.day_watches(HEADER_VIEW, widen=_headers_elsewhere),
     ],
     ANNOUNCE_VIEW: [
         Watch(CodeRedEvent, _announced),

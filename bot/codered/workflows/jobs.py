@@ -11,16 +11,17 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.codered import service
 from bot.codered.models import CodeRed
+from bot.core import workspaces
 from bot.core.channels import create_channel, invite_each, slack_error_code
 from bot.core.db import transaction
 from bot.core.projector import NotReady
 from bot.core.text import TOPIC_LIMIT, by_person
 from bot.core.text import topic as text_topic
+from bot.core.workspaces import Workspace
 from bot.standups import service as standups
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,28 @@ class CodeRedJobs:
             people = [codered.owner_id, codered.declared_by]
             if codered.standup_id is not None:
                 people += await standups.participants(session, codered.standup_id)
-        await self._invite(codered.channel_id, list(dict.fromkeys(people)))
-        await self._describe(codered)
+        people = list(dict.fromkeys(people))
+        await self._invite(codered.channel_id, people)
+        await self._describe(codered, codered.channel_id)
+        await self._open_rooms_elsewhere(codered, people)
+
+    async def _open_rooms_elsewhere(self, codered: CodeRed, people: list[str]) -> None:
+        """A war room in each workspace the code red spans, made with that workspace's token.
+        Its people are invited where they are members there (one Enterprise Grid org's users
+        are the same everywhere); the others join it themselves."""
+        async with self.sessions() as session:
+            teams = await service.rooms_to_open_elsewhere(session, codered.id)
+            rooms = dict(await service.rooms_elsewhere(session, codered.id))
+        for team in teams:
+            with workspaces.within(Workspace(team)):
+                channel, name = await self._create(codered)
+            async with transaction(self.sessions) as session:
+                await service.store_channel_elsewhere(session, codered.id, team, channel, name)
+            rooms[team] = channel
+        for team, channel in rooms.items():
+            with workspaces.within(Workspace(team)):
+                await self._invite(channel, people)
+                await self._describe(codered, channel)
 
     async def invite(self, payload: dict[str, Any]) -> None:
         codered = await self._codered(int(payload["codered"]))
@@ -63,7 +84,13 @@ class CodeRedJobs:
             return
         if codered.channel_id is None:
             raise NotReady(f"code red {codered.id} has no war room yet")
-        await self._invite(codered.channel_id, [str(payload["user"])])
+        user = str(payload["user"])
+        await self._invite(codered.channel_id, [user])
+        async with self.sessions() as session:
+            rooms = await service.rooms_elsewhere(session, codered.id)
+        for team, channel in rooms:
+            with workspaces.within(Workspace(team)):
+                await self._invite(channel, [user])
 
     async def _create(self, codered: CodeRed) -> tuple[str, str]:
         return await create_channel(
@@ -76,17 +103,15 @@ class CodeRedJobs:
 
     async def _taken(self, channel: str) -> bool:
         async with self.sessions() as session:
-            found = await session.scalar(select(CodeRed.id).where(CodeRed.channel_id == channel))
-        return found is not None
+            return await service.is_war_room(session, channel)
 
     async def _invite(self, channel: str, users: list[str]) -> None:
         await invite_each(self.client, channel, users)
 
-    async def _describe(self, codered: CodeRed) -> None:
-        assert codered.channel_id is not None
+    async def _describe(self, codered: CodeRed, channel: str) -> None:
         prefix = f"Code {codered.level}: "
         topic = prefix + text_topic(by_person(codered.focus), TOPIC_LIMIT - len(prefix))
         try:
-            await self.client.conversations_setTopic(channel=codered.channel_id, topic=topic)
+            await self.client.conversations_setTopic(channel=channel, topic=topic)
         except SlackApiError as error:
             log.info("codered: topic not set: %s", slack_error_code(error))

@@ -9,10 +9,10 @@ participants and their days away (a loan shows in the digests of their regular s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, cast, select
 
 from bot.core.db import utcnow
 from bot.core.watches import Watch
@@ -89,13 +89,19 @@ VIEWS: dict[str, list[Watch]] = {
 }
 
 
-def day_watches(kind: str) -> list[Watch]:
+def day_watches(kind: str, widen: Callable[[Any], Keys] | None = None) -> list[Watch]:
     """Watches for another feature's view that a standup names as its watcher
     (`create(watch=(kind, id))`, e.g. a header showing who checked in): it is redrawn when the
-    standup's day changes, as its prompts go out, people answer and their days close."""
+    standup's day changes, as its prompts go out, people answer and their days close.
+    `widen(watch_id)` names other views of the same record instead (its copies elsewhere)."""
 
     def watcher(standup_id: int) -> Keys:
-        return select(Standup.watch_id).where(Standup.id == standup_id, Standup.watch_kind == kind)
+        watch_id = select(Standup.watch_id).where(
+            Standup.id == standup_id, Standup.watch_kind == kind
+        )
+        if widen is None:
+            return watch_id
+        return widen(cast(watch_id.scalar_subquery(), Integer))
 
     def delivery(row: StandupDelivery) -> Keys:
         return watcher(row.standup_id) if row.kind in DAY_KINDS else []
