@@ -46,6 +46,7 @@ from bot.core.projector_worker import Projector
 from bot.core.ratebudget import make_pacer
 from bot.core.scheduler import JobSpec, Scheduler, prune_firings
 from bot.core.slack import make_client
+from bot.core.token_cipher import TokenCipher
 from bot.core.wakeups import WakeListener
 from bot.core.workspaces import Workspace
 from bot.features import FEATURES
@@ -225,6 +226,7 @@ def build_installations(settings: Settings, engine: AsyncEngine) -> Installation
         api_url=settings.slack_api_url,
         engine=engine,
         client=make_client(None, settings.slack_api_url),
+        cipher=TokenCipher(token_key) if (token_key := reveal(settings.opsbot_token_key)) else None,
     )
 
 

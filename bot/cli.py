@@ -163,6 +163,11 @@ def _check(settings: Settings) -> int:
             "SLACK_SIGNING_SECRET is not set: requests to /slack/events cannot be verified "
             "(Socket Mode needs SLACK_APP_TOKEN instead)"
         )
+    if settings.oauth_enabled:
+        at_rest = (
+            "encrypted" if settings.opsbot_token_key else "NOT encrypted: set OPSBOT_TOKEN_KEY"
+        )
+        print(f"  Slack tokens at rest: {at_rest}")
     problems += _agent_isolation(settings)
     database = _probe_database(settings.database_url)
     if database.startswith("database does not answer"):
@@ -239,6 +244,7 @@ def parser() -> argparse.ArgumentParser:
         "--rate-limits", action="store_true", help="enforce Slack's published rate limits"
     )
     commands.add_parser("config-docs", help="print the configuration reference (Markdown)")
+    commands.add_parser("token-key", help="print a new key for OPSBOT_TOKEN_KEY")
     return root
 
 
@@ -252,6 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.config_docs import main as config_docs
 
         return config_docs()
+    if args.command == "token-key":
+        from bot.core.token_cipher import new_key
+
+        print(new_key())
+        return 0
     try:
         settings = load_settings()
         logs.configure(settings.log_format, settings.log_level)

@@ -37,6 +37,7 @@ from bot.config_sources import InitSource, Loc, build_sources, dotted, origin
 from bot.config_sources import reveal as reveal  # readers of secrets import it from here
 from bot.core import workspaces
 from bot.core.settings import HttpUrlText, Section, SectionKey
+from bot.core.token_cipher import keys_problem
 from bot.digests.settings import SECTION as DIGESTS
 from bot.features import modules_named
 from bot.incidents.settings import SECTION as INCIDENTS
@@ -160,6 +161,12 @@ class CoreSettings(BaseSettings):
     )
     slack_client_secret: SecretStr | None = Field(
         default=None, description="your Slack app's client secret, for OAuth installs"
+    )
+    opsbot_token_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, that encrypt the Slack tokens of OAuth "
+        "installs in the database; the first encrypts, all decrypt (`opsbot token-key` makes "
+        "one)",
     )
     slack_scopes: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(BOT_SCOPES),
@@ -458,6 +465,9 @@ def slack_mode_problems(settings: Settings) -> list[str]:
         )
     if not settings.slack_scopes:
         problems.append("setting SLACK_SCOPES: must name at least one bot scope")
+    token_key = reveal(settings.opsbot_token_key)
+    if token_key and (problem := keys_problem(token_key)):
+        problems.append(f"setting OPSBOT_TOKEN_KEY: {problem}")
     for index, route in enumerate(settings.section(CI).routes):
         if route.team is None:  # whose token would post there?
             problems.append(

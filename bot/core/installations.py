@@ -44,6 +44,7 @@ from slack_bolt.oauth.async_callback_options import (
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackTokenRotationError
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
@@ -56,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core import workspaces
 from bot.core.db import Base, affected, transaction
 from bot.core.leases import named_lease, new_replica_id
+from bot.core.token_cipher import TokenCipher
 from bot.core.workspaces import Workspace
 
 log = logging.getLogger(__name__)
@@ -126,8 +128,11 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
     """slack_sdk's installation store on opsbot's engine and tables; `on_change` hooks run
     after this process saves or deletes an installation."""
 
-    def __init__(self, client_id: str, engine: AsyncEngine) -> None:
+    def __init__(
+        self, client_id: str, engine: AsyncEngine, cipher: TokenCipher | None = None
+    ) -> None:
         super().__init__(client_id=client_id, engine=engine)
+        self.cipher = cipher  # tokens encrypted at rest (OPSBOT_TOKEN_KEY)
         self.metadata = Base.metadata
         self.installations = installations_table
         self.bots = bots_table
@@ -141,11 +146,42 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
             hook()
 
     async def async_save(self, installation: Installation) -> None:
-        await super().async_save(installation)
+        # The bots row is written from the same copy (`to_bot()`), encrypted too.
+        await super().async_save(self.cipher.sealed(installation) if self.cipher else installation)
         self._changed()
         workspace = Workspace(installation.team_id or "", installation.enterprise_id)
         for hook in self.on_install:
             await hook(workspace)
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = await super().async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return self.cipher.opened(found) if self.cipher and found else found
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        found = await super().async_find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return self.cipher.opened(found) if self.cipher and found else found
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await super().async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
@@ -212,9 +248,10 @@ class Installations:
         api_url: str,
         engine: AsyncEngine,
         client: AsyncWebClient,
+        cipher: TokenCipher | None = None,
     ) -> None:
         self.client_id = client_id
-        self.store = InstallationStore(client_id, engine)
+        self.store = InstallationStore(client_id, engine, cipher)
         self.states = OAuthStateStore(engine)
         self.engine = engine
         self.rotator = AsyncTokenRotator(
