@@ -120,6 +120,8 @@ class CiSuspect(Base):
     author_name: Mapped[str | None] = mapped_column(String(255))
     author_email: Mapped[str | None] = mapped_column(String(255))
     author_login: Mapped[str | None] = mapped_column(String(255))
+    # No longer written: the author is a different Slack user in each workspace the breakage
+    # is posted in, read there from `ci.authors` and `CiAuthor` (`suspects.users_here`).
     slack_user: Mapped[str | None] = mapped_column(String(32))
 
 

@@ -6,6 +6,7 @@ breakage are, and the periodic pass over open breakages (`STILL_RED_JOB`).
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,8 +19,10 @@ from bot.ci.service.events import RunEvent
 from bot.ci.settings import SECTION as CI
 from bot.ci.settings import CiRoute
 from bot.config import reveal
+from bot.core import workspaces
 from bot.core.db import transaction
 from bot.core.ledger import MAX_KEY, claim_many, release
+from bot.core.workspaces import Workspace
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -81,10 +84,6 @@ async def _record_alone(session: AsyncSession, delivery: Delivery) -> Ingested:
         return FAILED
 
 
-# Addresses GitHub invents for people who hide theirs: no Slack account will ever match.
-UNMATCHABLE_EMAIL = ("@users.noreply.github.com", "noreply@github.com")
-
-
 async def sweep_open_breakages(rt: FeatureContext) -> None:
     """Mention route owners of breakages red too long; post the cards whose mute ended."""
     async with transaction(rt.sessions) as session:
@@ -95,7 +94,8 @@ async def sweep_open_breakages(rt: FeatureContext) -> None:
 
 async def find_suspects(rt: FeatureContext, payload: dict[str, Any]) -> None:
     """Widen the suspects with GitHub's compare API (when a token is set), then find who they
-    are on Slack. Every failure leaves the payload's suspects in place; safe to run again."""
+    are on Slack in each workspace the breakage is posted in. Every failure leaves the payload's
+    suspects in place; safe to run again (the workspaces already done answer from their cache)."""
     breakage_id = int(payload["breakage_id"])
     async with rt.sessions() as session:
         job = await suspects.job(session, breakage_id)
@@ -110,33 +110,36 @@ async def find_suspects(rt: FeatureContext, payload: dict[str, Any]) -> None:
         if commits:
             await suspects.replace(session, breakage_id, commits)
         listed = await suspects.listed(session, breakage_id)
-        users, emails = _configured(rt, listed)
+        teams = await suspects.posted_teams(session, breakage_id)
+    for team in teams:
+        with _within_post(team):
+            await _find_users_here(rt, listed)
+    async with transaction(rt.sessions) as session:
+        await suspects.finish(session, breakage_id)
+
+
+def _within_post(team: str) -> AbstractContextManager[object]:
+    """The workspace of a breakage's post; a post naming none ("", one workspace by
+    SLACK_BOT_TOKEN) is looked up where the task runs, as it always was."""
+    return workspaces.within(Workspace(team)) if team else nullcontext()
+
+
+async def _find_users_here(rt: FeatureContext, listed: list[CiSuspect]) -> None:
+    """Look up, with this workspace's token, the suspects' emails that its `ci.authors` do not
+    name and its cache does not know, and cache the answers for this workspace (the views read
+    them, `suspects.users_here`). A lookup Slack did not answer is not cached: the next one
+    asks again."""
+    emails = suspects.to_look_up(listed, rt.settings.section(CI).authors)
+    async with rt.sessions() as session:
         known = await suspects.cached(session, emails)
-    users.update(known)
     # Slack is asked outside any transaction, so no database lock waits on the network.
     found = {email: await _lookup(rt, email) for email in emails if email not in known}
+    answered = {email: user for email, user in found.items() if user is not False}
+    if not answered:
+        return
     async with transaction(rt.sessions) as session:
-        for email, user in found.items():
-            if user is not False:
-                users[email] = user or None
-                await suspects.remember(session, email, user or None)
-        await suspects.finish(session, breakage_id, users)
-
-
-def _configured(
-    rt: FeatureContext, listed: list[CiSuspect]
-) -> tuple[dict[str, str | None], list[str]]:
-    """Users known from `ci.authors`, and the emails still to look up."""
-    users: dict[str, str | None] = {}
-    emails: list[str] = []
-    for suspect in listed:
-        configured = suspects.from_config(suspect, rt.settings.section(CI).authors)
-        email = (suspect.author_email or "").lower()
-        if configured:
-            users[suspect.sha] = configured
-        elif email and not email.endswith(UNMATCHABLE_EMAIL) and email not in emails:
-            emails.append(email)
-    return users, emails
+        for email, user in answered.items():
+            await suspects.remember(session, email, user)
 
 
 async def _lookup(rt: FeatureContext, email: str) -> str | None | Literal[False]:

@@ -6,9 +6,11 @@ providers' deliveries). The steps that call GitHub and Slack are in `bot/ci/work
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci import views, workflows
 from bot.ci.handlers import webhooks
@@ -23,7 +25,8 @@ from bot.ci.service.kinds import (
     SUSPECTS_LINE,
     SUSPECTS_TASK,
 )
-from bot.core.projector import Loader, View
+from bot.ci.settings import SECTION as CI
+from bot.core.projector import View
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -60,6 +63,15 @@ def register(rt: FeatureContext) -> None:
         await ack(text=text, blocks=blocks)
 
 
-def project(rt: FeatureContext, kind: str, load: Loader, view: View) -> None:
+# A loader of `cards`: a view's record id, and the `ci.authors` of the view's workspace.
+CardLoader = Callable[[AsyncSession, str, Mapping[str, str]], Awaitable[Any]]
+
+
+def project(rt: FeatureContext, kind: str, load: CardLoader, view: View) -> None:
     """A view of the feature, redrawn when the rows it is drawn from change."""
-    rt.projector.register(kind, load, view, watches=watching.VIEWS[kind])
+
+    async def load_here(session: AsyncSession, record_id: str) -> Any:
+        # The projector loads a view within its workspace, so these are the authors it sees.
+        return await load(session, record_id, rt.settings.section(CI).authors)
+
+    rt.projector.register(kind, load_here, view, watches=watching.VIEWS[kind])

@@ -1,8 +1,14 @@
-"""Loaders for the projector: read a breakage (or one of its runs) into the state views render."""
+"""Loaders for the projector: read a breakage (or one of its runs) into the state views render.
+
+A view of a breakage is drawn within the workspace it is posted in (the projector enters the
+view's workspace), and is given `authors`, the `ci.authors` that workspace sees: its suspects
+are that workspace's Slack users (`suspects.users_here`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.ci.models import CiBreakage, CiBreakagePost, CiPipeline, CiRun
 from bot.ci.service.events import RED
 from bot.ci.service.kinds import CARD, RUN_LINE, post_key, split_key
-from bot.ci.service.suspects import listed
+from bot.ci.service.suspects import listed, users_here
 from bot.core.db import utcnow
 from bot.core.projector import NotReady, Projection, posted_ts
 
@@ -84,8 +90,11 @@ def run_info(run: CiRun) -> RunInfo:
     )
 
 
-async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState | None:
-    """A breakage as its card in one workspace shows it (`record_id` is a `post_key`)."""
+async def load_breakage(
+    session: AsyncSession, record_id: str, authors: Mapping[str, str]
+) -> BreakageState | None:
+    """A breakage as its card in one workspace shows it (`record_id` is a `post_key`; read
+    within that workspace, with the `ci.authors` it sees)."""
     breakage_id, team = split_key(record_id)
     row = (
         await session.execute(
@@ -108,6 +117,7 @@ async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState 
     )
     closing = await session.get(CiRun, breakage.closing_run_id or -1)
     suspects = await listed(session, breakage.id)
+    users = await users_here(session, suspects, authors)
     return BreakageState(
         id=breakage.id,
         provider=pipeline.provider,
@@ -123,7 +133,7 @@ async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState 
         red_runs=tuple(run_info(run) for run in runs),
         closing_run=run_info(closing) if closing else None,
         suspects=tuple(
-            SuspectInfo(s.sha, s.message, s.url, s.author_name, s.slack_user) for s in suspects
+            SuspectInfo(s.sha, s.message, s.url, s.author_name, users.get(s.sha)) for s in suspects
         ),
         suspects_ready=breakage.suspects_ready,
         owners=tuple(breakage.owners or ()),
@@ -131,27 +141,33 @@ async def load_breakage(session: AsyncSession, record_id: str) -> BreakageState 
     )
 
 
-async def load_in_thread(session: AsyncSession, record_id: str) -> BreakageState | None:
+async def load_in_thread(
+    session: AsyncSession, record_id: str, authors: Mapping[str, str]
+) -> BreakageState | None:
     """A breakage as the parent of a thread line; None when its card is never to be posted."""
-    state = await load_breakage(session, record_id)
+    state = await load_breakage(session, record_id, authors)
     if state is None or state.muted:
         return None
     _channel, ts = await posted_ts(session, CARD, record_id)  # the card in the same workspace
     return BreakageState(**{**state.__dict__, "thread_ts": ts})
 
 
-async def load_run_line(session: AsyncSession, record_id: str) -> RunLineState | None:
+async def load_run_line(
+    session: AsyncSession, record_id: str, authors: Mapping[str, str]
+) -> RunLineState | None:
     run_id, team = split_key(record_id)
     run = await session.get(CiRun, run_id)
     if run is None or run.breakage_id is None or run.quiet:
         return None
-    breakage = await load_in_thread(session, post_key(run.breakage_id, team))
+    breakage = await load_in_thread(session, post_key(run.breakage_id, team), authors)
     return RunLineState(breakage=breakage, run=run_info(run)) if breakage else None
 
 
-async def load_recovery(session: AsyncSession, record_id: str) -> BreakageState | None:
+async def load_recovery(
+    session: AsyncSession, record_id: str, authors: Mapping[str, str]
+) -> BreakageState | None:
     """The recovery line waits for the run lines before it, so the thread reads in order."""
-    state = await load_breakage(session, record_id)
+    state = await load_breakage(session, record_id, authors)
     if state is None or state.muted:
         return None
     _breakage_id, team = split_key(record_id)
@@ -168,4 +184,4 @@ async def load_recovery(session: AsyncSession, record_id: str) -> BreakageState 
     )
     if pending is not None:
         raise NotReady(f"{RUN_LINE} lines of breakage {record_id} not posted yet")
-    return await load_in_thread(session, record_id)
+    return await load_in_thread(session, record_id, authors)

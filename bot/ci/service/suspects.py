@@ -1,6 +1,11 @@
 """Suspects of a breakage: the commits between the last green and the first red, and who wrote
 them as Slack users. The I/O (GitHub compare, users.lookupByEmail) lives in `bot/ci/workflows.py`;
 this module only reads and writes the database.
+
+One breakage is posted in each workspace its routes name, and one author is a different Slack
+user in each (user ids are per workspace outside an Enterprise Grid org). So who a suspect is
+is never stored on the suspect: it is `ci.authors` as the workspace sees them, else that
+workspace's `CiAuthor` answer, both read within the workspace whose view is drawn (`users_here`).
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ci.models import CiAuthor, CiBreakage, CiPipeline, CiRun, CiSuspect
+from bot.ci.models import CiAuthor, CiBreakage, CiBreakagePost, CiPipeline, CiRun, CiSuspect
 from bot.ci.service.events import Commit
+from bot.core import workspaces
 from bot.core.db import insert_ignore, utcnow
 from bot.core.watches import changed
 
 FOUND_TTL = dt.timedelta(days=7)
 MISSING_TTL = dt.timedelta(hours=6)
+# Addresses GitHub invents for people who hide theirs: no Slack account will ever match.
+UNMATCHABLE_EMAIL = ("@users.noreply.github.com", "noreply@github.com")
 
 
 @dataclass(frozen=True)
@@ -100,22 +108,53 @@ def from_config(suspect: CiSuspect, authors: Mapping[str, str]) -> str | None:
     return None
 
 
-async def cached(
-    session: AsyncSession, emails: Sequence[str], now: dt.datetime | None = None
-) -> dict[str, str | None]:
-    """Unexpired lookups: email -> Slack user (None = known to have no Slack user)."""
-    now = now or utcnow()
+def _email(suspect: CiSuspect) -> str:
+    return (suspect.author_email or "").lower()
+
+
+def to_look_up(listed: Sequence[CiSuspect], authors: Mapping[str, str]) -> list[str]:
+    """The emails (lowercase, once each) of the suspects `ci.authors` does not name and Slack
+    could know."""
+    emails: list[str] = []
+    for suspect in listed:
+        email = _email(suspect)
+        if from_config(suspect, authors) or not email or email.endswith(UNMATCHABLE_EMAIL):
+            continue
+        if email not in emails:
+            emails.append(email)
+    return emails
+
+
+async def _answers(session: AsyncSession, emails: Sequence[str]) -> dict[str, CiAuthor]:
+    """The stored lookup of each email that the workspace the work is within sees: its own
+    answer before one from before it was named (`UNKNOWN`), then the freshest."""
     if not emails:
         return {}
     rows = await session.scalars(
-        select(CiAuthor).where(CiAuthor.email.in_([e.lower() for e in emails]))
+        select(CiAuthor).where(CiAuthor.email.in_(sorted({e.lower() for e in emails})))
     )
-    return {row.email: row.slack_user for row in rows if row.expires_at > now}
+    here = workspaces.current()
+    team = here.team_id if here is not None else workspaces.UNKNOWN
+    best: dict[str, CiAuthor] = {}
+    for row in sorted(rows, key=lambda row: (row.team_id == team, row.expires_at)):
+        best[row.email] = row  # the better ones come last
+    return best
+
+
+async def cached(
+    session: AsyncSession, emails: Sequence[str], now: dt.datetime | None = None
+) -> dict[str, str | None]:
+    """Unexpired lookups of the workspace the work is within: email -> Slack user (None =
+    known to have no Slack user)."""
+    now = now or utcnow()
+    answers = await _answers(session, emails)
+    return {email: row.slack_user for email, row in answers.items() if row.expires_at > now}
 
 
 async def remember(
     session: AsyncSession, email: str, slack_user: str | None, now: dt.datetime | None = None
 ) -> None:
+    """Store a lookup's answer for the workspace the work is within (the row's team)."""
     now = now or utcnow()
     expires = now + (FOUND_TTL if slack_user else MISSING_TTL)
     statement = insert_ignore(session, CiAuthor).values(
@@ -127,12 +166,36 @@ async def remember(
     await session.execute(statement)
 
 
-async def finish(session: AsyncSession, breakage_id: int, users: Mapping[str, str | None]) -> None:
-    """Store who each suspect is on Slack (users: lowercase email or suspect sha -> user)."""
+async def users_here(
+    session: AsyncSession, listed: Sequence[CiSuspect], authors: Mapping[str, str]
+) -> dict[str, str]:
+    """sha -> the suspect's Slack user in the workspace the work is within: `authors` (its
+    `ci.authors`), else its last lookup of the email, expired or not (the answer a breakage's
+    views were drawn with stays theirs until Slack says otherwise). Suspects nobody knows are
+    left out."""
+    answers = await _answers(session, [_email(s) for s in listed if _email(s)])
+    users: dict[str, str] = {}
+    for suspect in listed:
+        answer = answers.get(_email(suspect))
+        user = from_config(suspect, authors) or (answer.slack_user if answer else None)
+        if user:
+            users[suspect.sha] = user
+    return users
+
+
+async def posted_teams(session: AsyncSession, breakage_id: int) -> list[str]:
+    """The workspaces a breakage is posted in ("": a route naming none, single-workspace)."""
+    teams = await session.scalars(
+        select(CiBreakagePost.team_id)
+        .where(CiBreakagePost.breakage_id == breakage_id)
+        .order_by(CiBreakagePost.id)
+    )
+    return list(teams)
+
+
+async def finish(session: AsyncSession, breakage_id: int) -> None:
+    """Every workspace the breakage is posted in knows who its suspects are: their thread
+    lines may be drawn (`suspects_ready` is what marks them)."""
     breakage = await session.get(CiBreakage, breakage_id)
-    if breakage is None or breakage.suspects_ready:
-        return
-    for suspect in await listed(session, breakage_id):
-        email = (suspect.author_email or "").lower()
-        suspect.slack_user = users.get(suspect.sha) or users.get(email)
-    breakage.suspects_ready = True
+    if breakage is not None and not breakage.suspects_ready:
+        breakage.suspects_ready = True
