@@ -87,7 +87,7 @@ def incident_block(item: IncidentLine) -> SectionBlock:
     where = f" · <#{item.channel}>" if item.channel else ""
     return SectionBlock(
         text=_md(
-            f"*#{item.id} {inert(item.title, 150)}*\n{inert(item.severity)} · "
+            f"*#{item.number} {inert(item.title, 150)}*\n{inert(item.severity)} · "
             f"{inert(item.status)} · you are {', '.join(roles) or 'involved'}{where}"
         )
     )

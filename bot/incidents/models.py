@@ -17,10 +17,17 @@ from bot.core.workspaces import InWorkspace
 
 class Incident(InWorkspace, Base):
     __tablename__ = "incidents"
-    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id"),
+        UniqueConstraint("team_id", "number"),
+    )
 
-    # The primary key is the incident number people type (`/incident status 42 mitigated`).
+    # The primary key is internal (foreign keys, task payloads, button values); it counts
+    # every workspace's incidents, so it is never shown.
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The number people see and type (`/incident status 42 mitigated`): counted within the
+    # incident's workspace, so one workspace cannot tell how many another declared.
+    number: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     severity: Mapped[str] = mapped_column(String(32))
@@ -39,6 +46,21 @@ class Incident(InWorkspace, Base):
     postmortem_md: Mapped[str | None] = mapped_column(Text)
     postmortem_tz: Mapped[str | None] = mapped_column(String(64))
     postmortem_file_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class IncidentCounter(Base):
+    """How far a workspace's incident numbers have got, and the row its declarations take
+    turns on (one declaration at a time per workspace, on SQLite and PostgreSQL alike).
+
+    Not a workspace's record in the `InWorkspace` sense: it holds no Slack ids and is keyed by
+    the team itself, so adopting unnamed rows never has two counters to merge, and a workspace
+    that comes back after its records were forgotten numbers on from where it was.
+    """
+
+    __tablename__ = "incident_counters"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
 
 
 class RoleAssignment(InWorkspace, Base):

@@ -33,6 +33,7 @@ async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
             with within(workspace):
                 session.add(
                     Incident(
+                        number=1,
                         title="db",
                         severity="sev1",
                         status="investigating",

@@ -76,8 +76,9 @@ async def test_the_only_installation_gets_the_existing_rows(empty_db_url: str) -
     upgrade(empty_db_url, "0010")
     await _seed_single_workspace_data(empty_db_url, installed_team="T0LEGACY")
     upgrade(empty_db_url)
-    assert await _scalar(empty_db_url, "SELECT id, title, team_id FROM incidents") == (
+    assert await _scalar(empty_db_url, "SELECT id, number, title, team_id FROM incidents") == (
         7,
+        7,  # the number people knew it by
         "DB down",
         "T0LEGACY",
     )

@@ -106,7 +106,7 @@ async def test_every_scoped_models_query_within_a_workspace_is_filtered_by_its_t
 def _incident(title: str, channel: str) -> Incident:
     now = dt.datetime.now(dt.UTC)
     return Incident(
-        title=title, severity="sev2", status="investigating", reporter_id="U1",
+        number=1, title=title, severity="sev2", status="investigating", reporter_id="U1",
         channel_id=channel, declared_at=now, last_update_at=now,
     )  # fmt: skip
 
@@ -131,7 +131,7 @@ async def test_rows_are_written_with_the_workspace_and_read_only_within_it(
         with within(B):
             (mine,) = (await session.scalars(select(Incident))).all()
             assert (mine.team_id, mine.enterprise_id) == (B.team_id, "E0ORG")
-            assert await session.get(Incident, mine.id - 1) is None  # A's, by its number
+            assert await session.get(Incident, mine.id - 1) is None  # A's, by its key
         assert await session.scalar(select(func.count(Incident.id))) == 2  # outside: a sweep
 
 

@@ -133,3 +133,21 @@ def test_chart_is_a_png_of_the_expected_size() -> None:
 
     image = matplotlib.image.imread(__import__("io").BytesIO(png), format="png")
     assert image.shape[:2] == (500, 1000)
+
+
+def test_incidents_are_named_by_their_workspace_number() -> None:
+    """A snapshot names the number people know; one stored before numbers were counted per
+    workspace has only the id, which was the number then."""
+    item = {"title": "DB", "severity": "sev1", "status": "investigating", "channel": None,
+            "declared_at": "2026-03-02T13:05:00+00:00"}  # fmt: skip
+    for entry, shown_as in (({"id": 904, "number": 4}, "#4 DB"), ({"id": 4}, "#4 DB")):
+        snapshot = {
+            "incidents": {
+                "opened": [],
+                "resolved": [],
+                "ongoing": [{**item, **entry}],
+                "mttr_minutes": None,
+            }
+        }
+        text = shown(state(snapshot))
+        assert shown_as in text and "#904" not in text, text

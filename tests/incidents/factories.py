@@ -20,7 +20,9 @@ OPTIONS = Options(
 
 def incident(**changes: Any) -> IncidentState:
     base = IncidentState(
-        id=42,
+        # The primary key differs from the number, so a view showing the key is caught.
+        id=9042,
+        number=42,
         title="Checkout is down",
         description="Payments fail with 502",
         severity="sev1",

@@ -134,8 +134,8 @@ async def test_list_shows_open_incidents_and_hides_private_ones(db_url: str) -> 
         theirs = await say(bot, "list", user=DAVE)
         assert "Search is down" in theirs and "Leaked keys" not in theirs
         # Outsiders cannot reach a private incident by number either.
-        answer = await say(bot, f"status {secret.id} mitigated", user=DAVE)
-        assert f"There is no incident #{secret.id}" in answer
+        answer = await say(bot, f"status {secret.number} mitigated", user=DAVE)
+        assert f"There is no incident #{secret.number}" in answer
 
 
 async def test_hostile_titles_render_inert(db_url: str) -> None:

@@ -96,7 +96,7 @@ def test_update_in_thread_and_private_updates_stay_out_of_the_announcement() -> 
 def test_reminder_has_a_snooze_button_until_snoozed_or_answered() -> None:
     base = ReminderState(7, incident(), T0, "U0BOB", None, None, updated_since=False)
     body = _json(views.reminder(base))
-    assert "<@U0BOB>" in body and views.SNOOZE in body and "42:7" in body
+    assert "<@U0BOB>" in body and views.SNOOZE in body and "9042:7" in body
     snoozed = dataclasses.replace(base, snoozed_by="U0BOB", snoozed_until=T0)
     assert views.SNOOZE not in _json(views.reminder(snoozed))
     answered = dataclasses.replace(base, updated_since=True)
@@ -126,3 +126,25 @@ def test_long_timelines_and_followup_lists_stay_within_slack_limits() -> None:
         assert len(text) <= 3000
     body = _json(card)
     assert "(last 10 of 40)" in body and "and 30 more" in body
+
+
+def test_what_people_read_names_the_number_and_never_the_key() -> None:
+    """The key counts every workspace's incidents; only the workspace's own number is shown."""
+    from bot.incidents.views import postmortem
+
+    state = incident(private=False)
+    entry = Entry(3, "update", "Rolled back", "U0BOB", T0)
+    shown = [
+        _json(views.incident_card(state)),
+        _json(views.announcement(state)),
+        _json(views.announcement(incident(private=True))),
+        _json(views.update_post(UpdateState(state, entry, "C0INC42"))),
+        _json(views.role_dm(RoleDmState(state, "commander", "U0BOB", "U0ALICE"))),
+        _json(views.reminder(ReminderState(7, state, T0, "U0BOB", None, None, False))),
+        views.topic(state),
+        postmortem.render(state, "UTC", {}, T0),
+        postmortem.filename(state.number),
+    ]
+    for text in shown:
+        assert "#9042" not in text and "-9042-" not in text, text
+        assert "#42" in text or "incident-42-" in text, text

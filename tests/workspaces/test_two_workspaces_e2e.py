@@ -83,18 +83,24 @@ async def test_two_workspaces_each_see_their_own_and_are_served_with_their_own_t
         bea_sees = await say(bot, "list", BEA, BETA_GENERAL)
         assert "Checkout down" in alice_sees and "Queue stuck" not in alice_sees
         assert "Queue stuck" in bea_sees and "Checkout down" not in bea_sees
-        # Acting on the other workspace's incident by its number finds nothing.
+        # Numbers are the workspace's own: #1 typed in Beta is Beta's #1, never home's.
         async with bot.rt.sessions() as session:
-            home_number = await session.scalar(
-                select(Incident.id).where(Incident.team_id == TEAM_ID)
-            )
-        answer = await say(bot, f"note #{home_number} from beta", BEA, BETA_GENERAL)
-        assert "Checkout down" not in answer
+            home_key = await session.scalar(select(Incident.id).where(Incident.team_id == TEAM_ID))
+        answer = await say(bot, "note #1 from beta", BEA, BETA_GENERAL)
+        assert "Checkout down" not in answer and "#1" in answer
         async with bot.rt.sessions() as session:
-            written = await session.scalar(
-                select(func.count(TimelineEntry.id)).where(TimelineEntry.text.contains("beta"))
+            noted = await session.scalars(
+                select(Incident.team_id)
+                .join(TimelineEntry, TimelineEntry.incident_id == Incident.id)
+                .where(TimelineEntry.text.contains("beta"))
             )
-        assert written == 0
+            assert list(noted) == [BETA]
+            written_on_home = await session.scalar(
+                select(func.count(TimelineEntry.id)).where(
+                    TimelineEntry.text.contains("beta"), TimelineEntry.incident_id == home_key
+                )
+            )
+        assert written_on_home == 0
 
         # Every Web API call about a workspace's channels carried that workspace's token.
         beta_channels = {c.id for c in bot.state.channels.values() if c.team_id == BETA}

@@ -98,6 +98,7 @@ def _minutes(span: dt.timedelta) -> float:
 def _incident(item: Any) -> Json:
     return {
         "id": item.id,
+        "number": item.number,
         "title": item.title,
         "severity": item.severity,
         "status": item.status,

@@ -123,7 +123,10 @@ def incidents_lines(data: Json, zone: ZoneInfo) -> list[str]:
 
     def name(item: Json) -> str:
         where = f" <#{item['channel']}>" if item.get("channel") else ""
-        return f"#{item['id']} {inert(item['title'], 80)} ({inert(item['severity'])}){where}"
+        # Snapshots stored before numbers were counted per workspace have only the id, which
+        # was the number then.
+        number = item.get("number", item["id"])
+        return f"#{number} {inert(item['title'], 80)} ({inert(item['severity'])}){where}"
 
     for item in data["ongoing"][:5]:
         since = local(item["declared_at"], zone)

@@ -39,7 +39,7 @@ class Banner:
 
 @dataclass(frozen=True)
 class IncidentLine:
-    id: int
+    number: int  # as people know it: counted within the workspace
     title: str
     severity: str
     status: str
@@ -93,7 +93,7 @@ async def my_incidents(session: AsyncSession, user: str) -> list[IncidentLine]:
     found = await incidents.open_incidents_for(session, user)
     return [
         IncidentLine(
-            id=summary.id,
+            number=summary.number,
             title=summary.title,
             severity=summary.severity,
             status=summary.status,

@@ -118,10 +118,11 @@ def command_targets(opts: Options) -> Targets:
             return []
         here = await access.for_channel(session, incoming.channel)
         number = access.command_number(request, here)
-        ref = str(number) if number is not None else (str(here.id) if here else None)
-        if ref is None:
+        if number is not None:  # as typed: the workspace's own #N
+            return [Target(INCIDENT, access.number_ref(number), ACT)]
+        if here is None:
             return []  # outside an incident channel with no number: a usage answer
-        return [Target(INCIDENT, ref, ACT)]
+        return [Target(INCIDENT, str(here.id), ACT)]
 
     return targets
 
@@ -181,7 +182,7 @@ def _register_modal(rt: FeatureContext, opts: Options) -> None:
                 private=form.private,
                 commander=form.commander,
             )
-            done = declared_view(incident.id, incident.title, incident.private)
+            done = declared_view(incident.number, incident.title, incident.private)
         await ack(response_action="update", view=done)
 
 

@@ -42,7 +42,7 @@ async def run(
         incident = await service.declare(
             session, opts, title=request.text, severity=request.severity, reporter=user
         )
-        return Answer(declared_text(incident.id, incident.title, incident.private))
+        return Answer(declared_text(incident.number, incident.title, incident.private))
     if request.sub == "list":
         visible = await reports.open_incidents_visible_to(session, policy, user)
         list_text, blocks = list_blocks(visible)
@@ -59,7 +59,7 @@ async def _act(
     free_text: str,
     user: str,
 ) -> Answer:
-    number = f"#{incident.id}"
+    number = f"#{incident.number}"
     if request.sub in ("sev", "status"):
         return await _set(session, opts, request, incident, user)
     if request.sub == "role":
@@ -101,4 +101,4 @@ async def _set(
         changed = await service.set_status(session, opts, incident, value, user)
         current = incident.status
     verb = "is now" if changed else "already is"
-    return Answer(f"Incident #{incident.id} {verb} {safe(current)}.")
+    return Answer(f"Incident #{incident.number} {verb} {safe(current)}.")

@@ -27,6 +27,7 @@ from bot.core.db import utcnow
 from bot.incidents.models import FollowUp, Incident, RoleAssignment, TimelineEntry
 from bot.incidents.service.access import INCIDENT, IncidentError, holders, is_lead, require_open
 from bot.incidents.service.kinds import TASK_INVITE, TASK_OPEN_CHANNEL, TASK_POSTMORTEM, TASK_TOPIC
+from bot.incidents.service.numbering import next_number
 from bot.incidents.service.parsing import MAX_TITLE
 from bot.incidents.service.reports import (
     mean_time_to_resolve,
@@ -114,10 +115,14 @@ async def declare(
     now: dt.datetime | None = None,
 ) -> Incident:
     now = now or utcnow()
+    title = clean_title(title)
+    severity = check_severity(opts, severity) if severity else opts.severities[-1]
     incident = Incident(
-        title=clean_title(title),
+        # After the checks: a refused declaration does not make the workspace's others wait.
+        number=await next_number(session),
+        title=title,
         description=description.strip(),
-        severity=check_severity(opts, severity) if severity else opts.severities[-1],
+        severity=severity,
         status=opts.statuses[0],
         private=private,
         reporter_id=reporter,
@@ -195,7 +200,7 @@ async def assign_role(
         and not await is_lead(session, opts, incident, actor)
     ):
         raise IncidentError(
-            f"<@{current}> is {role} of incident #{incident.id}. Only the {opts.lead_role}, "
+            f"<@{current}> is {role} of incident #{incident.number}. Only the {opts.lead_role}, "
             "the reporter or an admin can hand the role to someone else."
         )
     now = utcnow()
@@ -285,7 +290,7 @@ async def resolve(
     if not await is_lead(session, opts, incident, actor):
         raise IncidentError(
             f"Only the {opts.lead_role}, the reporter or an admin can resolve incident "
-            f"#{incident.id}."
+            f"#{incident.number}."
         )
     now = utcnow()
     incident.status = opts.resolved_status

@@ -30,11 +30,14 @@ class IncidentError(Exception):
 
 
 def record_policy() -> RecordPolicy:
-    """A private incident is for its participants, its channel's members and admins."""
+    """A private incident is for its participants, its channel's members and admins.
+
+    A ref is `#N`, the number people typed (`number_ref`), or the primary key the bot's own
+    buttons and views carry; a subject's ref is always the number, as refusals quote it.
+    """
 
     async def load(session: AsyncSession, ref: str) -> Subject | None:
-        number = int(ref) if ref.isascii() and ref.isdigit() else None
-        incident = await session.get(Incident, number) if number is not None else None
+        incident = await by_ref(session, ref)
         return await subject(session, incident) if incident else None
 
     viewers = NOT_PRIVATE | PARTICIPANTS | ADMINS | CHANNEL_MEMBERS
@@ -43,7 +46,7 @@ def record_policy() -> RecordPolicy:
         load,
         see=viewers,
         verbs={ACT: viewers},
-        missing="There is no incident #{ref}.",
+        missing="There is no incident {ref}.",
     )
 
 
@@ -54,8 +57,8 @@ async def subject(session: AsyncSession, incident: Incident) -> Subject:
     )
     return Subject(
         INCIDENT,
-        str(incident.id),
-        f"incident #{incident.id}",
+        number_ref(incident.number),
+        f"incident #{incident.number}",
         channel=incident.channel_id,
         private=incident.private,
         # The reporter and everyone who ever held a role.
@@ -64,6 +67,32 @@ async def subject(session: AsyncSession, incident: Incident) -> Subject:
 
 
 # ------------------------------------------------------------------ lookups and rights
+
+
+def number_ref(number: int) -> str:
+    """The policy ref of the incident people call #`number` in the current workspace."""
+    return f"#{number}"
+
+
+def _digits(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+async def by_ref(session: AsyncSession, ref: str) -> Incident | None:
+    """The incident a policy ref names: `#N` by its number, plain digits by its primary key."""
+    if ref.startswith("#"):
+        number = _digits(ref[1:])
+        return await by_number(session, number) if number is not None else None
+    key = _digits(ref)
+    return await session.get(Incident, key) if key is not None else None
+
+
+async def by_number(session: AsyncSession, number: int) -> Incident | None:
+    """The incident people call #`number`: numbers are counted within a workspace, so this
+    reads within the current one (the ORM filter keeps the others' out)."""
+    return await session.scalar(
+        select(Incident).where(Incident.number == number).order_by(Incident.id).limit(1)
+    )
 
 
 async def holders(session: AsyncSession, incident_id: int) -> dict[str, str]:
@@ -115,7 +144,7 @@ async def target(
                 f"`/incident {request.sub} 42 ...`."
             )
         return here, request.text_with_number
-    incident = await session.get(Incident, number)
+    incident = await by_number(session, number)
     if incident is None:
         raise UsageError(f"There is no incident #{number}.")
     return incident, request.text
@@ -123,4 +152,4 @@ async def target(
 
 def require_open(incident: Incident) -> None:
     if incident.resolved_at is not None:
-        raise IncidentError(f"Incident #{incident.id} is already resolved.")
+        raise IncidentError(f"Incident #{incident.number} is already resolved.")

@@ -56,6 +56,7 @@ async def incident_state(
     updates = [entry for entry in timeline if entry.kind == "update"]
     return IncidentState(
         id=incident.id,
+        number=incident.number,
         title=incident.title,
         description=incident.description,
         severity=incident.severity,

@@ -27,6 +27,7 @@ async def _summaries(session: AsyncSession, incidents: list[Incident]) -> list[I
         result.append(
             IncidentSummary(
                 id=incident.id,
+                number=incident.number,
                 title=incident.title,
                 severity=incident.severity,
                 status=incident.status,

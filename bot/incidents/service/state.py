@@ -80,7 +80,8 @@ class FollowUpState:
 
 @dataclass(frozen=True)
 class IncidentState:
-    id: int
+    id: int  # the primary key: what buttons and tasks carry, never shown
+    number: int  # what people see and type, counted within the workspace
     title: str
     description: str
     severity: str
@@ -154,7 +155,8 @@ class ReminderState:
 class IncidentSummary:
     """What other features (digests, App Home) read about an incident."""
 
-    id: int
+    id: int  # the primary key: for access checks, never shown
+    number: int  # what people see and type, counted within the workspace
     title: str
     severity: str
     status: str

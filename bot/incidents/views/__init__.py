@@ -60,13 +60,12 @@ def _section(text: str) -> SectionBlock:
 
 def heading(state: IncidentState) -> str:
     icon = ":rotating_light:" if state.is_open else ":white_check_mark:"
-    return f"{icon} *Incident #{state.id}: {mrkdwn(by_person(state.title))}*"
+    return f"{icon} *Incident #{state.number}: {mrkdwn(by_person(state.title))}*"
 
 
 def fallback(state: IncidentState) -> str:
-    return (
-        f"Incident #{state.id}: {mrkdwn(by_person(state.title))} ({state.severity}, {state.status})"
-    )
+    title = mrkdwn(by_person(state.title))
+    return f"Incident #{state.number}: {title} ({state.severity}, {state.status})"
 
 
 def _facts(state: IncidentState, with_channel: bool) -> list[MarkdownTextObject]:
@@ -210,9 +209,9 @@ def _private_announcement(state: IncidentState, channel: str) -> Rendered:
     contacts = sorted({state.reporter_id, *([state.commander] if state.commander else [])})
     ask = " or ".join(person(user) for user in contacts)
     if state.is_open:
-        text = f":lock: A private incident (#{state.id}) is in progress. Ask {ask} for access."
+        text = f":lock: A private incident (#{state.number}) is in progress. Ask {ask} for access."
     else:
-        text = f":lock: The private incident #{state.id} is resolved. Ask {ask} for details."
+        text = f":lock: The private incident #{state.number} is resolved. Ask {ask} for details."
     return Rendered(channel=channel, text=text, blocks=[_section(text)])
 
 
@@ -221,7 +220,7 @@ def update_post(state: UpdateState) -> Rendered | None:
         return None
     incident, entry = state.incident, state.entry
     text = (
-        f":loudspeaker: *Update on incident #{incident.id}* from {person(entry.author_id)}\n"
+        f":loudspeaker: *Update on incident #{incident.number}* from {person(entry.author_id)}\n"
         f"{mrkdwn(by_person(entry.text), 2500)}"
     )
     context = f"{mrkdwn(by_person(incident.severity))} · {mrkdwn(by_person(incident.status))}"
@@ -230,7 +229,7 @@ def update_post(state: UpdateState) -> Rendered | None:
     blocks: list[Block] = [_section(text), ContextBlock(elements=[_md(context)])]
     return Rendered(
         channel=state.channel,
-        text=f"Update on incident #{incident.id}: {mrkdwn(by_person(entry.text), 200)}",
+        text=f"Update on incident #{incident.number}: {mrkdwn(by_person(entry.text), 200)}",
         blocks=blocks,
         thread_ts=state.thread_ts,
     )
@@ -245,13 +244,13 @@ def role_dm(state: RoleDmState) -> Rendered:
         else (f"{person(state.assigned_by)} made you")
     )
     text = (
-        f"{who} *{mrkdwn(by_person(state.role))}* of incident #{incident.id}: "
+        f"{who} *{mrkdwn(by_person(state.role))}* of incident #{incident.number}: "
         f"{mrkdwn(by_person(incident.title))} ({channel_link(incident.channel_id)})."
     )
     blocks: list[Block] = [_section(text), _section(f"*Your duties*\n{duties}")]
     return Rendered(
         channel=state.user_id,
-        text=f"You are {mrkdwn(by_person(state.role))} of incident #{incident.id}",
+        text=f"You are {mrkdwn(by_person(state.role))} of incident #{incident.number}",
         blocks=blocks,
     )
 
@@ -263,7 +262,7 @@ def reminder(state: ReminderState) -> Rendered | None:
     minutes = incident.options.interval_minutes(incident.severity) or 0
     text = (
         f":alarm_clock: {person(state.commander_id, 'Whoever leads this incident')}, "
-        f"incident #{incident.id} ({mrkdwn(by_person(incident.severity))}) is due an update "
+        f"incident #{incident.number} ({mrkdwn(by_person(incident.severity))}) is due an update "
         f"(every {minutes_text(minutes)}). Post one with `/incident update <text>`."
     )
     blocks: list[Block] = [_section(text)]
@@ -285,7 +284,7 @@ def reminder(state: ReminderState) -> Rendered | None:
         )
     return Rendered(
         channel=incident.channel_id,
-        text=f"Incident #{incident.id} is due an update",
+        text=f"Incident #{incident.number} is due an update",
         blocks=blocks,
     )
 
@@ -305,7 +304,7 @@ def _reminder_note(state: ReminderState) -> str | None:
 def topic(state: IncidentState) -> str:
     """The channel topic: a courtesy for people reading the channel list, never read back."""
     head = (
-        f"#{state.id} · {text_topic(by_person(state.severity), TOPIC_WORD)} · "
+        f"#{state.number} · {text_topic(by_person(state.severity), TOPIC_WORD)} · "
         f"{text_topic(by_person(state.status), TOPIC_WORD)} · "
         f"{text_topic(by_person(state.options.lead_role), TOPIC_WORD)} {person(state.commander)}"
     )

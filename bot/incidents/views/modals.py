@@ -143,17 +143,17 @@ def read_declare_form(
     )
 
 
-def declared_text(incident_id: int, title: str, private: bool) -> str:
+def declared_text(number: int, title: str, private: bool) -> str:
     kind = "Private incident" if private else "Incident"
     return (
-        f":rotating_light: {kind} #{incident_id} declared: {safe(title)}. "
+        f":rotating_light: {kind} #{number} declared: {safe(title)}. "
         "Its channel is being created; you will be invited."
     )
 
 
-def declared_view(incident_id: int, title: str, private: bool) -> View:
+def declared_view(number: int, title: str, private: bool) -> View:
     """What the modal turns into after a successful submission."""
-    text = declared_text(incident_id, title, private)
+    text = declared_text(number, title, private)
     return View(
         type="modal",
         callback_id=f"{DECLARE_CALLBACK}.done",
@@ -168,7 +168,7 @@ def list_blocks(incidents: Sequence[IncidentSummary]) -> tuple[str, list[Block]]
         text = ":white_check_mark: No open incidents."
         return text, [SectionBlock(text=MarkdownTextObject(text=text))]
     lines = [
-        f"• *#{i.id}* {safe(i.title, 120)} · {safe(i.severity)} · {safe(i.status)} · "
+        f"• *#{i.number}* {safe(i.title, 120)} · {safe(i.severity)} · {safe(i.status)} · "
         f"{person(i.commander_id)} · {channel_link(i.channel_id)} · since "
         f"{local_time(i.declared_at)}"
         for i in incidents

@@ -22,8 +22,8 @@ def zone(tz: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def filename(incident_id: int) -> str:
-    return f"incident-{incident_id}-postmortem.md"
+def filename(number: int) -> str:
+    return f"incident-{number}-postmortem.md"
 
 
 def _name(user: str | None, names: Mapping[str, str]) -> str:
@@ -98,7 +98,7 @@ def render(
         or "Describe who and what was affected, and for how long."
     )
     parts = [
-        f"# Postmortem: incident #{state.id}: {_readable(state.title, names)}",
+        f"# Postmortem: incident #{state.number}: {_readable(state.title, names)}",
         "",
         f"_Draft generated {_time(generated, tz)}. All times are {tz.key}._",
         "",

@@ -67,7 +67,7 @@ class IncidentJobs:
     async def _create_channel(self, incident: Incident) -> tuple[str, str]:
         def name_for(attempt: int) -> str:
             return service.channel_name(
-                self.opts.channel_prefix, incident.declared_at, incident.title, incident.id,
+                self.opts.channel_prefix, incident.declared_at, incident.title, incident.number,
                 attempt,
             )  # fmt: skip
 
@@ -141,7 +141,7 @@ class IncidentJobs:
                 await service.store_postmortem(session, incident_id, markdown, tz)
             incident = await self._incident(incident_id)
             assert incident is not None and incident.postmortem_md is not None
-        file_id = await self._uploaded(channel, postmortem.filename(incident_id))
+        file_id = await self._uploaded(channel, postmortem.filename(incident.number))
         if file_id is None:
             file_id = await self._upload(incident)
         async with transaction(self.sessions) as session:
@@ -162,10 +162,10 @@ class IncidentJobs:
         response = await self.client.files_upload_v2(
             channel=incident.channel_id,
             content=incident.postmortem_md,
-            filename=postmortem.filename(incident.id),
-            title=f"Postmortem draft: incident #{incident.id}",
+            filename=postmortem.filename(incident.number),
+            title=f"Postmortem draft: incident #{incident.number}",
             initial_comment=(
-                f":memo: Postmortem draft for incident #{incident.id} "
+                f":memo: Postmortem draft for incident #{incident.number} "
                 f"(times in {incident.postmortem_tz or 'UTC'}). Edit it and share it."
             ),
         )

@@ -32,8 +32,8 @@ async def act(bot: BotUnderTest, out: list[str]) -> None:
     incident = await _latest(bot)
     channel = incident.channel_id or ""
     out.append(
-        f"Alice declares incident #{incident.id}: #{incident.channel_name} is created, the card "
-        f"is pinned there, and it is announced in {bot.state.display_name(announce or '')}."
+        f"Alice declares incident #{incident.number}: #{incident.channel_name} is created, the "
+        f"card is pinned there, and it is announced in {bot.state.display_name(announce or '')}."
     )
 
     await bot.slack.command("/incident", "role communications <@U0BOB|bob>", ALICE, channel)
@@ -57,7 +57,7 @@ async def act(bot: BotUnderTest, out: list[str]) -> None:
     await bot.settle()
     incident = await _latest(bot)
     out.append(
-        f"Alice resolves #{incident.id}; both cards show time to mitigate and resolve, and the "
+        f"Alice resolves #{incident.number}; both cards show time to mitigate and resolve, and the "
         f"postmortem draft is uploaded to the channel (times in {incident.postmortem_tz}):"
     )
     lines = (incident.postmortem_md or "(no postmortem)").splitlines()[:POSTMORTEM_LINES]
