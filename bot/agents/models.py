@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from bot.core.db import Base, UTCDateTime, utcnow
-from bot.core.workspaces import InWorkspace
+from bot.core.workspaces import InWorkspace, VisibleWhereItsChannelIs
 
 # Task states. A task is driven while active; it rests while waiting for input.
 QUEUED = "queued"
@@ -24,7 +24,7 @@ TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
 DRIVABLE = frozenset({SUBMITTED, WORKING})
 
 
-class AgentRequest(InWorkspace, Base):
+class AgentRequest(VisibleWhereItsChannelIs, Base):
     """One hand-off from Slack: what was asked, where, by whom, and what the agent was sent."""
 
     __tablename__ = "agent_requests"
@@ -32,6 +32,7 @@ class AgentRequest(InWorkspace, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
+    record_channel = synonym("channel")
     # Unknown for `/agent run` until the bot's parent message is posted.
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
@@ -50,6 +51,9 @@ class AgentRequest(InWorkspace, Base):
     sent_payload: Mapped[str | None] = mapped_column(Text)
     sent_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prepare_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Slack users asked to review the attempts when they are compared (a CI breakage's
+    # suspects, for a hand-off from its card).
+    reviewers: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -84,6 +88,12 @@ class AgentTask(InWorkspace, Base):
     lines_added: Mapped[int | None] = mapped_column(Integer)
     lines_removed: Mapped[int | None] = mapped_column(Integer)
     tests: Mapped[str | None] = mapped_column(String(200))
+    # CI on the attempt's pushed branch: "green" or "red" for its newest commit (`ci_sha`),
+    # from the latest run of each workflow (`ci_runs`: workflow -> outcome, sha, url, at).
+    ci_state: Mapped[str | None] = mapped_column(String(16))
+    ci_sha: Mapped[str | None] = mapped_column(String(64))
+    ci_url: Mapped[str | None] = mapped_column(Text)
+    ci_runs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     canceled_by: Mapped[str | None] = mapped_column(String(32))
     push_token: Mapped[str | None] = mapped_column(String(64))

@@ -147,3 +147,34 @@ class CiMute(Base):
     branch: Mapped[str] = mapped_column(String(255))
     until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     muted_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class CiFixRequest(InWorkspace, Base):
+    """Agents asked to fix a breakage from its card, in the workspace of that card: one row
+    each time they are asked (`round`), which the card and its thread show."""
+
+    __tablename__ = "ci_fix_requests"
+    # One round at a time: two presses racing for the next round insert one row between them.
+    __table_args__ = (UniqueConstraint("team_id", "breakage_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    breakage_id: Mapped[int] = mapped_column(ForeignKey("ci_breakages.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))  # the card: attempts go in its thread
+    requested_by: Mapped[str] = mapped_column(String(32))
+    reviewers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer)
+    # "preparing" (reading the failing jobs, logs and diff), "handed" (the agents' request
+    # `agent_request_id` runs it) or "failed" (`problem` says why).
+    status: Mapped[str] = mapped_column(String(16), default="preparing")
+    problem: Mapped[str | None] = mapped_column(Text)
+    # What the agents were not given, said on the card (e.g. logs without a token).
+    left_out: Mapped[str | None] = mapped_column(Text)
+    agent_request_id: Mapped[int | None] = mapped_column(Integer)
+    # Once the breakage is over: the attempts whose change the green commit holds ([]: none),
+    # decided at `credited_at` (None: not yet), and how (`credit_note`).
+    fixed_by: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    credited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    credit_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

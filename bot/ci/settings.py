@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from bot.core.settings import SLACK_CHANNEL_ID, Section, SectionKey
+from bot.core.settings import SLACK_CHANNEL_ID, HttpUrlText, Section, SectionKey
 
 
 class CiRoute(Section):
@@ -36,7 +36,29 @@ class CiConfig(Section):
         default=4.0, gt=0, description="hours red before route owners are mentioned"
     )
     github_token: SecretStr | None = Field(
-        default=None, description="GitHub token to list the commits suspected of a breakage"
+        default=None,
+        description="GitHub token to list a breakage's suspects and, for the agents asked "
+        "to fix it, its failing jobs, logs and diff (actions:read, contents:read)",
+    )
+    github_api_url: HttpUrlText = Field(
+        default="https://api.github.com",
+        description="GitHub's API for suspects, jobs and logs (GitHub Enterprise: "
+        "https://host/api/v3)",
+    )
+    fix_attempts: int = Field(
+        default=2,
+        ge=1,
+        le=4,
+        description='attempts started by a breakage card\'s "Ask agents to fix" button',
+    )
+    fix_backend: str | None = Field(
+        default=None, description="the agent backend that fixes breakages (default: the first)"
+    )
+    fix_log_lines: int = Field(
+        default=80, ge=5, le=1000, description="lines of each failing job's log the agents see"
+    )
+    fix_max_chars: int = Field(
+        default=30000, ge=2000, description="most characters of breakage sent to the agents"
     )
     authors: dict[str, str] = Field(
         default_factory=dict,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.ci import github
+from bot.ci.github import api
 from bot.ci.models import CiAuthor, CiBreakage
 from bot.core.signatures import SignatureError, verify_github_signature
 from tests.ci.conftest import CI_CONFIG, GITHUB_SECRET, ci_bot
@@ -42,9 +42,11 @@ def fake_github(monkeypatch: pytest.MonkeyPatch, status: int = 200) -> list[http
         return httpx.Response(status, json=body if status == 200 else {"message": "boom"})
 
     monkeypatch.setattr(
-        github,
+        api,
         "make_http_client",
-        lambda: httpx.AsyncClient(base_url=github.API_URL, transport=httpx.MockTransport(answer)),
+        lambda url=api.API_URL: httpx.AsyncClient(
+            base_url=url, transport=httpx.MockTransport(answer)
+        ),
     )
     return seen
 

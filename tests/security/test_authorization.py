@@ -47,7 +47,16 @@ DECLARER = ERIN  # not an admin, named a code red declarer
 CONFIG: dict[str, Any] = {
     "admins": [ALICE],
     "codered": {"announce_channel": "C0GENERAL", "declarers": [DECLARER]},
-    "ci": {"routes": [{"repo": "octo-org/octo-repo", "branches": ["main"], "channel": SECRET}]},
+    "ci": {
+        "routes": [
+            {
+                "repo": "octo-org/octo-repo",
+                "branches": ["main"],
+                "channel": SECRET,
+                "owners": [ENTITLED],
+            }
+        ]
+    },
     "agents": {
         "backends": [{"name": "sandbox", "kind": "a2a", "url": "http://127.0.0.1:9/"}],
         "repos": {SECRET: "octo-org/octo-repo"},
@@ -63,6 +72,7 @@ class Records:
     standup: str
     run: int
     notice: int
+    breakage: int
 
 
 async def _records(bot: BotUnderTest) -> Records:
@@ -118,7 +128,24 @@ async def _records(bot: BotUnderTest) -> Records:
         )
         session.add(notice)
         await session.flush()
-        return Records(incident.id, request.id, task.id, standup.name, run.id, notice.id)
+        breakage = await _red_breakage(session, settings)
+        return Records(incident.id, request.id, task.id, standup.name, run.id, notice.id, breakage)
+
+
+async def _red_breakage(session: Any, settings: Any) -> int:
+    """A red CI breakage posted in the private channel (its route's owner: ENTITLED)."""
+    from bot.ci import service as ci
+    from bot.ci.service.events import Commit, RunEvent
+
+    moment = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    red = RunEvent(
+        provider="github", repo="octo-org/octo-repo", branch="main", workflow="test",
+        external_id="9001", attempt=1, sha="b" * 40, conclusion="failure", outcome="red",
+        created_at=moment, completed_at=moment, commits=(Commit(sha="b" * 40),),
+    )  # fmt: skip
+    done = await ci.record_run(session, red, ci.routes(settings)[0])
+    assert done.breakage_id is not None
+    return done.breakage_id
 
 
 # ------------------------------------------------------------------ the probes
@@ -242,6 +269,7 @@ PROBES: dict[tuple[str, str], Build] = {
     ("action", "agents.open_pr"): _button("agents.open_pr", "{r.task}"),
     ("action", "agents.continue"): _button("agents.continue", "{r.task}"),
     ("action", "agents.pick_repo"): _repo_pick(),
+    ("action", "ci.ask_agents"): _button("ci.ask_agents", "{r.breakage}"),
     ("action", "standups.write"): _button("standups.write", "{r.run}"),
     ("action", "codered.keep_level"): _button("codered.keep_level", "{r.notice}"),
     ("action", "codered.step_down"): _button("codered.step_down", "{r.notice}"),
@@ -262,6 +290,7 @@ SEE_BUT_NOT_ACT: dict[tuple[str, str], Build] = {
     ("action", "agents.cancel"): PROBES[("action", "agents.cancel")],
     ("action", "agents.open_pr"): PROBES[("action", "agents.open_pr")],
     ("action", "agents.continue"): PROBES[("action", "agents.continue")],
+    ("action", "ci.ask_agents"): PROBES[("action", "ci.ask_agents")],
     ("command", "/standup"): PROBES[("command", "/standup")],
     ("action", "standups.write"): PROBES[("action", "standups.write")],
     ("view", "standups.answer"): PROBES[("view", "standups.answer")],

@@ -3,7 +3,8 @@
 The rest of the rules, by sub-domain: `access` (who may see and control a task), `parsing`
 (reading a hand-off), `context` (what the agent is sent), `queries` (read-only questions),
 `jobs` (from rows to a backend's job), `loaders` (the state each view renders), `watching` (the
-rows each view is drawn from) and `push` (what a push notification does to its task). Other
+rows each view is drawn from), `push` (what a push notification does to its task) and `handoff`
+(work another feature prepares for the agents, and CI results on the attempts' branches). Other
 features read this module only: it re-exports what they use.
 """
 
@@ -17,8 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
 from bot.agents.backends.base import Update
-from bot.agents.models import CANCELING, TERMINAL, AgentRequest, AgentTask
+from bot.agents.models import CANCELING, COMPLETED, TERMINAL, AgentRequest, AgentTask
 from bot.agents.service.access import AGENT_REQUEST, can_control
+from bot.agents.service.handoff import (  # what a CI breakage's card hands over, and back
+    HANDOFF,
+    AttemptBrief,
+    BranchRun,
+    Handoff,
+    all_finished,
+    attempt_of_branch,
+    attempts_of,
+    hand_off,
+    handoff_repo,
+    record_branch_run,
+)
 from bot.agents.service.parsing import Spec
 from bot.agents.service.queries import (  # what digests and App Home read, through this module
     TaskBrief,
@@ -37,8 +50,19 @@ __all__ = [
     "AgentRequest",
     "AgentTask",
     "AGENT_REQUEST",
+    "HANDOFF",
+    "AttemptBrief",
+    "BranchRun",
+    "Handoff",
+    "all_finished",
+    "attempt_of_branch",
+    "attempts_of",
+    "hand_off",
+    "handoff_repo",
+    "record_branch_run",
     "can_control",
     "CANCELING",
+    "COMPLETED",
     "TERMINAL",
     "TaskBrief",
     "active",

@@ -43,6 +43,8 @@ def to_view(task: AgentTask, request: AgentRequest, thread_ts: str) -> TaskView:
         lines_added=task.lines_added,
         lines_removed=task.lines_removed,
         tests=task.tests,
+        ci_state=task.ci_state,
+        ci_url=task.ci_url,
         error=task.error,
         canceled_by=task.canceled_by,
         created_at=task.created_at,
@@ -98,4 +100,5 @@ async def comparison_view(session: AsyncSession, record_id: str) -> ComparisonVi
         requester=request.requester,
         tasks=tuple(to_view(task, request, thread_ts) for task in tasks),
         chosen_attempt=request.chosen_attempt,
+        reviewers=tuple(request.reviewers or ()),
     )

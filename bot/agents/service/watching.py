@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from bot.agents import models as m
 from bot.agents import service
@@ -58,23 +58,27 @@ def result(row: AgentTask) -> Keys:
     )
 
 
+def _compared() -> ColumnElement[bool]:
+    """Requests whose attempts are compared: several attempts, or a hand-off (whose comparison
+    is where its reviewers are asked)."""
+    return or_(AgentRequest.attempts > 1, AgentRequest.source == service.HANDOFF)
+
+
 def comparison(row: AgentTask) -> Keys:
     """The comparison of a request's attempts, when the last of them finishes.
 
     The query runs on the flush of the finishing task, which `service` makes after locking the
     request: of attempts finishing together, the last to commit sees all the others over.
     """
-    if wrote(row, "pr_url") and row.state in m.TERMINAL:  # a button opened its PR
-        return select(AgentRequest.id).where(
-            AgentRequest.id == row.request_id, AgentRequest.attempts > 1
-        )
+    if wrote(row, "pr_url", "ci_state") and row.state in m.TERMINAL:  # a PR, or CI on it
+        return select(AgentRequest.id).where(AgentRequest.id == row.request_id, _compared())
     if not _finishes(row):
         return []
     still_open = select(AgentTask.id).where(
         AgentTask.request_id == row.request_id, AgentTask.state.not_in(list(m.TERMINAL))
     )
     return select(AgentRequest.id).where(
-        AgentRequest.id == row.request_id, AgentRequest.attempts > 1, ~still_open.exists()
+        AgentRequest.id == row.request_id, _compared(), ~still_open.exists()
     )
 
 

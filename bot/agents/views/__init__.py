@@ -54,6 +54,9 @@ EMOJI = {
     m.FAILED: ":x:",
     m.CANCELED: ":no_entry_sign:",
 }
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# How the comparison marks an attempt whose branch CI has run on.
+CI_MARKS = {"green": ":large_green_circle: CI green", "red": ":red_circle: CI red"}
 _SAFE_URL = re.compile(r"^https?://[^\s<>|\"'`]+$")
 
 
@@ -90,6 +93,8 @@ class TaskView:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     now: dt.datetime
+    ci_state: str | None = None  # CI on the attempt's branch: "green", "red" or not run
+    ci_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class ComparisonView:
     requester: str
     tasks: tuple[TaskView, ...]
     chosen_attempt: int | None = None
+    reviewers: tuple[str, ...] = ()  # asked to review the attempts (a breakage's suspects)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -303,6 +309,8 @@ def comparison_row(task: TaskView) -> str:
     parts = [f"*Attempt {task.attempt}*", f"{EMOJI.get(task.state, '')} {label}"]
     parts.append(change_text(task))
     parts.append(f"tests: {inert(task.tests, 100)}" if task.tests else "tests: not reported")
+    if task.ci_state in CI_MARKS:
+        parts.append(link_or_text(task.ci_url, CI_MARKS[task.ci_state]))
     url = safe_url(task.pr_url)
     if url:
         parts.append(f"<{url}|PR>")
@@ -318,10 +326,12 @@ def comparison(view: ComparisonView) -> Rendered | None:
     if not view.tasks or any(task.state not in m.TERMINAL for task in view.tasks):
         return None
     done = sum(1 for task in view.tasks if task.state == m.COMPLETED)
-    head = (
-        f"<@{view.requester}> :bar_chart: *{len(view.tasks)} attempts are done* "
-        f"({done} completed). Compare them:"
-    )
+    count = len(view.tasks)
+    attempts = f"{count} attempts are" if count != 1 else "1 attempt is"
+    head = f"<@{view.requester}> :bar_chart: *{attempts} done* ({done} completed). Compare them:"
+    review = _review_line(view.reviewers)
+    if review:
+        head += "\n" + review
     rows = [comparison_row(task) for task in view.tasks]
     blocks: list[Block] = [_section(head)]
     for task, row in zip(view.tasks, rows, strict=True):
@@ -334,6 +344,18 @@ def comparison(view: ComparisonView) -> Rendered | None:
             blocks.append(choices)
     text = head + "\n" + "\n".join(rows)
     return Rendered(channel=view.channel, text=text, blocks=blocks, thread_ts=view.thread_ts)
+
+
+def _review_line(reviewers: tuple[str, ...]) -> str:
+    people = [f"<@{user}>" for user in reviewers if _USER_ID.match(user)]
+    if not people:
+        return ""
+    return f"{', '.join(people)}: could you review these attempts?"
+
+
+def link_or_text(url: str | None, label: str) -> str:
+    safe = safe_url(url)
+    return f"<{safe}|{label}>" if safe else label
 
 
 def _choices(task: TaskView, chosen: bool) -> ActionsBlock | None:

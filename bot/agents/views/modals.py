@@ -150,6 +150,8 @@ def context_modal(payload: str | None, meta: dict[str, Any] | None) -> View:
             f"{meta.get('messages', 0)} thread message(s) sent, {meta.get('omitted', 0)} older "
             f"left out, {redactions} secret(s) redacted."
         )
+        if meta.get("about"):  # prepared by another feature (a CI breakage), not a thread
+            summary = f"{inert(str(meta['about']), 500)}; {redactions} secret(s) redacted."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=summary)]))
         for chunk in escaped_chunks(payload)[:90]:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=f"```{chunk}```")))

@@ -1,21 +1,26 @@
 """Slack listeners and routes of the ci feature: `register(rt)` wires them into the runtime.
 
-Beside it: `commands` (the `/ci` slash command) and `webhooks` (`POST /webhooks/...`, the CI
-providers' deliveries). The steps that call GitHub and Slack are in `bot/ci/workflows.py`.
+Beside it: `commands` (the `/ci` slash command), `webhooks` (`POST /webhooks/...`, the CI
+providers' deliveries) and `fixes` (the card's "Ask agents to fix" button). The steps that
+call GitHub and Slack are in `bot/ci/workflows/`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agents import service as agents
 from bot.ci import views, workflows
 from bot.ci.handlers import webhooks
 from bot.ci.handlers.commands import answer, command_targets
+from bot.ci.handlers.fixes import register_fixes
 from bot.ci.service import cards, commands, watching
+from bot.ci.service.cards import BreakageState
 from bot.ci.service.kinds import (
     CARD,
     OWNERS_LINE,
@@ -37,12 +42,13 @@ def register(rt: FeatureContext) -> None:
     """Wire the feature into the runtime (listeners, routes, tasks, views, jobs, usage)."""
     rt.routers.append(webhooks.router(rt))
     rt.commands.add(commands.USAGE)
-    project(rt, CARD, cards.load_breakage, views.card)
+    project(rt, CARD, _fixable(rt, cards.load_breakage), views.card)
     project(rt, RUN_LINE, cards.load_run_line, views.run_line)
     project(rt, RECOVERY_LINE, cards.load_recovery, views.recovery_line)
     project(rt, SUSPECTS_LINE, cards.load_in_thread, views.suspects_line)
     project(rt, OWNERS_LINE, cards.load_in_thread, views.owners_line)
     rt.tasks.register(SUSPECTS_TASK, lambda payload: workflows.find_suspects(rt, payload))
+    register_fixes(rt)
 
     async def sweep() -> None:
         await workflows.sweep_open_breakages(rt)
@@ -65,6 +71,21 @@ def register(rt: FeatureContext) -> None:
 
 # A loader of `cards`: a view's record id, and the `ci.authors` of the view's workspace.
 CardLoader = Callable[[AsyncSession, str, Mapping[str, str]], Awaitable[Any]]
+
+
+def _fixable(rt: FeatureContext, load: CardLoader) -> CardLoader:
+    """The card, told whether agents can be asked to fix it: they work on its repository."""
+
+    async def load_card(
+        session: AsyncSession, record_id: str, authors: Mapping[str, str]
+    ) -> BreakageState | None:
+        state = await load(session, record_id, authors)
+        if not isinstance(state, BreakageState):
+            return None
+        fixable = agents.handoff_repo(rt.settings, state.repo) is not None
+        return replace(state, fixable=fixable)
+
+    return load_card
 
 
 def project(rt: FeatureContext, kind: str, load: CardLoader, view: View) -> None:

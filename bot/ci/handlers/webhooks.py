@@ -16,12 +16,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from bot.agents import service as agents
 from bot.ci import buildkite, github, gitlab
 from bot.ci.service import Ingested
-from bot.ci.service.events import Ignored, RunEvent
+from bot.ci.service.events import GREEN, RED, Ignored, RunEvent
 from bot.ci.service.routing import routes_for
 from bot.ci.settings import SECTION as CI
-from bot.ci.workflows import FAILED, REDELIVERED, Delivery, store_deliveries
+from bot.ci.workflows import (
+    FAILED,
+    REDELIVERED,
+    Delivery,
+    store_attempt_run,
+    store_deliveries,
+)
 from bot.config import reveal
 from bot.core.batching import Batcher
 from bot.core.frontdoor import MB, BadRequest, body_cap, loads_object
@@ -89,6 +96,8 @@ async def _accept(
         raise Rejected(400, f"payload is missing or has a bad {where or 'field'}") from None
     if isinstance(event, Ignored):
         return _answer(202, ignored=event.reason)
+    if agents.attempt_of_branch(event.branch) is not None:
+        return await _attempt(rt, provider, delivery, event)
     routed = routes_for(
         rt.settings.section(CI).routes, event.repo, event.branch, event.default_branch
     )
@@ -99,6 +108,20 @@ async def _accept(
         return _answer(503, error="the run could not be stored; deliver it again")
     if outcome == REDELIVERED:
         return _answer(200, duplicate=True)
+    return _answer(202, accepted=True, effect=outcome.effect)
+
+
+async def _attempt(
+    rt: FeatureContext, provider: str, delivery: str, event: RunEvent
+) -> JSONResponse:
+    """A run on a coding agent's attempt branch: it marks the attempt, and is not tracked."""
+    if event.outcome not in (GREEN, RED):
+        return _answer(202, ignored=f"a {event.conclusion} run says nothing of the attempt")
+    outcome = await store_attempt_run(rt.sessions, provider, delivery, event)
+    if outcome == REDELIVERED:
+        return _answer(200, duplicate=True)
+    if outcome.effect != "attempt":
+        return _answer(202, ignored=f"no agent attempt of {event.repo} has {event.branch}")
     return _answer(202, accepted=True, effect=outcome.effect)
 
 

@@ -11,7 +11,9 @@ payload becomes), `payloads` (what the provider payload models share, times as p
 them), `routing` (which branch goes to which channel), `queries` (reads for /ci and for other
 features), `suspects` (the commits suspected of a breakage), `upkeep` (mutes, the pass over open
 breakages), `cards` (the state the views draw, loaded for the projector), `commands` (the `/ci`
-text), `watching` (which rows redraw which view) and `kinds` (view, task and job names).
+text), `watching` (which rows redraw which view), `kinds` (view, task and job names), `access`
+(who may see a breakage and ask agents to fix it), `fixes` (breakages handed to coding agents)
+and `prompt` (what those agents are sent).
 
 Other features (digests, App Home, code red) read CI through the names re-exported in `__all__`.
 """
@@ -26,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci.models import CiBreakage, CiBreakagePost, CiMute, CiPipeline, CiRun
-from bot.ci.service import suspects
+from bot.ci.service import fixes, suspects
 from bot.ci.service.events import GREEN, RED, Commit, RunEvent
 from bot.ci.service.kinds import SUSPECTS_TASK
 from bot.ci.service.queries import (
@@ -331,6 +333,7 @@ async def _close(
 ) -> None:
     breakage.status = outcome
     breakage.closed_at = max(run.completed_at, breakage.opened_at)
+    await fixes.on_close(session, breakage)
     breakage.closing_run_id = run.id
     pipeline.state, pipeline.state_since = "green", breakage.closed_at
     pipeline.open_breakage_id = None

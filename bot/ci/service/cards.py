@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ci.models import CiBreakage, CiBreakagePost, CiPipeline, CiRun
+from bot.ci.service import fixes
 from bot.ci.service.events import RED
+from bot.ci.service.fixes import FixInfo
 from bot.ci.service.kinds import CARD, RUN_LINE, post_key, split_key
 from bot.ci.service.suspects import listed, users_here
 from bot.core.db import utcnow
@@ -66,6 +68,10 @@ class BreakageState:
     owners: tuple[str, ...]
     now: dt.datetime
     thread_ts: str | None = None
+    # Agents asked to fix it (the latest time, in this workspace), and whether they can be:
+    # the agents work on its repository (set by the card's registration, from the settings).
+    fix: FixInfo | None = None
+    fixable: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ async def load_breakage(
         suspects_ready=breakage.suspects_ready,
         owners=tuple(breakage.owners or ()),
         now=utcnow(),
+        fix=await fixes.info(session, breakage.id),
     )
 
 
@@ -166,7 +173,8 @@ async def load_run_line(
 async def load_recovery(
     session: AsyncSession, record_id: str, authors: Mapping[str, str]
 ) -> BreakageState | None:
-    """The recovery line waits for the run lines before it, so the thread reads in order."""
+    """The recovery line waits for the run lines before it, so the thread reads in order,
+    and for the agents' attempts to be credited, so it says which one fixed it."""
     state = await load_breakage(session, record_id, authors)
     if state is None or state.muted:
         return None
@@ -184,4 +192,7 @@ async def load_recovery(
     )
     if pending is not None:
         raise NotReady(f"{RUN_LINE} lines of breakage {record_id} not posted yet")
+    if fixes.waits_for_credit(state.fix, state.status):
+        # Said once, with the attempt that fixed it (the credit step always decides).
+        raise NotReady(f"the agents' attempts on breakage {record_id} are being credited")
     return await load_in_thread(session, record_id, authors)

@@ -7,6 +7,9 @@ SUSPECTS_LINE = "ci.suspects"  # one thread line mentioning each suspect once
 OWNERS_LINE = "ci.owners"  # one thread line when still red after ci.still_red_hours
 SUSPECTS_TASK = "ci.suspects"
 STILL_RED_JOB = "ci.still_red"
+FIX_TASK = "ci.fix"  # gather a breakage's jobs, logs and diff, and hand it to the agents
+CREDIT_TASK = "ci.fix_credit"  # once green: which of the agents' attempts is in the fix
+ASK_AGENTS_ACTION = "ci.ask_agents"  # the card's "Ask agents to fix" button
 
 
 def post_key(record_id: int, team: str) -> str:

@@ -1,5 +1,5 @@
 """Suspects of a breakage: the commits between the last green and the first red, and who wrote
-them as Slack users. The I/O (GitHub compare, users.lookupByEmail) lives in `bot/ci/workflows.py`;
+them as Slack users. The I/O (GitHub compare, users.lookupByEmail) lives in `bot/ci/workflows/`;
 this module only reads and writes the database.
 
 One breakage is posted in each workspace its routes name, and one author is a different Slack

@@ -4,7 +4,8 @@ The card of a breakage follows the breakage, the later red runs attached to it a
 (the run that opened it is written with it, in the transaction that inserts the breakage); runs
 of a green branch belong to no breakage and redraw nothing. The lines posted in the card's
 thread follow the change that calls for each: a later red run attached, the breakage ending, its
-suspects found, its owners called.
+suspects found, its owners called. Agents asked to fix a breakage redraw its card as they go,
+and the recovery line waits for the attempt that fixed it to be named.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import String, case, cast, select
 
-from bot.ci.models import CiBreakage, CiBreakagePost, CiRun, CiSuspect
+from bot.agents import service as agents
+from bot.ci.models import CiBreakage, CiBreakagePost, CiFixRequest, CiRun, CiSuspect
 from bot.ci.service.kinds import (
     CARD,
     OWNERS_LINE,
@@ -84,15 +86,35 @@ def new_post(row: CiBreakagePost) -> Keys:
     return [(post_key(row.breakage_id, row.team_id), workspace)]
 
 
+def fix_attempt(row: agents.AgentTask) -> Keys:
+    """An attempt of agents asked to fix a breakage started, ended or was run by CI: its card
+    says how far they are (and offers the button again once all are over)."""
+    if not wrote(row, "state", "ci_state"):
+        return []
+    return (
+        select(*_in_each_post(CiFixRequest.breakage_id))
+        .select_from(CiFixRequest)
+        .join(CiBreakagePost, CiBreakagePost.breakage_id == CiFixRequest.breakage_id)
+        .where(CiFixRequest.agent_request_id == row.request_id)
+    )
+
+
+def credited(row: CiFixRequest) -> Keys:
+    """The recovery line names the attempt that fixed it, once that is decided."""
+    return posts_of(row.breakage_id) if row.credited_at and wrote(row, "credited_at") else []
+
+
 VIEWS: dict[str, list[Watch]] = {
     CARD: [
         Watch(CiBreakage, lambda row: posts_of(row.id)),
         Watch(CiBreakagePost, new_post),
         Watch(CiRun, card_run),
         Watch(CiSuspect, lambda row: posts_of(row.breakage_id)),
+        Watch(CiFixRequest, lambda row: posts_of(row.breakage_id)),
+        Watch(agents.AgentTask, fix_attempt),
     ],
     RUN_LINE: [Watch(CiRun, run_line)],
-    RECOVERY_LINE: [Watch(CiBreakage, recovery_line)],
+    RECOVERY_LINE: [Watch(CiBreakage, recovery_line), Watch(CiFixRequest, credited)],
     SUSPECTS_LINE: [Watch(CiBreakage, suspects_line)],
     OWNERS_LINE: [Watch(CiBreakage, owners_line)],
 }

@@ -1,6 +1,7 @@
 """Pure views: a breakage card, and the thread lines under it; the `/ci` answers.
 
-Beside them: `text` (the small formatters they share).
+Beside them: `text` (the small formatters they share) and `fix` (what the card and its thread
+say of the agents asked to fix a breakage).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.ci.service.cards import BreakageState, RunInfo, RunLineState, SuspectInfo
 from bot.ci.service.queries import BreakageSummary, PipelineStatus
+from bot.ci.views.fix import fix_blocks, recovery_credit
 from bot.ci.views.text import duration, first_line, link, mention, run_label, short, when
 from bot.core.projector import Rendered
 from bot.core.security import inert
@@ -107,6 +109,7 @@ def card(state: BreakageState) -> Rendered | None:
     suspects = _suspects_text(state)
     if suspects:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=suspects[:3000])))
+    blocks += fix_blocks(state)
     blocks.append(
         ContextBlock(
             elements=[MarkdownTextObject(text=f"`/ci history {_where(state)}` for past breakages")]
@@ -146,6 +149,7 @@ def recovery_line(state: BreakageState) -> Rendered | None:
         by = f" by {inert(run.author_name, 60)}" if run.author_name else ""
         fixed = f"{link(run.url, short(run.sha))}" + (f" ({message})" if message else "")
         text = f":large_green_circle: Green again after {red_for}. Fixed by {fixed}{by}."
+    text += recovery_credit(state)
     return Rendered(channel=state.channel, text=text, thread_ts=state.thread_ts)
 
 

@@ -1,6 +1,9 @@
 """Steps of the ci feature that run transactions and call GitHub or Slack, registered by
 `handlers`: storing the webhook deliveries that arrive together, finding who the suspects of a
 breakage are, and the periodic pass over open breakages (`STILL_RED_JOB`).
+
+Beside them: `fixes` (handing a breakage to coding agents, and crediting the attempt that
+fixed it).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
+from bot.agents import service as agents
 from bot.ci import github
+from bot.ci.github import api
 from bot.ci.models import CiSuspect
 from bot.ci.service import Ingested, record_run, suspects, upkeep
 from bot.ci.service.events import RunEvent
@@ -84,6 +89,28 @@ async def _record_alone(session: AsyncSession, delivery: Delivery) -> Ingested:
         return FAILED
 
 
+async def store_attempt_run(
+    sessions: async_sessionmaker[AsyncSession], provider: str, key: str, event: RunEvent
+) -> Ingested:
+    """A run on a coding agent's attempt branch (`opsbot/agent-<request>-<attempt>`) is told to
+    the agents, which mark the attempt in their comparison; it opens no breakage. Effects:
+    "attempt" (told), "not_an_attempt" (no attempt of that repository has the branch)."""
+    async with transaction(sessions) as session:
+        if not await claim_many(session, provider, [key]):
+            return REDELIVERED
+        run = agents.BranchRun(
+            repo=event.repo,
+            branch=event.branch,
+            sha=event.sha,
+            workflow=event.workflow[:255],
+            outcome=event.outcome,
+            url=event.url,
+            created_at=event.created_at,
+        )
+        told = await agents.record_branch_run(session, run)
+    return Ingested("attempt" if told else "not_an_attempt")
+
+
 async def sweep_open_breakages(rt: FeatureContext) -> None:
     """Mention route owners of breakages red too long; post the cards whose mute ended."""
     async with transaction(rt.sessions) as session:
@@ -105,7 +132,9 @@ async def find_suspects(rt: FeatureContext, payload: dict[str, Any]) -> None:
     commits = None
     base, head = job.last_green_sha, job.first_red_sha
     if job.provider == "github" and token and base and base != head:
-        commits = await github.compare(job.repo, base, head, token)
+        api_url = rt.settings.section(CI).github_api_url
+        found = await api.compare(job.repo, base, head, token, api_url)
+        commits = [github.compare_commit(item) for item in found.commits] if found else None
     async with transaction(rt.sessions) as session:
         if commits:
             await suspects.replace(session, breakage_id, commits)

@@ -1,23 +1,17 @@
-"""GitHub: `workflow_run` and `check_suite` payloads, and the compare API for suspects."""
+"""GitHub: `workflow_run` and `check_suite` payloads. Its REST API (suspects, failing jobs,
+logs, merges) is in `api`."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-import httpx
 
 from bot.ci.service.events import Commit, Ignored, RunEvent, outcome_of
 from bot.ci.service.payloads import Payload, Person, Time
 
-log = logging.getLogger(__name__)
-
-API_URL = "https://api.github.com"
 GREEN = {"success"}
 RED = {"failure", "timed_out", "startup_failure"}
 # Check suites of GitHub Actions repeat what workflow_run already told us, one level coarser.
 ACTIONS_APP_SLUG = "github-actions"
-COMPARE_LIMIT = 50
 
 
 class HeadCommit(Payload):
@@ -184,12 +178,8 @@ def parse(event: str, payload: dict[str, Any]) -> RunEvent | Ignored:
     return parser(payload)
 
 
-def make_http_client() -> httpx.AsyncClient:
-    """One place to build the API client, so tests can point it at a fake GitHub."""
-    return httpx.AsyncClient(base_url=API_URL, timeout=10.0)
-
-
-def _compare_commit(item: dict[str, Any]) -> Commit:
+def compare_commit(item: dict[str, Any]) -> Commit:
+    """A commit of the compare API's `commits` list."""
     detail = item.get("commit") or {}
     author = detail.get("author") or {}
     login = (item.get("author") or {}).get("login")
@@ -201,23 +191,3 @@ def _compare_commit(item: dict[str, Any]) -> Commit:
         author_email=author.get("email"),
         author_login=login,
     )
-
-
-async def compare(repo: str, base: str, head: str, token: str) -> list[Commit] | None:
-    """Commits after `base` up to `head`, oldest first; None when GitHub cannot tell us."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": "2022-11-28",
-    }
-    try:
-        async with make_http_client() as client:
-            response = await client.get(f"/repos/{repo}/compare/{base}...{head}", headers=headers)
-        if response.status_code != 200:
-            log.warning("github compare %s: HTTP %s", repo, response.status_code)
-            return None
-        commits = response.json().get("commits") or []
-    except (httpx.HTTPError, ValueError, AttributeError) as error:
-        log.warning("github compare %s failed: %r", repo, error)
-        return None
-    return [_compare_commit(item) for item in commits[-COMPARE_LIMIT:] if isinstance(item, dict)]
