@@ -256,7 +256,7 @@ def add_slack_route(api: FastAPI, rt: Runtime) -> None:
             # Its listeners, and all they store and enqueue, are within its workspace.
             workspace = workspaces.of_body(parsed)
             if rt.known is not None:
-                await rt.known.note(workspace)
+                await rt.known.note(workspace, workspaces.channel_of(parsed))
             with workspaces.within(workspace):
                 response = await slack_handler.handle(request)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:

@@ -7,7 +7,12 @@ middleware then, for every interactive request:
 
 * refuses it when no declaration matches (a listener registered on Bolt directly never runs);
 * asks the access policy about each target and, when refused, answers the person with an
-  ephemeral reason and never calls the listener, so nothing is written.
+  ephemeral reason and never calls the listener, so nothing is written;
+* runs the check and the listener within the workspace whose work the request acts on, when
+  that is another workspace than the person's: a card another workspace posted, a modal
+  opened within another, or records that are all another's, seen through a shared channel
+  (see `bot.core.workspaces`). That workspace's rules then decide, and what the listener
+  writes is its.
 
 A target function and its listener read the payload with the same helper, so the record the
 gate checks is the one the listener acts on.
@@ -37,12 +42,16 @@ from slack_bolt.request.payload_utils import (
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core import workspaces
 from bot.core.access import NotFound, Policy, Refused
 from bot.core.commands import CommandRegistry, wants_help
+from bot.core.projector import Projection
 from bot.core.replies import GuardedRespond, guard_request
 from bot.core.slack import guard_text
+from bot.core.workspaces import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +236,19 @@ class Gate:
             log.error("gate: refused undeclared %s %r", type_, key)
             return self._refuse(req, type_, UNDECLARED)
         incoming = incoming_of(req.body)
+        origin = await self._origin(req.body)
+        if origin is not None:
+            # A button on a message, or a form, that a workspace's work made: it is handled
+            # within that workspace, whoever's the person (a shared channel, a Grid org).
+            workspaces.enter(origin)
         try:
-            await self._check(entry, incoming)
+            elsewhere = await self._check(entry, incoming)
+            if elsewhere is not None:
+                # It acts on a record of another workspace, seen here through a shared
+                # channel: that workspace's rules decide, and the listener runs within it.
+                with workspaces.within(elsewhere):
+                    await self._check(entry, incoming)
+                workspaces.enter(elsewhere)
         except Refused as refusal:
             log.info("gate: %s %r refused for %s: %s", type_, key, incoming.user, refusal)
             usage = self.usages.get(key) if type_ == COMMAND else None
@@ -238,20 +258,57 @@ class Gate:
         response: BoltResponse | None = await next()
         return response
 
-    async def _check(self, entry: Entry, incoming: Incoming) -> None:
-        """Returns when the request may go on; raises `Refused` with the reason otherwise."""
+    async def _origin(self, body: dict[str, Any]) -> Workspace | None:
+        """The workspace whose work made what the request acts on, when it is not the one
+        the request came from: a modal's (`workspaces.stamped`), or a posted card's."""
+        here = workspaces.current()
+        if here is None:
+            return None
+        if is_view_submission(body) or is_view_closed(body):
+            made = workspaces.of_view(body.get("view"))
+        else:
+            made = await self._card_workspace(body)
+        return made if made is not None and made.team_id != here.team_id else None
+
+    async def _card_workspace(self, body: dict[str, Any]) -> Workspace | None:
+        container = body.get("container")
+        if not isinstance(container, dict) or container.get("type") != "message":
+            return None
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        if not channel or not ts:
+            return None
+        async with self.sessions() as session:
+            # The card's own row, whichever workspace's: the one read that must see them all.
+            row = (
+                await session.execute(
+                    select(Projection.team_id, Projection.enterprise_id)
+                    .where(Projection.channel == channel, Projection.ts == ts)
+                    .limit(1),
+                    execution_options={workspaces.ALL_WORKSPACES: True},
+                )
+            ).first()
+        return workspaces.Workspace(row.team_id, row.enterprise_id) if row and row.team_id else None
+
+    async def _check(self, entry: Entry, incoming: Incoming) -> Workspace | None:
+        """Returns when the request may go on; raises `Refused` with the reason otherwise.
+        Returns the other workspace whose records were all it touches, if it touched only
+        records of one other workspace."""
         if entry.type == COMMAND and wants_help(incoming.text):
-            return  # help touches nothing
+            return None  # help touches nothing
         actor = self.policy.actor(incoming.user)
         async with self.sessions() as session:
-            try:
-                for target in await entry.targets(session, incoming):
-                    await self.policy.check(session, actor, target.kind, target.ref, target.verb)
-            except Refused:
-                raise
-            except Exception as error:  # unreadable payload, or a check that failed: refuse
-                log.warning("gate: cannot check what %r touches: %r", entry.key, error)
-                raise Refused(UNREADABLE) from None
+            with workspaces.noting_workspaces(session) as seen:
+                try:
+                    for target in await entry.targets(session, incoming):
+                        await self.policy.check(
+                            session, actor, target.kind, target.ref, target.verb
+                        )
+                except Refused:
+                    raise
+                except Exception as error:  # unreadable payload, or a check that failed
+                    log.warning("gate: cannot check what %r touches: %r", entry.key, error)
+                    raise Refused(UNREADABLE) from None
+        return workspaces.other_workspace(seen)
 
     def _refuse(self, req: AsyncBoltRequest, type_: str, text: str) -> BoltResponse:
         """Answer a refused request. The reason can quote what the person typed, so it leaves

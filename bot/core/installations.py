@@ -43,7 +43,7 @@ from slack_bolt.oauth.async_callback_options import (
 )
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackTokenRotationError
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
@@ -71,6 +71,8 @@ REFRESH_MINUTES = 120
 # The process-wide clients re-read a workspace's installation this often (an install, a
 # rotation or an uninstall in another replica is seen within this).
 TOKEN_READ_SECONDS = 30.0
+# How long the list of an org-wide install's workspaces is trusted.
+ORG_TEAMS_SECONDS = 600.0
 # Handled at the front door by Bolt's built-in listeners, not stored for the workers.
 REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 # The durable task that tells the installer, in Slack, what to do next.
@@ -254,6 +256,9 @@ class Installations:
         self.store = InstallationStore(client_id, engine, cipher)
         self.states = OAuthStateStore(engine)
         self.engine = engine
+        self.client = client
+        # org -> (when asked, the workspaces its org-wide install is approved for)
+        self._org_teams: dict[str, tuple[float, frozenset[str]]] = {}
         self.rotator = AsyncTokenRotator(
             client_id=client_id, client_secret=client_secret, client=client
         )
@@ -421,15 +426,56 @@ class Installations:
         )
 
     async def _org_of(self, team_id: str) -> str | None:
-        """The Grid org of a workspace installed on its own inside one."""
+        """The Grid org of a workspace: one installed on its own inside it, or one an org-wide
+        install is approved for (Slack's `auth.teams.list`)."""
         c = bots_table.c
         async with self.engine.connect() as connection:
-            return await connection.scalar(
+            own = await connection.scalar(
                 select(c.enterprise_id)
                 .where(c.client_id == self.client_id, c.team_id == team_id)
                 .where(c.enterprise_id.is_not(None))
                 .limit(1)
             )
+            if own is not None:
+                return str(own)
+            org_wide = await connection.scalars(
+                select(c.enterprise_id)
+                .where(c.client_id == self.client_id, c.is_enterprise_install.is_(True))
+                .where(c.bot_token.is_not(None), c.enterprise_id.is_not(None))
+                .distinct()
+            )
+            orgs = [str(org) for org in org_wide]
+        for org in orgs:
+            if team_id in await self._teams_of(org):
+                return org
+        return None
+
+    async def _teams_of(self, org: str) -> frozenset[str]:
+        """The workspaces an org-wide install is approved for, asked at most every
+        ORG_TEAMS_SECONDS (an org admin may add the app to a workspace at any time)."""
+        known = self._org_teams.get(org)
+        if known is not None and time.monotonic() - known[0] < ORG_TEAMS_SECONDS:
+            return known[1]
+        bot = await self.store.async_find_bot(
+            enterprise_id=org, team_id=None, is_enterprise_install=True
+        )
+        teams: set[str] = set()
+        cursor: str | None = None
+        try:
+            while bot is not None and bot.bot_token:
+                page = await self.client.auth_teams_list(
+                    token=bot.bot_token, cursor=cursor, limit=100
+                )
+                teams |= {str(team["id"]) for team in page.get("teams") or []}
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as error:
+            log.warning("auth.teams.list failed for %s: %s", org, error.response.get("error"))
+            return frozenset()
+        found = frozenset(teams)
+        self._org_teams[org] = (time.monotonic(), found)
+        return found
 
     async def _sole_installation(self) -> Installation | None:
         c = bots_table.c

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, insert_ignore, transaction, utcnow
 from bot.core.departures import Departures
-from bot.core.workspaces import Workspace
+from bot.core.workspaces import Workspace, WorkspaceChannel
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,26 @@ class KnownWorkspaces:
         self.departures = departures
         self.oauth = oauth
         self._noted: set[Workspace] = set()
+        self._channels: set[tuple[str, str]] = set()
 
-    async def note(self, workspace: Workspace | None) -> None:
-        """Remember a workspace a request came from (one statement, the first time only; in
-        single-token mode there is one workspace, and nothing to remember)."""
+    async def note(self, workspace: Workspace | None, channel: str | None = None) -> None:
+        """Remember a workspace a request came from, and the channel it came from in it (one
+        statement each, the first time only; in single-token mode there is one workspace, and
+        nothing to remember). A channel seen in two workspaces is shared between them, and
+        the records that live in it are visible in both (`workspaces.VisibleWhereItsChannelIs`)."""
         if not self.oauth or workspace is None or not workspace.team_id:
             return
+        await self._note_workspace(workspace)
+        if channel and channel[0] in "CG" and (workspace.team_id, channel) not in self._channels:
+            async with transaction(self.sessions) as session:
+                await session.execute(
+                    insert_ignore(session, WorkspaceChannel)
+                    .values(team_id=workspace.team_id, channel_id=channel)
+                    .on_conflict_do_nothing(index_elements=["team_id", "channel_id"])
+                )
+            self._channels.add((workspace.team_id, channel))
+
+    async def _note_workspace(self, workspace: Workspace) -> None:
         if workspace in self._noted:
             return
         async with transaction(self.sessions) as session:

@@ -92,6 +92,8 @@ class Projection(InWorkspace, Base):
     __tablename__ = "slack_projections"
     __table_args__ = (
         UniqueConstraint("kind", "record_id"),
+        # The card a button was clicked on (the gate: whose workspace's card it is).
+        Index("ix_slack_projections_message", "channel", "ts"),
         # Only dirty views are indexed: the due query reads O(dirty) rows, not every card ever made.
         Index(
             "ix_projections_dirty",

@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_internal_utils import _request_with_session
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.core import workspaces
 from bot.core.metrics import SLACK_CALLS
 from bot.core.redaction import redact_payload, redact_text
 from bot.core.text import neutralise
@@ -261,6 +262,8 @@ class GuardedClient(AsyncWebClient):
         if self.token_source is not None:
             # Every caller sets the same, current token: the latest refresh wins.
             self.token = await self.token_source()
+        if api_method in workspaces.VIEW_METHODS and json is not None and "view" in json:
+            json = {**json, "view": workspaces.stamped(json["view"])}
         if self.org_workspace is not None and api_method in WORKSPACE_METHODS:
             team = self.org_workspace()
             if json is not None:

@@ -14,6 +14,12 @@ A unit of work runs *within* a workspace: the front door enters the workspace of
 Work outside any workspace (scheduled sweeps, the workers' own bookkeeping) sees every row and
 enters a record's workspace (`within(of_record(row))`) before it acts for that record.
 
+A channel can be in several workspaces (Slack Connect, or an Enterprise Grid org's channel
+shared with several of its workspaces). A record that lives in a channel (a model that mixes in
+`VisibleWhereItsChannelIs`) is then visible in each workspace the channel has been seen in
+(`workspace_channels`, noted from the requests each workspace sends from it), besides its own;
+the gate runs a request that acts on such a record within the record's workspace.
+
 `UNKNOWN` ("") is the one workspace of single-token mode before `auth.test` has named it, and
 what a single-workspace database's rows are upgraded with; those rows are given the team at
 the first `auth.test` (`adopt`). Until then every workspace reads them, as there is only one.
@@ -22,13 +28,14 @@ the first `auth.test` (`adopt`). Until then every workspace reads them, as there
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import String, event, select, update
+from sqlalchemy import ColumnElement, Select, String, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
@@ -63,6 +70,87 @@ def within(workspace: Workspace | None) -> Iterator[Workspace | None]:
         yield workspace
     finally:
         _current.reset(token)
+
+
+# A modal opened within a workspace carries it in its private_metadata (set by the Slack
+# client as the modal leaves, read back by the gate when it is submitted): a modal that a
+# person of another workspace submits (an Enterprise Grid org's DM, a shared channel) is then
+# handled where it was opened, as Slack keeps the metadata out of the person's hands.
+VIEW_TEAM, VIEW_ENTERPRISE = "opsbot_team", "opsbot_enterprise"
+VIEW_METHODS = frozenset({"views.open", "views.push", "views.update"})
+
+
+def stamped(view: Any) -> Any:
+    """A modal's payload carrying the current workspace in its private_metadata (a JSON
+    object, or none); any other metadata, or no workspace, leaves it as it is."""
+    workspace = _current.get()
+    if workspace is None or not isinstance(view, Mapping) or view.get("type") != "modal":
+        return view
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return view
+    if not isinstance(metadata, dict):
+        return view
+    metadata[VIEW_TEAM] = workspace.team_id
+    if workspace.enterprise_id:
+        metadata[VIEW_ENTERPRISE] = workspace.enterprise_id
+    return {**view, "private_metadata": json.dumps(metadata, separators=(",", ":"))}
+
+
+def of_view(view: Any) -> Workspace | None:
+    """The workspace a modal was opened within (`stamped`), if it says."""
+    if not isinstance(view, Mapping):
+        return None
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    team = metadata.get(VIEW_TEAM) if isinstance(metadata, dict) else None
+    if not isinstance(team, str) or not team:
+        return None
+    enterprise = metadata.get(VIEW_ENTERPRISE)
+    return Workspace(team, enterprise if isinstance(enterprise, str) and enterprise else None)
+
+
+def enter(workspace: Workspace | None) -> None:
+    """The rest of this task runs within `workspace` (a Bolt middleware cannot wrap the
+    listeners that follow it in a block, as Bolt runs them after it returns)."""
+    _current.set(workspace)
+
+
+# Where a session notes the workspaces of the rows it loads (`noting_workspaces`).
+_NOTED_INFO = "opsbot_workspaces_loaded"
+
+
+@contextmanager
+def noting_workspaces(session: AsyncSession) -> Iterator[set[Workspace | None]]:
+    """The workspaces of the rows `session` loads in the block: the gate finds out whether a
+    request acts on a record of another workspace, visible here through a shared channel."""
+    seen: set[Workspace | None] = set()
+    session.info[_NOTED_INFO] = seen
+    try:
+        yield seen
+    finally:
+        session.info.pop(_NOTED_INFO, None)
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _note_loaded(session: Session, instance: Any) -> None:
+    seen = session.info.get(_NOTED_INFO)
+    if seen is not None and isinstance(instance, InWorkspace):
+        seen.add(of_record(instance))
+
+
+def other_workspace(seen: set[Workspace | None]) -> Workspace | None:
+    """The one other workspace whose rows were all the rows read, if that is so."""
+    here = current()
+    if here is None or len(seen) != 1:
+        return None
+    (only,) = seen
+    if only is None or only.team_id == here.team_id:
+        return None
+    return only
 
 
 def of_record(row: Any) -> Workspace | None:
@@ -106,6 +194,23 @@ def of_body(body: Mapping[str, Any]) -> Workspace | None:
     return Workspace(team_id or enterprise_id or UNKNOWN, enterprise_id)
 
 
+def channel_of(body: Mapping[str, Any]) -> str | None:
+    """The channel a Slack delivery comes from, where it names one: an event's, a slash
+    command's, or a button's (a modal has none)."""
+    event = body.get("event")
+    if isinstance(event, Mapping):
+        item = event.get("item")
+        found = event.get("channel") or (item.get("channel") if isinstance(item, Mapping) else None)
+        return _text(found if isinstance(found, str) else None)
+    channel = body.get("channel")
+    if isinstance(channel, Mapping):
+        return _text(channel.get("id"))
+    container = body.get("container")
+    return _text(body.get("channel_id")) or _text(
+        container.get("channel_id") if isinstance(container, Mapping) else None
+    )
+
+
 def _installed_side(body: Mapping[str, Any]) -> Workspace | None:
     """A modal's own workspace, when it was opened from the other side of a Slack Connect
     channel: `team` and `enterprise` are then the other side's, and Slack does not say the
@@ -118,6 +223,8 @@ def _installed_side(body: Mapping[str, Any]) -> Workspace | None:
     enterprise = body.get("enterprise")
     same_side = isinstance(team, Mapping) and team.get("id") == installed
     enterprise_id = _text(enterprise.get("id")) if isinstance(enterprise, Mapping) else None
+    if installed == enterprise_id:
+        return None  # an org-wide install names its org: the workspace is the person's team
     return Workspace(installed, enterprise_id if same_side else None)
 
 
@@ -131,6 +238,15 @@ def _enterprise_default() -> str | None:
     return workspace.enterprise_id if workspace is not None else None
 
 
+class WorkspaceChannel(Base):
+    """A channel seen in a workspace: a request of that workspace came from it."""
+
+    __tablename__ = "workspace_channels"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class InWorkspace:
     """Mixed into every model whose rows belong to a workspace."""
 
@@ -138,6 +254,23 @@ class InWorkspace:
         String(32), default=_team_default, server_default=UNKNOWN, index=True
     )
     enterprise_id: Mapped[str | None] = mapped_column(String(32), default=_enterprise_default)
+
+    @classmethod
+    def visible_in(cls, teams: tuple[str, ...], channels: Select[Any]) -> ColumnElement[bool]:
+        """Which rows a workspace sees: `teams` are its own and `UNKNOWN`, `channels` the
+        channels it has been seen in."""
+        return cls.team_id.in_(teams)
+
+
+class VisibleWhereItsChannelIs(InWorkspace):
+    """Mixed into a model whose row lives in a channel (`record_channel`, a synonym of its
+    channel column): the row is also visible in the other workspaces that channel is in."""
+
+    record_channel: ClassVar[Any]
+
+    @classmethod
+    def visible_in(cls, teams: tuple[str, ...], channels: Select[Any]) -> ColumnElement[bool]:
+        return or_(cls.team_id.in_(teams), cls.record_channel.in_(channels))
 
 
 def visible_teams(workspace: Workspace) -> tuple[str, ...]:
@@ -151,15 +284,17 @@ def _only_current_workspace(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(ALL_WORKSPACES):
         return
-    state.statement = state.statement.options(_only(visible_teams(workspace)))
+    state.statement = state.statement.options(_only(workspace.team_id))
 
 
 @functools.lru_cache(maxsize=4096)
-def _only(teams: tuple[str, ...]) -> Any:
+def _only(team: str) -> Any:
     """The filter for one workspace, made once: building it analyses its lambda, which costs
-    more than the statement it is added to."""
+    more than the statement it is added to. Each model says what it shows (`visible_in`)."""
+    teams = visible_teams(Workspace(team))
+    channels = select(WorkspaceChannel.channel_id).where(WorkspaceChannel.team_id == team)
     return with_loader_criteria(
-        InWorkspace, lambda model: model.team_id.in_(teams), include_aliases=True
+        InWorkspace, lambda model: model.visible_in(teams, channels), include_aliases=True
     )
 
 

@@ -11,13 +11,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from bot.core.db import Base, UTCDateTime, utcnow
-from bot.core.workspaces import InWorkspace
+from bot.core.workspaces import InWorkspace, VisibleWhereItsChannelIs
 
 
-class ActivityMessage(InWorkspace, Base):
+class ActivityMessage(VisibleWhereItsChannelIs, Base):
     __tablename__ = "activity_messages"
     __table_args__ = (
         UniqueConstraint("team_id", "channel", "ts"),
@@ -32,6 +32,7 @@ class ActivityMessage(InWorkspace, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
+    record_channel = synonym("channel")
     ts: Mapped[str] = mapped_column(String(32))
     # The parent's ts for a thread reply; None for a top-level message.
     thread_ts: Mapped[str | None] = mapped_column(String(32))
@@ -47,7 +48,7 @@ class ActivityMessage(InWorkspace, Base):
     deleted: Mapped[bool] = mapped_column(default=False)
 
 
-class ActivityReaction(InWorkspace, Base):
+class ActivityReaction(VisibleWhereItsChannelIs, Base):
     """One person's reaction on one message, as of the latest event about it.
 
     Add and remove events may be processed in any order; the one with the later event time wins,
@@ -62,6 +63,7 @@ class ActivityReaction(InWorkspace, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
+    record_channel = synonym("channel")
     ts: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
@@ -69,17 +71,18 @@ class ActivityReaction(InWorkspace, Base):
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ActivityOptOut(InWorkspace, Base):
+class ActivityOptOut(VisibleWhereItsChannelIs, Base):
     """A channel whose activity is not stored (`/ops activity off`)."""
 
     __tablename__ = "activity_opt_outs"
 
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_channel = synonym("channel")
     by_user: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DigestSchedule(InWorkspace, Base):
+class DigestSchedule(VisibleWhereItsChannelIs, Base):
     """A digest set from the channel itself (`/ops digest ...`); it overrides the config file.
 
     `enabled` False is `/ops digest off`: no digest in that channel, configured or not.
@@ -88,6 +91,7 @@ class DigestSchedule(InWorkspace, Base):
     __tablename__ = "digest_schedules"
 
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_channel = synonym("channel")
     enabled: Mapped[bool] = mapped_column(default=True)
     cadence: Mapped[str] = mapped_column(String(16), default="daily")
     weekday: Mapped[int | None] = mapped_column(Integer)

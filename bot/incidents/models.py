@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from bot.core.db import Base, UTCDateTime, utcnow
-from bot.core.workspaces import InWorkspace
+from bot.core.workspaces import InWorkspace, VisibleWhereItsChannelIs
 
 
-class Incident(InWorkspace, Base):
+class Incident(VisibleWhereItsChannelIs, Base):
     __tablename__ = "incidents"
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id"),
@@ -35,6 +35,7 @@ class Incident(InWorkspace, Base):
     private: Mapped[bool] = mapped_column(default=False)
     reporter_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    record_channel = synonym("channel_id")  # shared, it is seen on both sides
     channel_name: Mapped[str | None] = mapped_column(String(80))
     declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     mitigated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

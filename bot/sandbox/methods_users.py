@@ -48,6 +48,15 @@ def auth_test(state: SandboxState, args: Args) -> JsonDict:
     return answer
 
 
+def teams_list(state: SandboxState, args: Args) -> JsonDict:
+    """The workspaces the calling token is approved for: an org-wide install's, every
+    workspace of its org; a workspace's token, its own."""
+    teams = sorted(state.actor.team_ids)
+    page, cursor = paginate(teams, args.text("cursor"), args.integer("limit", 0))
+    listed = [{"id": team, "name": state.workspace(team).name} for team in page]
+    return {"teams": listed, **page_metadata(cursor)}
+
+
 def team_info(state: SandboxState, args: Args) -> JsonDict:
     """The caller's workspace, or one its token reaches (`team`; an org token must name it)."""
     wanted = args.text("team")
@@ -169,6 +178,7 @@ def usergroups_users_list(state: SandboxState, args: Args) -> JsonDict:
 
 METHODS = {
     "auth.test": auth_test,
+    "auth.teams.list": teams_list,
     "team.info": team_info,
     "bots.info": bots_info,
     "users.info": users_info,

@@ -29,6 +29,7 @@ def tier(n: int) -> RateRule:
 # The single place to read or tweak; periods are in real seconds at window_seconds=60.
 RATE_LIMITS: dict[str, RateRule] = {
     "auth.test": tier(4),  # documented as "special", generous
+    "auth.teams.list": tier(2),
     "bots.info": tier(3),
     "team.info": tier(3),
     "chat.postMessage": RateRule(limit=3, period=3.0, per_channel=True),

@@ -42,6 +42,7 @@ EVENT_SCOPES: dict[str, set[str]] = {
 # Scopes each Web API method needs with a bot token (Slack's method reference).
 METHOD_SCOPES: dict[str, set[str]] = {
     "auth.test": set(),
+    "auth.teams.list": set(),  # an org-wide install's token, no scope
     "bots.info": {"users:read"},
     "chat.postMessage": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},

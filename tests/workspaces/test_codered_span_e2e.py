@@ -14,9 +14,19 @@ from bot.sandbox.harness import BotUnderTest, running_bot
 from bot.sandbox.models import Channel, Message
 from bot.sandbox.seed import ALICE, BOB, GENERAL
 from bot.sandbox.state import TEAM_ID
-from tests.codered.helpers import codered, declare, tick_all
+from tests.codered.helpers import codered, declare, declare_values, tick_all
 from tests.standups.helpers import at, clock_at, quiet_bot, write_standup
 from tests.workspaces.helpers import install_in
+from tests.workspaces.test_org_install_e2e import (
+    EAST,
+    EAST_CHANNEL,
+    EVE,
+    ORG,
+    WES,
+    WEST,
+    WEST_CHANNEL,
+    add_org,
+)
 
 CONFIG = {
     "admins": [ALICE],
@@ -137,3 +147,40 @@ async def test_the_copy_of_the_header_follows_the_check_in(db_url: str) -> None:
         await write_standup(bot, ALICE, ["rolled back cache", "alerting", "none"])
         (copy,) = pinned_headers(bot, beta_room.id)
         assert "1/2 answered" in str(copy.blocks)
+
+
+async def test_in_an_enterprise_grid_org_the_check_in_spans_its_workspaces(db_url: str) -> None:
+    """One org install: a code red declared in East with people of West checks them in too
+    (user ids are org-wide), and both war rooms' headers count them."""
+    config = {
+        "admins": [EVE],
+        "codered": {"announce_channel": EAST_CHANNEL, "workspaces": [WEST]},
+        "workspaces": {WEST: {"codered": {"announce_channel": WEST_CHANNEL}}},
+    }
+    async with (
+        clock_at(at("2026-03-10 08:00")) as clock,
+        quiet_bot(db_url, oauth=True, **config) as bot,
+    ):
+        add_org(bot)
+        bot.state.valid_tokens = set()
+        org_token = await install_in(bot, ORG)
+        await bot.slack.command("/codered", "declare", user=EVE, channel=EAST_CHANNEL)
+        values = declare_values(
+            owner={"type": "users_select", "selected_user": EVE},
+            people={"type": "multi_users_select", "selected_users": [WES]},
+        )
+        answer = await bot.slack.view_submission(EVE, "codered.declare", values)
+        assert answer.status_code == 200
+        await bot.settle()
+        found = rooms(bot)
+        assert set(found) == {EAST, WEST}
+        assert WES in found[WEST].members
+
+        with workspaces.within(workspaces.Workspace(EAST, ORG)):
+            await tick_all(bot, clock, at("2026-03-10 10:00"))
+        assert bot.state.im_with(WES) is not None, "Wes of West was not asked to check in"
+        await write_standup(bot, WES, ["paged the vendor", "failover drill", "none"])
+        for team in (EAST, WEST):
+            (header,) = pinned_headers(bot, found[team].id)
+            assert "1/2 answered" in str(header.blocks), team
+        assert {c.token for c in bot.state.calls if c.token} == {org_token}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import workspaces
 from bot.core.access import (
     ADMINS,
     CHANNEL_MEMBERS,
@@ -89,10 +90,13 @@ async def by_ref(session: AsyncSession, ref: str) -> Incident | None:
 
 async def by_number(session: AsyncSession, number: int) -> Incident | None:
     """The incident people call #`number`: numbers are counted within a workspace, so this
-    reads within the current one (the ORM filter keeps the others' out)."""
-    return await session.scalar(
-        select(Incident).where(Incident.number == number).order_by(Incident.id).limit(1)
-    )
+    is the current one's (another's incident seen here through a shared channel has a number
+    of its own workspace's counting, and is named by its channel or its buttons)."""
+    query = select(Incident).where(Incident.number == number)
+    workspace = workspaces.current()
+    if workspace is not None:
+        query = query.where(Incident.team_id.in_(workspaces.visible_teams(workspace)))
+    return await session.scalar(query.order_by(Incident.id).limit(1))
 
 
 async def holders(session: AsyncSession, incident_id: int) -> dict[str, str]:
