@@ -10,17 +10,13 @@ loopback (uvicorn, random port) and records every message it receives for assert
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import socket
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from a2a.helpers import get_data_parts, get_text_parts, new_data_part, new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
@@ -47,6 +43,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bot.sandbox.agent_git import edit_on_branch
+from bot.sandbox.embedded import Embedded
 
 _ASK = re.compile(r"ask:\s*(.+?)(?:$|\n)", re.IGNORECASE)
 _FAIL = re.compile(r"fail:\s*(.+?)(?:$|\n)", re.IGNORECASE)
@@ -229,12 +226,6 @@ def agent_card(url: str, streaming: bool = True) -> AgentCard:
     )
 
 
-class _EmbeddedServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # the host process owns its signals
-
-
 class AgentServer:
     """The sandbox agent served over HTTP from the current event loop."""
 
@@ -251,10 +242,8 @@ class AgentServer:
         self.streaming = streaming
         self.executor = SandboxExecutor(repo, step_delay)
         self.push = _SwitchableTransport()
-        self.host = "127.0.0.1"
-        self.port = _free_port()
-        self._server: _EmbeddedServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.serving = Embedded()
+        self.host, self.port = self.serving.host, self.serving.port
         self._handler: DefaultRequestHandler | None = None
 
     @property
@@ -297,36 +286,17 @@ class AgentServer:
         return await call_next(request)
 
     async def start(self) -> AgentServer:
-        config = uvicorn.Config(
-            self.build_app(), host=self.host, port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
+        await self.serving.start(self.build_app())
         return self
 
     async def stop(self) -> None:
         self.executor.gate.set()
         if self._handler is not None:
             await self._handler.aclose()
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            self._server.force_exit = True
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, timeout=5)
-        self._server = self._task = None
+        await self.serving.stop(force=True)
 
     async def __aenter__(self) -> AgentServer:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

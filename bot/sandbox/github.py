@@ -18,18 +18,16 @@ Every API request must carry a bearer token; `requests` records what was asked.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from bot.sandbox.agent_server import _EmbeddedServer, _free_port
+from bot.sandbox.embedded import Embedded
 
 
 @dataclass
@@ -71,9 +69,8 @@ def job(job_id: int, name: str, run_id: int, steps: list[tuple[str, str]]) -> di
 class GitHubStandIn:
     def __init__(self, repo: Path | None = None) -> None:
         self.state = GitHubState(repo=repo)
-        self.port = _free_port()
-        self._server: _EmbeddedServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.serving = Embedded()
+        self.port = self.serving.port
 
     @property
     def url(self) -> str:
@@ -194,22 +191,11 @@ class GitHubStandIn:
     # -- serving -------------------------------------------------------------------------
 
     async def __aenter__(self) -> GitHubStandIn:
-        config = uvicorn.Config(
-            self.build_app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
+        await self.serving.start(self.build_app())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, timeout=5)
+        await self.serving.stop()
 
 
 def _git(repo: Path, *args: str) -> str:

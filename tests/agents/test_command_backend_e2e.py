@@ -17,7 +17,8 @@ from fastapi import FastAPI, Request
 from bot.agents import models as m
 from bot.agents import service
 from bot.sandbox.agent_git import make_repo
-from bot.sandbox.agent_server import _EmbeddedServer, _free_port
+from bot.sandbox.embedded import EmbeddedServer as _EmbeddedServer
+from bot.sandbox.embedded import free_port as _free_port
 from tests.agents.e2e import (
     BOB,
     GENERAL,

@@ -6,20 +6,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-API_VERSION = "2022-11-28"
+from bot.core.forges import github_headers
 
 
 class GitHubError(Exception):
     pass
-
-
-def _headers(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": API_VERSION,
-        "User-Agent": "opsbot",
-    }
 
 
 async def open_pull_request(
@@ -40,7 +31,7 @@ async def open_pull_request(
     before anything else."""
     root = api_url.rstrip("/")
     fields = {"title": title, "head": head, "base": base, "body": body, "draft": draft}
-    async with httpx.AsyncClient(timeout=timeout, headers=_headers(token)) as http:
+    async with httpx.AsyncClient(timeout=timeout, headers=github_headers(token)) as http:
         try:
             response = await http.post(f"{root}/repos/{repo}/pulls", json=fields)
             if response.status_code == 422 and "already exists" in response.text:
@@ -89,7 +80,7 @@ async def _existing(http: httpx.AsyncClient, root: str, repo: str, head: str) ->
 async def default_branch(
     *, token: str, repo: str, api_url: str = "https://api.github.com"
 ) -> str | None:
-    async with httpx.AsyncClient(timeout=20.0, headers=_headers(token)) as http:
+    async with httpx.AsyncClient(timeout=20.0, headers=github_headers(token)) as http:
         try:
             response = await http.get(f"{api_url.rstrip('/')}/repos/{repo}")
         except httpx.HTTPError:

@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 
+from bot.core.forges import github_headers
+
 log = logging.getLogger(__name__)
 
 API_URL = "https://api.github.com"
-API_VERSION = "2022-11-28"
 COMPARE_LIMIT = 50
 # A job's log can be many megabytes: only its end is kept (the failing step is near it).
 LOG_TAIL_BYTES = 256 * 1024
@@ -73,19 +74,10 @@ def make_http_client(api_url: str = API_URL) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=api_url.rstrip("/"), timeout=10.0)
 
 
-def _headers(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": API_VERSION,
-        "User-Agent": "opsbot",
-    }
-
-
 async def _get_json(path: str, token: str, api_url: str, **params: Any) -> Any:
     try:
         async with make_http_client(api_url) as client:
-            response = await client.get(path, headers=_headers(token), params=params or None)
+            response = await client.get(path, headers=github_headers(token), params=params or None)
         if response.status_code != 200:
             log.warning("github GET %s: HTTP %s", path, response.status_code)
             return None
@@ -156,7 +148,7 @@ async def job_log(repo: str, job_id: int, token: str, api_url: str = API_URL) ->
     path = f"/repos/{repo}/actions/jobs/{job_id}/logs"
     try:
         async with make_http_client(api_url) as client:
-            response = await client.get(path, headers=_headers(token))
+            response = await client.get(path, headers=github_headers(token))
             location = response.headers.get("location")
             if response.status_code != 302 or not location:
                 log.warning("github job log %s: HTTP %s", job_id, response.status_code)
