@@ -54,6 +54,10 @@ class AgentRequest(VisibleWhereItsChannelIs, Base):
     # Slack users asked to review the attempts when they are compared (a CI breakage's
     # suspects, for a hand-off from its card).
     reviewers: Mapped[list[str] | None] = mapped_column(JSON)
+    # Another feature's view that shows this request (an incident card showing a follow-up's
+    # pull request): it watches the request with `service.request_watches(watch_kind)`.
+    watch_kind: Mapped[str | None] = mapped_column(String(64))
+    watch_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -78,6 +82,9 @@ class AgentTask(InWorkspace, Base):
     pending_input: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     pr_url: Mapped[str | None] = mapped_column(String(500))
+    # When the pull request was opened (by the backend as the attempt ended, or later from the
+    # comparison): what "opened this week" means for digests.
+    pr_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     diff_stat: Mapped[str | None] = mapped_column(Text)
     # The first lines of the change (unified diff), redacted: what the card shows of it.
     diff_preview: Mapped[str | None] = mapped_column(Text)

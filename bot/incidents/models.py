@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from bot.core.db import Base, UTCDateTime, utcnow
@@ -121,6 +121,8 @@ class FollowUp(InWorkspace, Base):
     owner_id: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The coding agents' request when the follow-up was sent to them (`bot.agents.service`).
+    agent_request_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Reminder(InWorkspace, Base):

@@ -21,7 +21,13 @@ from bot.agents.handlers.commands import AgentCommand
 from bot.agents.handlers.push import push_router
 from bot.agents.models import AgentRequest
 from bot.agents.service import choices, loaders, watching
-from bot.agents.service.access import AGENT_REQUEST, CONTROL, record_policy, request_of_task
+from bot.agents.service.access import (
+    AGENT_REQUEST,
+    CONTROL,
+    record_policy,
+    request_of_task,
+    starters_policy,
+)
 from bot.agents.settings import SECTION as AGENTS
 from bot.agents.views import modals
 from bot.agents.workflows.files import AttemptFiles
@@ -49,6 +55,7 @@ def register(rt: FeatureContext) -> None:
     _check_backends(rt)
     rt.policy.register(record_policy(lambda: rt.settings.here().admins))
     access = Access(rt.client, rt.settings)
+    rt.policy.register(starters_policy(access.may_start))
     intake = Intake(rt, access)
     runner = AgentRunner(rt)
     rt.on_stop(runner.stop)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.agents import models as m
 from bot.agents.backends.base import Update
 from bot.agents.models import CANCELING, COMPLETED, TERMINAL, AgentRequest, AgentTask
-from bot.agents.service.access import AGENT_REQUEST, can_control
+from bot.agents.service.access import AGENT_REQUEST, AGENTS, AGENTS_REF, START, can_control
 from bot.agents.service.handoff import (  # what a CI breakage's card hands over, and back
     HANDOFF,
     AttemptBrief,
@@ -28,8 +28,10 @@ from bot.agents.service.handoff import (  # what a CI breakage's card hands over
     all_finished,
     attempt_of_branch,
     attempts_of,
+    default_repo,
     hand_off,
     handoff_repo,
+    known_repos,
     record_branch_run,
 )
 from bot.agents.service.parsing import Spec
@@ -42,6 +44,13 @@ from bot.agents.service.queries import (  # what digests and App Home read, thro
     recent_in_channel,
     tasks_for_user,
 )
+from bot.agents.service.watchers import (  # what a view showing a hand-off reads and watches
+    RequestBrief,
+    WatchedPr,
+    request_briefs,
+    request_watches,
+    watched_prs_between,
+)
 from bot.core import tasks
 from bot.core.db import utcnow
 
@@ -50,6 +59,16 @@ __all__ = [
     "AgentRequest",
     "AgentTask",
     "AGENT_REQUEST",
+    "AGENTS",
+    "AGENTS_REF",
+    "START",
+    "RequestBrief",
+    "WatchedPr",
+    "request_briefs",
+    "request_watches",
+    "watched_prs_between",
+    "default_repo",
+    "known_repos",
     "HANDOFF",
     "AttemptBrief",
     "BranchRun",
@@ -250,6 +269,8 @@ async def _enter(session: AsyncSession, task: AgentTask, change: Update) -> None
     if change.outcome is not None:
         outcome = change.outcome
         task.summary = outcome.summary or task.summary
+        if outcome.pr_url and not task.pr_url:
+            task.pr_opened_at = utcnow()
         task.pr_url = outcome.pr_url or task.pr_url
         task.branch = outcome.branch or task.branch
         task.diff_stat = outcome.diff_stat or task.diff_stat

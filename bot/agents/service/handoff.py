@@ -47,6 +47,9 @@ class Handoff:
     backend: str | None = None
     reviewers: tuple[str, ...] = ()
     redactions: Mapping[str, int] = field(default_factory=dict)
+    # (view kind, record id) of the other feature's view that shows this request, redrawn as
+    # its attempts change: it watches them with `request_watches(kind)`.
+    watch: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,23 @@ class AttemptBrief:
     ci_state: str | None
     ci_sha: str | None
     pr_url: str | None
+
+
+def default_repo(settings: Settings, channel: str | None) -> str | None:
+    """The repository the agents work on for a hand-off from `channel` that names none: the
+    channel's default (`agents.repos`), else the only repository they know; None when that
+    does not decide it."""
+    catalog = Catalog.from_config(settings.section(AGENTS))
+    chosen = catalog.repos_by_channel.get(channel or "")
+    if chosen:
+        return chosen
+    return next(iter(catalog.known_repos)) if len(catalog.known_repos) == 1 else None
+
+
+def known_repos(settings: Settings) -> list[str]:
+    """The repositories the agents work on, sorted (none without a backend)."""
+    agents = settings.section(AGENTS)
+    return sorted(Catalog.from_config(agents).known_repos) if agents.backends else []
 
 
 def handoff_repo(settings: Settings, repo: str) -> str | None:
@@ -108,6 +128,8 @@ async def hand_off(session: AsyncSession, handoff: Handoff, settings: Settings) 
     request.sent_payload = handoff.prompt
     request.sent_meta = {"about": handoff.about, "redactions": dict(handoff.redactions)}
     request.reviewers = list(dict.fromkeys(handoff.reviewers))
+    if handoff.watch is not None:
+        request.watch_kind, request.watch_id = handoff.watch
     await session.flush()
     return request.id
 

@@ -12,7 +12,7 @@ from bot.agents.models import AgentRequest, AgentTask
 from bot.agents.service.choices import thread_url
 from bot.agents.settings import SECTION as AGENTS
 from bot.config import reveal
-from bot.core.db import transaction
+from bot.core.db import transaction, utcnow
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -43,6 +43,7 @@ class PullRequests:
             row = await session.get(AgentTask, task_id, with_for_update=True)
             if row is not None:
                 row.pr_url = url
+                row.pr_opened_at = utcnow()
 
     async def _open(self, task: AgentTask, request: AgentRequest) -> str:
         agents = self.rt.settings.section(AGENTS)
