@@ -73,6 +73,7 @@ class Records:
     run: int
     notice: int
     breakage: int
+    followup: int
 
 
 async def _records(bot: BotUnderTest) -> Records:
@@ -129,7 +130,10 @@ async def _records(bot: BotUnderTest) -> Records:
         session.add(notice)
         await session.flush()
         breakage = await _red_breakage(session, settings)
-        return Records(incident.id, request.id, task.id, standup.name, run.id, notice.id, breakage)
+        followup = await incidents.add_followup(session, incident, "Rotate the keys", None, BOB)
+        return Records(
+            incident.id, request.id, task.id, standup.name, run.id, notice.id, breakage, followup
+        )
 
 
 async def _red_breakage(session: Any, settings: Any) -> int:
@@ -264,6 +268,9 @@ PROBES: dict[tuple[str, str], Build] = {
         "incidents.set_status", "{r.incident}:resolved", option=True
     ),
     ("action", "incidents.snooze"): _button("incidents.snooze", "{r.incident}:1"),
+    ("action", "incidents.followup_agent"): _button(
+        "incidents.followup_agent", "{r.incident}:{r.followup}", option=True
+    ),
     ("action", "agents.cancel"): _button("agents.cancel", "{r.task}"),
     ("action", "agents.show_context"): _button("agents.show_context", "{r.request}"),
     ("action", "agents.open_pr"): _button("agents.open_pr", "{r.task}"),

@@ -117,8 +117,9 @@ async def incidents_section(session: AsyncSession, scope: Scope) -> Json | None:
     found = incidents.resolved_between(session, scope.start, scope.end)
     resolved = await _incidents(session, scope, await found)
     ongoing = await _incidents(session, scope, await incidents.open_incidents(session))
+    prs = await _followup_prs(session, scope)
     spans = [i.resolved_at - i.declared_at for i in resolved if i.resolved_at]
-    if not (opened or resolved or ongoing):
+    if not (opened or resolved or ongoing or prs):
         return None
     return {
         "opened": [_incident(i) for i in opened],
@@ -127,7 +128,25 @@ async def incidents_section(session: AsyncSession, scope: Scope) -> Json | None:
         ],
         "ongoing": [_incident(i) for i in ongoing],
         "mttr_minutes": _minutes(sum(spans, dt.timedelta()) / len(spans)) if spans else None,
+        "followup_prs": prs,
     }
+
+
+async def _followup_prs(session: AsyncSession, scope: Scope) -> list[Json]:
+    """Pull requests the coding agents opened in the window for follow-ups of incidents every
+    reader of the digest may see."""
+    found = await incidents.followup_prs_between(session, scope.start, scope.end)
+    shown = await scope.visible(session, incidents.INCIDENT, found, lambda pr: pr.incident.id)
+    return [
+        {
+            "incident": _incident(pr.incident),
+            "followup": pr.followup,
+            "attempt": pr.attempt,
+            "url": pr.url,
+            "opened_at": _iso(pr.opened_at),
+        }
+        for pr in shown
+    ]
 
 
 # ------------------------------------------------------------------ CI

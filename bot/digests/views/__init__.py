@@ -137,6 +137,10 @@ def incidents_lines(data: Json, zone: ZoneInfo) -> list[str]:
             lines.append(f"• Opened: {name(item)}")
     for item in data["resolved"][:5]:
         lines.append(f"• Resolved: {name(item)} after {duration(item['minutes'])}")
+    for pr in data.get("followup_prs", [])[:5]:  # absent from snapshots of older digests
+        incident = pr["incident"]
+        label = f"PR for a follow-up of #{incident['number']}: {snippet(pr['followup'], 70)}"
+        lines.append(f"• {link(pr['url'], label)}")
     return lines
 
 

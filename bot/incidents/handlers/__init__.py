@@ -23,9 +23,10 @@ from bot.core.settings import per_workspace
 from bot.incidents import service, views
 from bot.incidents.handlers import commands
 from bot.incidents.handlers.events import register_events
+from bot.incidents.handlers.followups import STARTS_AGENTS, register_followups
 from bot.incidents.models import Incident
 from bot.incidents.service import access, kinds, queries, reminders
-from bot.incidents.service.access import ACT, INCIDENT, IncidentError
+from bot.incidents.service.access import ACT, INCIDENT, SEND, IncidentError
 from bot.incidents.service.parsing import parse
 from bot.incidents.service.state import Options
 from bot.incidents.service.watching import WATCHES
@@ -56,6 +57,7 @@ def register(rt: FeatureContext) -> None:
     _register_modal(rt, opts)
     _register_actions(rt, opts)
     register_events(rt, opts)
+    register_followups(rt)
 
 
 def _register_views(rt: FeatureContext, opts: Options) -> None:
@@ -119,10 +121,15 @@ def command_targets(opts: Options) -> Targets:
         here = await access.for_channel(session, incoming.channel)
         number = access.command_number(request, here)
         if number is not None:  # as typed: the workspace's own #N
-            return [Target(INCIDENT, access.number_ref(number), ACT)]
-        if here is None:
+            ref = access.number_ref(number)
+        elif here is None:
             return []  # outside an incident channel with no number: a usage answer
-        return [Target(INCIDENT, str(here.id), ACT)]
+        else:
+            ref = str(here.id)
+        if request.sub == "followup" and request.to_agent:
+            # Handing it to the coding agents also needs the right to start agent tasks.
+            return [Target(INCIDENT, ref, SEND), STARTS_AGENTS]
+        return [Target(INCIDENT, ref, ACT)]
 
     return targets
 
@@ -140,7 +147,9 @@ def _register_command(rt: FeatureContext, opts: Options) -> None:
             return
         try:
             async with transaction(rt.sessions) as session:
-                answer = await commands.run(session, opts, rt.policy, text, user, channel)
+                answer = await commands.run(
+                    session, opts, rt.policy, text, user, channel, rt.settings
+                )
         except UsageError as problem:
             await ack(text=USAGE.problem(str(problem)))
             return

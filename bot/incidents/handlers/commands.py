@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.core.access import Policy
 from bot.core.commands import UsageError
 from bot.incidents import service
 from bot.incidents.models import Incident
-from bot.incidents.service import reports
+from bot.incidents.service import handoffs, reports
 from bot.incidents.service.access import target
 from bot.incidents.service.parsing import Request, parse, plain_mentions
 from bot.incidents.service.state import Options
@@ -35,6 +36,7 @@ async def run(
     text: str,
     user: str,
     channel: str | None,
+    settings: Settings | None = None,
 ) -> Answer:
     request = parse(text, opts.severities)
     if request.sub == "declare":
@@ -48,7 +50,41 @@ async def run(
         list_text, blocks = list_blocks(visible)
         return Answer(list_text, blocks)
     incident, free_text = await target(session, request, channel)
+    if request.sub == "followup" and request.to_agent:
+        if settings is None:
+            raise UsageError("Follow-ups cannot be sent to coding agents here.")
+        return await _followup_to_agent(session, settings, request, incident, free_text, user)
     return await _act(session, opts, request, incident, plain_mentions(free_text), user)
+
+
+async def _followup_to_agent(
+    session: AsyncSession,
+    settings: Settings,
+    request: Request,
+    incident: Incident,
+    free_text: str,
+    user: str,
+) -> Answer:
+    """Record the follow-up and hand it to the agents, or neither (one transaction)."""
+    # The repository is checked first, so a refusal names it before anything else.
+    handoffs.choose_repo(settings, request.extra.get("repo"), incident.channel_id)
+    text = plain_mentions(free_text)
+    followup_id = await service.add_followup(session, incident, text, request.user_id, user)
+    followup = await handoffs.followup_of(session, incident, followup_id)
+    sent = await handoffs.send_to_agents(
+        session, settings, incident, followup, user=user,
+        repo=request.extra.get("repo"), attempts=request.extra.get("attempts"),
+    )  # fmt: skip
+    return Answer(sent_text(incident.number, sent))
+
+
+def sent_text(number: int, sent: handoffs.Sent) -> str:
+    count = f"{sent.attempts} agent attempts" if sent.attempts != 1 else "a coding agent"
+    return (
+        f":robot_face: Follow-up recorded on incident #{number} and sent to {count} on "
+        f"*{safe(sent.repo)}*. They work in the thread of the incident's card, which links "
+        "their pull request once it is opened."
+    )
 
 
 async def _act(

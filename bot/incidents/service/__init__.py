@@ -30,13 +30,14 @@ from bot.incidents.service.kinds import TASK_INVITE, TASK_OPEN_CHANNEL, TASK_POS
 from bot.incidents.service.numbering import next_number
 from bot.incidents.service.parsing import MAX_TITLE
 from bot.incidents.service.reports import (
+    followup_prs_between,
     mean_time_to_resolve,
     open_incidents,
     open_incidents_for,
     opened_between,
     resolved_between,
 )
-from bot.incidents.service.state import IncidentSummary, Options
+from bot.incidents.service.state import FollowUpPr, IncidentSummary, Options
 
 __all__ = [
     # Tables other features' views watch (App Home).
@@ -45,6 +46,8 @@ __all__ = [
     "INCIDENT",
     "IncidentError",
     "IncidentSummary",
+    "FollowUpPr",
+    "followup_prs_between",
     "mean_time_to_resolve",
     "open_incidents",
     "open_incidents_for",

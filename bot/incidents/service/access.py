@@ -21,6 +21,9 @@ from bot.incidents.service.state import Options
 
 INCIDENT = "incident"
 ACT = "change"  # resolving and handing over held roles also need `is_lead`, checked by service
+# Sending a follow-up to the coding agents: the people who may add follow-ups (`ACT`); the
+# agents' own `START` verb is checked beside it.
+SEND = "send follow-ups to coding agents from"
 
 
 class IncidentError(Exception):
@@ -46,7 +49,7 @@ def record_policy() -> RecordPolicy:
         INCIDENT,
         load,
         see=viewers,
-        verbs={ACT: viewers},
+        verbs={ACT: viewers, SEND: viewers},
         missing="There is no incident {ref}.",
     )
 

@@ -33,6 +33,9 @@ _BARE_NUMBER = re.compile(r"^(\d{1,9})$")
 # Tokens that look like a severity even when the workspace does not configure them.
 _SEVERITY_LIKE = re.compile(r"^(sev|p)\d+$", re.IGNORECASE)
 _QUOTES = ('"', "'", "\u201c", "\u201d")
+# `... agent [repo=owner/name] [attempts=N]` ending a follow-up: hand it to the coding agents.
+_TO_AGENT = re.compile(r"(?:^|\s+)agent((?:\s+(?:repo|attempts)=\S*)*)\s*$", re.IGNORECASE)
+AGENT_OPTIONS = ("repo", "attempts")
 MAX_TITLE = 150
 
 
@@ -49,6 +52,7 @@ class Request:
     user_id: str | None = None
     severity: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    to_agent: bool = False  # a follow-up to hand to the coding agents (options in `extra`)
 
 
 def user_from_mention(token: str) -> str | None:
@@ -149,9 +153,26 @@ def _owner_split(text: str) -> tuple[str, str | None]:
     return text.strip(), None
 
 
+def _agent_split(text: str) -> tuple[str, dict[str, str] | None]:
+    """`fix it @bob agent repo=o/r` -> ("fix it @bob", {"repo": "o/r"}); None: no `agent`."""
+    found = _TO_AGENT.search(text)
+    if found is None:
+        return text, None
+    options: dict[str, str] = {}
+    for word in found.group(1).split():
+        name, _, value = word.partition("=")
+        name = name.lower()
+        if name in options:
+            raise UsageError(f"`{name}=` is given twice.")
+        options[name] = value
+    return text[: found.start()], options
+
+
 def _with_owner(request: Request) -> Request:
-    text, owner = _owner_split(request.text)
-    text_with_number, _ = _owner_split(request.text_with_number)
+    text, options = _agent_split(request.text)
+    text_with_number, _ = _agent_split(request.text_with_number)
+    text, owner = _owner_split(text)
+    text_with_number, _ = _owner_split(text_with_number)
     return Request(
         sub="followup",
         explicit_number=request.explicit_number,
@@ -160,6 +181,8 @@ def _with_owner(request: Request) -> Request:
         text=text,
         text_with_number=text_with_number,
         user_id=owner,
+        extra=options or {},
+        to_agent=options is not None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agents import service as agents
 from bot.core.projector import NotReady, posted_ts
 from bot.incidents.models import (
     FollowUp,
@@ -17,6 +18,7 @@ from bot.incidents.service.access import holders
 from bot.incidents.service.kinds import ANNOUNCEMENT
 from bot.incidents.service.state import (
     EntryState,
+    FollowUpAgent,
     FollowUpState,
     IncidentState,
     Options,
@@ -26,7 +28,7 @@ from bot.incidents.service.state import (
 )
 
 
-def _entry(row: TimelineEntry) -> EntryState:
+def entry_state(row: TimelineEntry) -> EntryState:
     return EntryState(
         id=row.id,
         kind=row.kind,
@@ -49,10 +51,8 @@ async def incident_state(
         .where(TimelineEntry.incident_id == incident_id)
         .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
     )
-    timeline = tuple(_entry(row) for row in entries)
-    followups = await session.scalars(
-        select(FollowUp).where(FollowUp.incident_id == incident_id).order_by(FollowUp.id)
-    )
+    timeline = tuple(entry_state(row) for row in entries)
+    followups = await followup_states(session, incident_id)
     updates = [entry for entry in timeline if entry.kind == "update"]
     return IncidentState(
         id=incident.id,
@@ -74,12 +74,44 @@ async def incident_state(
         # Configured roles first, in their order; a role removed from config stays visible.
         roles=tuple((role, held.get(role)) for role in opts.roles)
         + tuple((role, user) for role, user in held.items() if role not in opts.roles),
-        followups=tuple(
-            FollowUpState(id=f.id, text=f.text, owner_id=f.owner_id) for f in followups
-        ),
+        followups=followups,
         timeline=timeline,
         options=opts,
         last_update=updates[-1] if updates else None,
+    )
+
+
+async def followup_states(session: AsyncSession, incident_id: int) -> tuple[FollowUpState, ...]:
+    """The incident's follow-ups, with the agents' work on those sent to them."""
+    rows = list(
+        await session.scalars(
+            select(FollowUp).where(FollowUp.incident_id == incident_id).order_by(FollowUp.id)
+        )
+    )
+    asked = [row.agent_request_id for row in rows if row.agent_request_id is not None]
+    briefs = await agents.request_briefs(session, asked)
+    return tuple(
+        FollowUpState(
+            id=row.id,
+            text=row.text,
+            owner_id=row.owner_id,
+            agent=_agent(briefs.get(row.agent_request_id or 0)),
+            agent_requested=row.agent_request_id is not None,
+        )
+        for row in rows
+    )
+
+
+def _agent(brief: agents.RequestBrief | None) -> FollowUpAgent | None:
+    if brief is None:
+        return None
+    return FollowUpAgent(
+        request_id=brief.request_id,
+        repo=brief.repo,
+        attempts=brief.attempts,
+        finished=brief.finished,
+        state=brief.state,
+        prs=brief.prs,
     )
 
 
@@ -94,13 +126,15 @@ async def update_state(
         return None
     if in_thread:
         if incident.private or opts.announce_channel is None:
-            return UpdateState(incident=incident, entry=_entry(entry), channel="")
+            return UpdateState(incident=incident, entry=entry_state(entry), channel="")
         # Raises NotReady until the announcement is posted; the projector tries again.
         channel, ts = await posted_ts(session, ANNOUNCEMENT, incident.id)
-        return UpdateState(incident=incident, entry=_entry(entry), channel=channel, thread_ts=ts)
+        return UpdateState(
+            incident=incident, entry=entry_state(entry), channel=channel, thread_ts=ts
+        )
     if incident.channel_id is None:
         raise NotReady(f"incident {incident.id} has no channel yet")
-    return UpdateState(incident=incident, entry=_entry(entry), channel=incident.channel_id)
+    return UpdateState(incident=incident, entry=entry_state(entry), channel=incident.channel_id)
 
 
 async def role_dm_state(

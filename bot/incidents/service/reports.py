@@ -7,10 +7,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agents import service as agents
 from bot.core.access import Audience, Policy, Subject
-from bot.incidents.models import Incident, RoleAssignment
+from bot.incidents.models import FollowUp, Incident, RoleAssignment
 from bot.incidents.service.access import holders, subject
-from bot.incidents.service.state import IncidentSummary
+from bot.incidents.service.kinds import CARD
+from bot.incidents.service.state import FollowUpPr, IncidentSummary
 
 
 async def _summaries(session: AsyncSession, incidents: list[Incident]) -> list[IncidentSummary]:
@@ -115,3 +117,21 @@ async def open_incidents_for(
         if roles or summary.reporter_id == user_id:
             result.append((summary, roles))
     return result
+
+
+async def followup_prs_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> list[FollowUpPr]:
+    """Pull requests the coding agents opened in [start, end) for incidents' follow-ups."""
+    opened = await agents.watched_prs_between(session, CARD, start, end)
+    found: list[FollowUpPr] = []
+    for pr in opened:
+        followup = await session.scalar(
+            select(FollowUp).where(FollowUp.agent_request_id == pr.request_id).limit(1)
+        )
+        incident = await session.get(Incident, followup.incident_id) if followup else None
+        if followup is None or incident is None or str(incident.id) != pr.watch_id:
+            continue
+        [summary] = await _summaries(session, [incident])
+        found.append(FollowUpPr(summary, followup.text, pr.attempt, pr.url, pr.opened_at))
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.agents import service as agents
 from bot.config import Settings
 from bot.incidents.settings import SECTION as INCIDENTS
 
@@ -23,6 +24,9 @@ class Options:
     admins: frozenset[str] = frozenset()
     channel_prefix: str = "inc"
     timeline_reaction: str = "pushpin"
+    # Whether the coding agents work on some repository: the card then offers to send them a
+    # follow-up.
+    agents: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
@@ -36,6 +40,7 @@ class Options:
             admins=frozenset(settings.here().admins),
             channel_prefix=config.channel_prefix,
             timeline_reaction=config.timeline_reaction.strip(":"),
+            agents=bool(agents.known_repos(settings)),
         )
 
     @property
@@ -72,10 +77,28 @@ class EntryState:
 
 
 @dataclass(frozen=True)
+class FollowUpAgent:
+    """The coding agents' work on a follow-up, as `bot.agents.service` reports it."""
+
+    request_id: int
+    repo: str
+    attempts: int
+    finished: int
+    state: str  # waiting, working, done or failed
+    prs: tuple[tuple[int, str], ...] = ()  # (attempt, pull request url)
+
+
+@dataclass(frozen=True)
 class FollowUpState:
     id: int
     text: str
     owner_id: str | None
+    agent: FollowUpAgent | None = None  # set once the follow-up was sent to the agents
+    agent_requested: bool = False  # sent, but the agents' request is gone (retention)
+
+    @property
+    def may_go_to_agent(self) -> bool:
+        return self.agent is None and not self.agent_requested
 
 
 @dataclass(frozen=True)
@@ -149,6 +172,17 @@ class ReminderState:
     snoozed_by: str | None
     snoozed_until: dt.datetime | None
     updated_since: bool
+
+
+@dataclass(frozen=True)
+class FollowUpPr:
+    """A pull request the agents opened for an incident's follow-up (digests read these)."""
+
+    incident: IncidentSummary
+    followup: str
+    attempt: int
+    url: str
+    opened_at: dt.datetime
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from bot.agents import service as agents
 from bot.core.watches import Watch, written
 from bot.incidents.models import FollowUp, Incident, Reminder, RoleAssignment, TimelineEntry
 from bot.incidents.service.kinds import (
@@ -81,6 +82,8 @@ WATCHES: dict[str, list[Watch]] = {
         Watch(TimelineEntry, _incident),
         Watch(RoleAssignment, _incident),
         Watch(FollowUp, _incident),
+        # The agents' attempts at a follow-up sent to them: their state and pull requests.
+        *agents.request_watches(CARD),
     ],
     ANNOUNCEMENT: [Watch(Incident, _shown), Watch(RoleAssignment, _incident)],
     UPDATE_POST: [Watch(TimelineEntry, _update), Watch(Incident, _updates_waiting_for_channel)],

@@ -24,11 +24,13 @@ from bot.core.text import topic as text_topic
 from bot.incidents.service.kinds import SNOOZE_MINUTES
 from bot.incidents.service.state import (
     EntryState,
+    FollowUpState,
     IncidentState,
     ReminderState,
     RoleDmState,
     UpdateState,
 )
+from bot.incidents.views.agents import agent_line, send_menu
 from bot.incidents.views.text import channel_link, duration, local_time, minutes_text, person
 
 # A configured name (severity, status, role) in the channel topic: the title gets the rest.
@@ -141,12 +143,15 @@ def _controls(state: IncidentState) -> ActionsBlock:
     )
 
 
+def _followup_line(followup: FollowUpState) -> str:
+    owner = f" ({person(followup.owner_id)})" if followup.owner_id else ""
+    agent = f" · {agent_line(followup.agent)}" if followup.agent else ""
+    return f"• {mrkdwn(by_person(followup.text), 200)}{owner}{agent}"
+
+
 def _followups_block(state: IncidentState) -> SectionBlock:
     shown = state.followups[:FOLLOWUPS_SHOWN]
-    lines = [
-        f"• {mrkdwn(by_person(f.text), 200)}" + (f" ({person(f.owner_id)})" if f.owner_id else "")
-        for f in shown
-    ]
+    lines = [_followup_line(f) for f in shown]
     if len(state.followups) > len(shown):
         lines.append(f"…and {len(state.followups) - len(shown)} more in the postmortem.")
     return _section("*Follow-ups*\n" + "\n".join(lines))
@@ -175,6 +180,9 @@ def incident_card(state: IncidentState) -> Rendered | None:
     blocks += [DividerBlock(), *_roles_blocks(state)]
     if state.followups:
         blocks.append(_followups_block(state))
+        menu = send_menu(state)
+        if menu is not None:
+            blocks.append(menu)
     blocks += [DividerBlock(), _timeline_block(state)]
     blocks.append(
         ContextBlock(

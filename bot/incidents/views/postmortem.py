@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.text import by_person, markdown_file
-from bot.incidents.service.state import IncidentState
+from bot.incidents.service.state import FollowUpState, IncidentState
+from bot.incidents.views.agents import agent_markdown
 from bot.incidents.views.text import duration
 
 KIND_LABELS = {"message": "", "update": "Update: ", "note": "Note: "}
@@ -77,6 +78,12 @@ def _timeline(state: IncidentState, tz: ZoneInfo, names: Mapping[str, str]) -> l
     return lines
 
 
+def _followup(followup: FollowUpState, names: Mapping[str, str]) -> str:
+    owner = f" (owner: {_name(followup.owner_id, names)})" if followup.owner_id else ""
+    agent = f"; {agent_markdown(followup.agent)}" if followup.agent else ""
+    return f"- [ ] {_readable(followup.text, names)}{owner}{agent}"
+
+
 def render(
     state: IncidentState,
     tz_name: str | None,
@@ -88,11 +95,7 @@ def render(
     tz = zone(tz_name)
     generated = generated_at or state.resolved_at or state.declared_at
     roles = [f"- {role.capitalize()}: {_name(user, names)}" for role, user in state.roles]
-    followups = [
-        f"- [ ] {_readable(f.text, names)}"
-        + (f" (owner: {_name(f.owner_id, names)})" if f.owner_id else "")
-        for f in state.followups
-    ] or ["- None recorded yet."]
+    followups = [_followup(f, names) for f in state.followups] or ["- None recorded yet."]
     impact = (
         _readable(state.description, names)
         or "Describe who and what was affected, and for how long."

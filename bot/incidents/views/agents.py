@@ -1,0 +1,81 @@
+"""How a follow-up sent to the coding agents reads on the incident card and in the postmortem
+(pure): the agents' state and, once opened, their pull requests."""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk.models.blocks import ActionsBlock, Option, StaticSelectElement
+
+from bot.core.security import inert
+from bot.core.text import by_person, plain
+from bot.incidents.service.state import FollowUpAgent, FollowUpState, IncidentState
+
+SEND_FOLLOWUP = "incidents.followup_agent"
+MENU_OPTIONS = 100  # Slack's limit for a static select
+# Only plain http(s) addresses become links; anything else is shown as inert text.
+_SAFE_URL = re.compile(r"^https?://[^\s<>|\"'`]+$")
+STATES = {
+    "waiting": ":hourglass_flowing_sand: waiting for an agent",
+    "working": ":robot_face: an agent is working on it",
+    "done": ":white_check_mark: the agents are done",
+    "failed": ":x: the agents did not finish it",
+}
+
+
+def pr_label(url: str) -> str:
+    """`#12` for a pull request's address, else `pull request`."""
+    number = re.search(r"/pull/(\d+)", url)
+    return f"PR #{number.group(1)}" if number else "pull request"
+
+
+def _pr_link(url: str) -> str:
+    if _SAFE_URL.match(url):
+        return f"<{url}|{pr_label(url)}>"
+    return inert(url, 200)
+
+
+def agent_line(agent: FollowUpAgent) -> str:
+    """The follow-up's agents as the card shows them, e.g. `PR #12` or `an agent is working`."""
+    if agent.prs:
+        several = len(agent.prs) > 1 or agent.attempts > 1
+        links = [
+            _pr_link(url) + (f" (attempt {attempt})" if several else "")
+            for attempt, url in agent.prs
+        ]
+        return ":link: " + ", ".join(links)
+    progress = f" ({agent.finished}/{agent.attempts} attempts over)" if agent.attempts > 1 else ""
+    return STATES.get(agent.state, agent.state) + progress
+
+
+def _markdown_safe(url: str) -> bool:
+    return bool(_SAFE_URL.match(url)) and not set("()[]") & set(url)
+
+
+def agent_markdown(agent: FollowUpAgent) -> str:
+    """The same for the postmortem's Markdown: links as Markdown links."""
+    if agent.prs:
+        links = [
+            (f"[{pr_label(url)}]({url})" if _markdown_safe(url) else "a pull request")
+            + (f" (attempt {attempt})" if agent.attempts > 1 else "")
+            for attempt, url in agent.prs
+        ]
+        return "agent pull request: " + ", ".join(links)
+    words = {"waiting": "sent to the coding agents", "working": "a coding agent is on it"}
+    return words.get(agent.state, f"sent to the coding agents ({agent.state}, no pull request)")
+
+
+def send_menu(state: IncidentState) -> ActionsBlock | None:
+    """ "Send a follow-up to an agent": the follow-ups not sent yet, when the agents work on
+    some repository."""
+    waiting: list[FollowUpState] = [f for f in state.followups if f.may_go_to_agent]
+    if not state.options.agents or not waiting:
+        return None
+    options = [
+        Option(text=plain(by_person(f.text), 75) or f"Follow-up {f.id}", value=f"{state.id}:{f.id}")
+        for f in waiting[:MENU_OPTIONS]
+    ]
+    menu = StaticSelectElement(
+        action_id=SEND_FOLLOWUP, placeholder="Send a follow-up to an agent", options=options
+    )
+    return ActionsBlock(block_id=f"incidents.followups.{state.id}", elements=[menu])
