@@ -42,13 +42,12 @@ from slack_bolt.request.payload_utils import (
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import workspaces
 from bot.core.access import NotFound, Policy, Refused
 from bot.core.commands import CommandRegistry, wants_help
-from bot.core.projector import Projection
+from bot.core.projector import workspace_of_message
 from bot.core.replies import GuardedRespond, guard_request
 from bot.core.slack import guard_text
 from bot.core.workspaces import Workspace
@@ -278,16 +277,7 @@ class Gate:
         if not channel or not ts:
             return None
         async with self.sessions() as session:
-            # The card's own row, whichever workspace's: the one read that must see them all.
-            row = (
-                await session.execute(
-                    select(Projection.team_id, Projection.enterprise_id)
-                    .where(Projection.channel == channel, Projection.ts == ts)
-                    .limit(1),
-                    execution_options={workspaces.ALL_WORKSPACES: True},
-                )
-            ).first()
-        return workspaces.Workspace(row.team_id, row.enterprise_id) if row and row.team_id else None
+            return await workspace_of_message(session, str(channel), str(ts))
 
     async def _check(self, entry: Entry, incoming: Incoming) -> Workspace | None:
         """Returns when the request may go on; raises `Refused` with the reason otherwise.

@@ -207,3 +207,17 @@ async def posted_ts(session: AsyncSession, kind: str, record_id: str | int) -> t
     if row is None or row.ts is None or row.channel is None:
         raise NotReady(f"{kind}:{record_id} not posted yet")
     return row.channel, row.ts
+
+
+async def workspace_of_message(session: AsyncSession, channel: str, ts: str) -> Workspace | None:
+    """The workspace whose view posted the message at (channel, ts), whichever workspace asks:
+    a button on it is handled there (the gate). None for a message no view posted."""
+    row = (
+        await session.execute(
+            select(Projection.team_id, Projection.enterprise_id)
+            .where(Projection.channel == channel, Projection.ts == ts)
+            .limit(1),
+            execution_options={workspaces.ALL_WORKSPACES: True},
+        )
+    ).first()
+    return Workspace(row.team_id, row.enterprise_id) if row and row.team_id else None

@@ -196,24 +196,14 @@ async def store_channel(session: AsyncSession, codered_id: int, channel: str, na
         await standups.set_channel(session, codered.standup_id, channel)
 
 
-async def rooms_to_open_elsewhere(session: AsyncSession, codered_id: int) -> list[str]:
-    """The spanned workspaces (teams) whose war room is still to be opened."""
-    rows = await session.scalars(
-        select(CodeRedSpan.team_id)
-        .where(CodeRedSpan.codered_id == codered_id, CodeRedSpan.channel_id.is_(None))
-        .order_by(CodeRedSpan.team_id)
-    )
-    return list(rows)
-
-
-async def rooms_elsewhere(session: AsyncSession, codered_id: int) -> list[tuple[str, str]]:
-    """(team, channel) of the war rooms open in the workspaces the code red spans."""
+async def rooms_elsewhere(session: AsyncSession, codered_id: int) -> dict[str, str | None]:
+    """team -> war room of each workspace the code red spans (None: not opened yet)."""
     rows = await session.execute(
         select(CodeRedSpan.team_id, CodeRedSpan.channel_id)
-        .where(CodeRedSpan.codered_id == codered_id, CodeRedSpan.channel_id.is_not(None))
+        .where(CodeRedSpan.codered_id == codered_id)
         .order_by(CodeRedSpan.team_id)
     )
-    return [(team, str(channel)) for team, channel in rows]
+    return {team: channel for team, channel in rows}
 
 
 async def store_channel_elsewhere(

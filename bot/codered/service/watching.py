@@ -22,12 +22,16 @@ from bot.codered.models import (
 )
 from bot.codered.service.options import ANNOUNCE_VIEW, HEADER_VIEW, NOTICE_VIEW, RETRO_VIEW
 from bot.core.watches import Named, Rows, Watch, written
-from bot.core.workspaces import Workspace
 from bot.standups import service as standups
 
 Keys = Iterable[Named] | Rows
 # Timeline events announced company-wide: each is the record of an announcement.
 ANNOUNCED = frozenset({"declared", "level", "resolved"})
+
+
+def _copy_key(own: Any) -> Any:
+    """The record of a view's copy in a spanned workspace: `<id>@<team>` (`split_copy`)."""
+    return cast(own, String) + "@" + CodeRedSpan.team_id
 
 
 def split_copy(record_id: str) -> tuple[int, str | None]:
@@ -40,9 +44,8 @@ def split_copy(record_id: str) -> tuple[int, str | None]:
 def _in_spans(event_ids: Rows) -> Rows:
     """(record, workspace) of the copies of announcements in the workspaces the code red spans."""
     event = event_ids.subquery()
-    key = cast(event.c.id, String) + "@" + CodeRedSpan.team_id
     return (
-        select(key, CodeRedSpan.team_id)
+        select(_copy_key(event.c.id), CodeRedSpan.team_id)
         .select_from(event)
         .join(CodeRedSpan, CodeRedSpan.codered_id == event.c.codered_id)
     )
@@ -91,8 +94,7 @@ def _declared_elsewhere(row: CodeRedSpan) -> Keys:
 def _headers_elsewhere(codered_id: Any) -> Rows:
     """(record, workspace) of the copies of a code red's header in the war rooms it has in the
     workspaces it spans."""
-    key = cast(CodeRedSpan.codered_id, String) + "@" + CodeRedSpan.team_id
-    return select(key, CodeRedSpan.team_id).where(
+    return select(_copy_key(CodeRedSpan.codered_id), CodeRedSpan.team_id).where(
         CodeRedSpan.codered_id == codered_id, CodeRedSpan.channel_id.is_not(None)
     )
 
@@ -100,7 +102,7 @@ def _headers_elsewhere(codered_id: Any) -> Rows:
 def _room_elsewhere_arrived(row: CodeRedSpan) -> Keys:
     if "channel_id" not in (written(row) or ()) or row.channel_id is None:
         return []
-    return [(f"{row.codered_id}@{row.team_id}", Workspace(row.team_id))]
+    return _headers_elsewhere(row.codered_id).where(CodeRedSpan.id == row.id)
 
 
 def _resolution(row: CodeRed) -> Keys:

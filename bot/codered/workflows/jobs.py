@@ -65,18 +65,15 @@ class CodeRedJobs:
         Its people are invited where they are members there (one Enterprise Grid org's users
         are the same everywhere); the others join it themselves."""
         async with self.sessions() as session:
-            teams = await service.rooms_to_open_elsewhere(session, codered.id)
-            rooms = dict(await service.rooms_elsewhere(session, codered.id))
-        for team in teams:
+            rooms = await service.rooms_elsewhere(session, codered.id)
+        for team, room in rooms.items():
             with workspaces.within(Workspace(team)):
-                channel, name = await self._create(codered)
-            async with transaction(self.sessions) as session:
-                await service.store_channel_elsewhere(session, codered.id, team, channel, name)
-            rooms[team] = channel
-        for team, channel in rooms.items():
-            with workspaces.within(Workspace(team)):
-                await self._invite(channel, people)
-                await self._describe(codered, channel)
+                if room is None:
+                    room, name = await self._create(codered)
+                    async with transaction(self.sessions) as session:
+                        await service.store_channel_elsewhere(session, codered.id, team, room, name)
+                await self._invite(room, people)
+                await self._describe(codered, room)
 
     async def invite(self, payload: dict[str, Any]) -> None:
         codered = await self._codered(int(payload["codered"]))
@@ -88,9 +85,10 @@ class CodeRedJobs:
         await self._invite(codered.channel_id, [user])
         async with self.sessions() as session:
             rooms = await service.rooms_elsewhere(session, codered.id)
-        for team, channel in rooms:
-            with workspaces.within(Workspace(team)):
-                await self._invite(channel, [user])
+        for team, room in rooms.items():
+            if room is not None:  # one not opened yet invites everyone when it is
+                with workspaces.within(Workspace(team)):
+                    await self._invite(room, [user])
 
     async def _create(self, codered: CodeRed) -> tuple[str, str]:
         return await create_channel(
