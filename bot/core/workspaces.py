@@ -228,7 +228,9 @@ def _installed_side(body: Mapping[str, Any]) -> Workspace | None:
     return Workspace(installed, enterprise_id if same_side else None)
 
 
-def _team_default() -> str:
+def current_team() -> str:
+    """The team of the workspace the running work is within; `UNKNOWN` outside any (what a
+    row written now is given)."""
     workspace = _current.get()
     return workspace.team_id if workspace is not None else UNKNOWN
 
@@ -251,7 +253,7 @@ class InWorkspace:
     """Mixed into every model whose rows belong to a workspace."""
 
     team_id: Mapped[str] = mapped_column(
-        String(32), default=_team_default, server_default=UNKNOWN, index=True
+        String(32), default=current_team, server_default=UNKNOWN, index=True
     )
     enterprise_id: Mapped[str | None] = mapped_column(String(32), default=_enterprise_default)
 

@@ -102,4 +102,7 @@ def test_a_large_diff_is_cut_to_the_budget() -> None:
     )
     prompt = build_prompt(_brief(files=files), log_lines=20, max_chars=12000).text
     assert len(prompt) <= 12000
-    assert "### src/f0.py" in prompt and "… (cut" in prompt
+    assert "### src/f0.py" in prompt and "> … (cut)" in prompt
+    # The budget holds the diff, quoting included: files are left out, the prompt not cut.
+    assert prompt.rstrip().endswith("… (more files left out)")
+    assert "cut to size" not in prompt

@@ -85,6 +85,9 @@ async def test_each_workspace_numbers_its_incidents_from_one(db_url: str) -> Non
         statuses = {(team, number): status for team, number, _, status in await _numbers(bot)}
         assert statuses[(BETA, 1)] == "resolved"
         assert statuses[(TEAM_ID, 1)] == "investigating"
+        # Its postmortem is named by its number too (its key is 2: home's #1 came first).
+        await bot.settle()
+        assert [f.name for f in bot.state.files.values()] == ["incident-1-postmortem.md"]
         # Home has no #3: Beta's count is not reachable from it.
         assert "There is no incident #3" in await say(bot, "status 3 resolved", ALICE, GENERAL)
 

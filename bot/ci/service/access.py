@@ -33,11 +33,6 @@ def route_owners(routes: Sequence[CiRoute], repo: str, branch: str, team: str) -
     )
 
 
-def _team() -> str:
-    here = workspaces.current()
-    return here.team_id if here is not None else ""
-
-
 async def _post_channel(session: AsyncSession, breakage: CiBreakage, team: str) -> str:
     posts = await session.execute(
         select(CiBreakagePost.team_id, CiBreakagePost.channel).where(
@@ -57,7 +52,7 @@ def record_policy(
         pipeline = await session.get(CiPipeline, breakage.pipeline_id) if breakage else None
         if breakage is None or pipeline is None:
             return None
-        team = _team()
+        team = workspaces.current_team()
         suspects = await users_here(session, await listed(session, breakage.id), authors())
         return Subject(
             CI_BREAKAGE,

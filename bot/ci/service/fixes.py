@@ -59,6 +59,7 @@ class FixInfo:
     credited: bool
     fixed_by: tuple[int, ...]
     branches: tuple[tuple[int, str], ...]
+    credit_note: str | None = None  # why no attempt was credited, when that is not plain
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,7 @@ async def is_running(session: AsyncSession, fix: CiFixRequest) -> bool:
 async def card_of(session: AsyncSession, breakage_id: int) -> tuple[str, str]:
     """(channel, ts) of the breakage's card in the workspace the work is within, as posted
     (its thread is where the agents work); `FixRefused` while it is not posted."""
-    here = workspaces.current()
-    team = here.team_id if here is not None else ""
+    team = workspaces.current_team()
     posts = await session.scalars(
         select(CiBreakagePost.team_id).where(CiBreakagePost.breakage_id == breakage_id)
     )
@@ -295,6 +295,7 @@ async def info(session: AsyncSession, breakage_id: int) -> FixInfo | None:
         credited=fix.credited_at is not None,
         fixed_by=tuple(int(n) for n in fix.fixed_by or ()),
         branches=tuple((a.attempt, a.branch) for a in found if a.branch),
+        credit_note=fix.credit_note,
     )
 
 

@@ -133,8 +133,7 @@ async def _answers(session: AsyncSession, emails: Sequence[str]) -> dict[str, Ci
     rows = await session.scalars(
         select(CiAuthor).where(CiAuthor.email.in_(sorted({e.lower() for e in emails})))
     )
-    here = workspaces.current()
-    team = here.team_id if here is not None else workspaces.UNKNOWN
+    team = workspaces.current_team()
     best: dict[str, CiAuthor] = {}
     for row in sorted(rows, key=lambda row: (row.team_id == team, row.expires_at)):
         best[row.email] = row  # the better ones come last

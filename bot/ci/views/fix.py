@@ -34,7 +34,8 @@ def credit_text(fix: FixInfo) -> str:
     if not fix.credited:
         return "_checking which of the agents' attempts fixed it…_"
     if not fix.fixed_by:
-        return f"None of the agents' {_plural(fix.attempts, 'attempt')} is in the fix."
+        why = f" ({inert(fix.credit_note, 200)})" if fix.credit_note else ""
+        return f"None of the agents' {_plural(fix.attempts, 'attempt')} is in the fix{why}."
     branches = "".join(_branch(fix, n) for n in fix.fixed_by[:1]) if len(fix.fixed_by) == 1 else ""
     return f"Fixed by the agents' {_attempts(fix.fixed_by)}{branches}."
 

@@ -36,7 +36,7 @@ async def run(
     text: str,
     user: str,
     channel: str | None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> Answer:
     request = parse(text, opts.severities)
     if request.sub == "declare":
@@ -51,8 +51,6 @@ async def run(
         return Answer(list_text, blocks)
     incident, free_text = await target(session, request, channel)
     if request.sub == "followup" and request.to_agent:
-        if settings is None:
-            raise UsageError("Follow-ups cannot be sent to coding agents here.")
         return await _followup_to_agent(session, settings, request, incident, free_text, user)
     return await _act(session, opts, request, incident, plain_mentions(free_text), user)
 

@@ -22,12 +22,6 @@ from bot.core.db import insert_ignore, table_of
 from bot.incidents.models import Incident, IncidentCounter
 
 
-def _team() -> str:
-    """The team a row written now is given (the `InWorkspace` column default's rule)."""
-    workspace = workspaces.current()
-    return workspace.team_id if workspace is not None else workspaces.UNKNOWN
-
-
 def _seen_together() -> ColumnElement[bool]:
     """The incidents a row written now will be read alongside, whose numbers it must not share:
     the workspace's and the unnamed ones within a workspace; every one outside any (such a
@@ -56,7 +50,7 @@ async def next_number(session: AsyncSession) -> int:
     The caller's incident must be written in the same transaction: the turn it took lasts
     until then, so no other declaration of the workspace can read the same highest number.
     """
-    team = _team()
+    team = workspaces.current_team()
     counted = await _take_turn(session, team)
     highest = await session.scalar(select(func.max(Incident.number)).where(_seen_together()))
     number = max(counted, highest or 0) + 1
