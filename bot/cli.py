@@ -183,6 +183,7 @@ def _agent_isolation(settings: Settings) -> list[str]:
     """Command agents run in a sandbox: say which, and refuse to call a setup ready that
     would run them in none without being told to."""
     from bot.agents.backends import isolation
+    from bot.agents.backends.command import reach_of
     from bot.agents.settings import SECTION as AGENTS
 
     agents = settings.section(AGENTS)
@@ -190,6 +191,9 @@ def _agent_isolation(settings: Settings) -> list[str]:
         return []
     line = isolation.describe(agents.isolation)
     print(f"  {line}")
+    for backend in agents.backends:
+        if backend.kind == "command" and agents.isolation != "none":
+            print(f"  agent {backend.name} may reach: {reach_of(backend, agents).describe()}")
     if agents.isolation != "none" and isolation.bubblewrap() is None:
         return [f"{line}; install bubblewrap, or set agents.isolation: none"]
     return []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.core.settings import HttpUrlText, Section, SectionKey
+
+HOST = re.compile(r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:\d{1,5})?")
 
 
 class AgentBackend(Section):
@@ -41,6 +44,12 @@ class AgentBackend(Section):
         default=None,
         description="whether the isolated agent may use the network (default: with a preset, "
         "which needs its model API; else no)",
+    )
+    hosts: list[str] | None = Field(
+        default=None,
+        description="the only hosts an isolated agent with the network may reach, through "
+        "opsbot's egress proxy: name (port 443), name:port or *.domain (default: the "
+        "preset's model API; none named: the whole network)",
     )
     pass_env: list[str] = Field(
         default_factory=list,
@@ -80,6 +89,14 @@ class AgentBackend(Section):
 
         if value is not None and value not in ALL_FORMATS:
             raise ValueError(f"must be one of {', '.join(ALL_FORMATS)} ({value!r})")
+        return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_names(cls, value: list[str] | None) -> list[str] | None:
+        for host in value or []:
+            if not HOST.fullmatch(host):
+                raise ValueError(f"a host is name, name:port or *.domain ({host!r})")
         return value
 
     @field_validator("kind")
@@ -161,6 +178,11 @@ class AgentsConfig(Section):
         default="auto",
         description="how command agents are isolated: bubblewrap (auto: when it can run; "
         "without it they are refused), or none to run them with the bot's own access",
+    )
+    egress: Literal["proxy", "open"] = Field(
+        default="proxy",
+        description="how an isolated agent with the network reaches it: through opsbot's "
+        "proxy, to its backend's hosts only (proxy), or directly, anywhere (open)",
     )
     read_only_paths: list[str] = Field(
         default_factory=list,

@@ -59,8 +59,18 @@ async def until(bot: BotUnderTest, check: Callable[[], Any], timeout: float = 30
             await bot.settle()  # what changed just before the check reaches Slack too
             return result
         if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
+            raise TimeoutError(f"condition not met in time; {await _where_tasks_are(bot)}")
         await asyncio.sleep(0.05)
+
+
+async def _where_tasks_are(bot: BotUnderTest) -> str:
+    """What a timed-out wait found: each agent task's state, last step and error."""
+    found = [
+        f"#{task.id} {task.state} step={task.latest_step!r} error={task.error!r} "
+        f"backend_errors={task.backend_errors}"
+        for task in await tasks(bot)
+    ]
+    return "tasks: " + ("; ".join(found) or "none")
 
 
 def mention(bot: BotUnderTest, text: str) -> str:

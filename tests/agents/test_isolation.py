@@ -97,3 +97,60 @@ async def test_without_bubblewrap_a_command_agent_is_refused(
         await drive(agents, job(1, "escape READ=/x WRITE=/y CONNECT=1"))
     assert "unavailable" in isolation.describe("auto")
     assert "unisolated" in isolation.describe("none")
+
+
+@pytest.fixture
+async def echo() -> tuple[int, list[bytes]]:
+    """A service on the bot's loopback that answers what it hears: an agent's model API."""
+    heard: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        data = await reader.read(100)
+        heard.append(data)
+        writer.write(b"model says " + data)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1], heard
+    server.close()
+
+
+async def test_an_agent_reaches_its_hosts_and_no_other_through_the_egress_proxy(
+    tmp_path: Path, echo: tuple[int, list[bytes]]
+) -> None:
+    require_bubblewrap()
+    port, heard = echo
+    model_api = f"127.0.0.1:{port}"
+    agents = _agents(tmp_path, network=True, hosts=[model_api])
+    tunnels = f"TUNNEL={model_api},exfiltrate.example:443"
+    updates = await drive(agents, job(1, f"escape READ=/x WRITE=/y CONNECT={port} {tunnels}"))
+
+    final = updates[-1]
+    assert final.state == m.COMPLETED and final.outcome and final.outcome.summary, updates
+    found = json.loads(final.outcome.summary.splitlines()[0])
+    # Around the proxy there is no network: the bot's loopback is not the sandbox's.
+    assert found["connect"].startswith("refused")
+    # Through it, the model API answers, and only the model API.
+    assert found[f"tunnel {model_api}"] == "HTTP/1.1 200 Connection Established model says hello"
+    assert heard == [b"hello"]
+    assert found["tunnel exfiltrate.example:443"].startswith("HTTP/1.1 403 Forbidden")
+    # The transcript says what was refused, for whoever wonders why an agent failed.
+    transcript = final.outcome.transcript or ""
+    assert f"refused connections to exfiltrate.example:443 (this agent may reach {model_api})" in (
+        transcript
+    )
+
+
+async def test_egress_open_gives_an_agent_with_hosts_the_whole_network(
+    tmp_path: Path, listener: tuple[int, list[int]]
+) -> None:
+    require_bubblewrap()
+    port, connections = listener
+    agents = _agents(tmp_path, network=True, hosts=["api.openai.com"])
+    agents.egress = "open"
+    updates = await drive(agents, job(1, f"escape READ=/x WRITE=/y CONNECT={port}"))
+    outcome = updates[-1].outcome
+    assert outcome and outcome.summary
+    assert json.loads(outcome.summary.splitlines()[0])["connect"] == "done"
+    assert connections == [1]

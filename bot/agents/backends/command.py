@@ -15,11 +15,11 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.agents import models as m
-from bot.agents.backends import github, gitwork, isolation
+from bot.agents.backends import egress, github, gitwork, isolation
 from bot.agents.backends.base import (
     BackendEnv,
     BackendRejected,
@@ -31,7 +31,7 @@ from bot.agents.backends.base import (
 )
 from bot.agents.backends.jsonlines import read_line
 from bot.agents.backends.presets import PRESETS, PROMPT, Preset, command_line
-from bot.agents.settings import AgentBackend
+from bot.agents.settings import AgentBackend, AgentsConfig
 from bot.config import reveal
 from bot.core.security import redact_secrets
 
@@ -90,7 +90,7 @@ class CommandBackend:
         self.own_env = own_environment(config, preset)
         self.pass_env = tuple(config.pass_env)
         self.scratch = preset.scratch if preset else ()
-        self.network = config.network if config.network is not None else preset is not None
+        self.reach = reach_of(config, env.agents)
         self.agents = env.agents
         tmp = Path(tempfile.gettempdir())
         self.root = Path(env.agents.worktree_root or tmp / "opsbot-trees")
@@ -145,18 +145,39 @@ class CommandBackend:
         uses_arg = any(PROMPT in part for part in self.command)
         return [part.replace(PROMPT, job.payload) for part in self.command], not uses_arg
 
-    def _sandboxed(self, argv: list[str], tree: gitwork.Worktree, tool: str) -> list[str]:
+    def _sandboxed(
+        self, argv: list[str], tree: gitwork.Worktree, tool: str, proxy: egress.Egress | None
+    ) -> list[str]:
         return isolation.wrap(
             argv,
             tool=tool,
             place=isolation.Place(tree.path, tree.git_dir, tree.common_dir),
-            network=self.network,
+            network=self.reach.network,
             read_only=self.agents.read_only_paths,
             limits=isolation.Limits(self.agents.memory_mb, self.agents.cpu_seconds),
+            egress=proxy,
         )
 
     async def _run_agent(
         self, job: Job, tree: gitwork.Worktree, sandbox: str | None, emit: Emit
+    ) -> Finished:
+        if sandbox is None or not self.reach.proxied:
+            return await self._run_in(job, tree, sandbox, None, emit)
+        async with egress.serving(self.reach.hosts) as proxy:
+            final = await self._run_in(job, tree, sandbox, proxy, emit)
+        report = proxy.report()
+        if report is None:
+            return final
+        error = f"{final.error}\n{report}" if final.error else None
+        return replace(final, error=error, transcript=(*final.transcript, report))
+
+    async def _run_in(
+        self,
+        job: Job,
+        tree: gitwork.Worktree,
+        sandbox: str | None,
+        proxy: egress.Egress | None,
+        emit: Emit,
     ) -> Finished:
         argv, via_stdin = self._argv(job)
         env = {
@@ -165,9 +186,10 @@ class CommandBackend:
             "OPSBOT_REPO": job.repo,
             "OPSBOT_BRANCH": job.branch,
             "OPSBOT_ATTEMPT": str(job.attempt),
+            **(proxy.environment() if proxy else {}),
         }
         if sandbox is not None:
-            argv = self._sandboxed(argv, tree, sandbox)
+            argv = self._sandboxed(argv, tree, sandbox, proxy)
             env["HOME"] = isolation.HOME
         try:
             process = await asyncio.create_subprocess_exec(
@@ -297,6 +319,30 @@ class CommandBackend:
         except github.GitHubError as error:
             notes.append(f"No pull request: {error}")
             return None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What an isolated agent of one backend may reach over the network."""
+
+    network: bool
+    hosts: tuple[str, ...]
+    proxied: bool  # held to `hosts` by the egress proxy
+
+    def describe(self) -> str:
+        if not self.network:
+            return "no network"
+        if self.proxied:
+            return f"{', '.join(self.hosts)} only, through opsbot's egress proxy"
+        return "the whole network"
+
+
+def reach_of(config: AgentBackend, agents: AgentsConfig) -> Reach:
+    """A preset's agent needs its model API; any other has no network unless its entry says."""
+    preset = PRESETS[config.preset] if config.preset else None
+    network = config.network if config.network is not None else preset is not None
+    hosts = tuple(config.hosts) if config.hosts is not None else (preset.hosts if preset else ())
+    return Reach(network, hosts, network and bool(hosts) and agents.egress == "proxy")
 
 
 def own_environment(config: AgentBackend, preset: Preset | None) -> dict[str, str]:

@@ -11,8 +11,9 @@ must not reach what the bot can. Inside the sandbox:
   config and hooks): the agent can read history and diff, and the bot commits what it changed;
 - there are no other processes to see (a PID namespace), so no /proc/<bot>/environ;
 - the network is cut off unless the backend needs it (a preset's model API, or
-  `network: true`). bubblewrap shares the network whole or not at all: keeping an agent to
-  its model API's hosts is for an egress proxy or a NetworkPolicy (`Preset.hosts` lists them);
+  `network: true`). An agent with `hosts` (a preset's model API, or the entry's own) still
+  has no network of its own: it reaches those hosts, and only those, through the bot's egress
+  proxy (`egress.py`). One without hosts, or with `agents.egress: open`, shares the bot's;
 - the environment is the one the backend builds (`command.agent_environment`);
 - `prlimit` caps its address space (`agents.memory_mb`) and CPU time (`agents.cpu_seconds`);
   the wall-clock limit is the attempt's timeout.
@@ -29,6 +30,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.agents.backends.egress import INSIDE, Egress
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt")
 # Of /etc, only what programs need to run, resolve names and trust certificates: the rest may
@@ -128,10 +131,16 @@ def wrap(
     network: bool,
     read_only: list[str],
     limits: Limits,
+    egress: Egress | None = None,
 ) -> list[str]:
-    """`argv` as run inside the sandbox, under the limits."""
+    """`argv` as run inside the sandbox, under the limits. With `egress`, the network is the
+    proxy's socket alone, and the relay starts `argv`."""
     prlimit = shutil.which("prlimit") or "prlimit"
     tree, git_dir, common = str(place.tree), str(place.git_dir), str(place.common_dir)
+    if egress is not None:
+        network, argv = False, egress.relay_argv(argv)
+        read_only = [*read_only, *egress.read_only_paths()]
+    proxy = ["--ro-bind", str(egress.directory), INSIDE] if egress is not None else []
     return [
         prlimit,
         f"--as={limits.memory_mb * 1024 * 1024}",
@@ -154,6 +163,7 @@ def wrap(
         *_mounts(SYSTEM_PATHS),
         *_mounts(ETC_PATHS),
         *_mounts(read_only),
+        *proxy,
         "--ro-bind",
         common,
         common,
