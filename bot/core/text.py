@@ -13,6 +13,10 @@ Every renderer removes broadcasts (`<!channel>`, `<!here>`, `<!everyone>`, `<!gr
 user-group pings (`<!subteam^...>`), bidi controls and zero-width characters, defuses bare
 `@channel`-style keywords, and never produces a `<url|label>` link. Only a person's own words
 keep mentions of single people (`<@U123>`); text from CI or agents mentions nobody.
+
+The one way a view makes a mrkdwn link is `link` (with `safe_url` for the views that show
+something else when an address is not safe): only a plain http(s) address, with nothing in it
+that ends or splits Slack's `<url|label>` markup, becomes a link.
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ DEFUSED_AT = "\uff20"
 _PERSON_MENTION = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^<>]*)?>")
 # Lookalike angle quotes: plain-text sinks show them as brackets, Slack never parses them.
 _PLAIN_ANGLES = str.maketrans({"<": "\u2039", ">": "\u203a"})
+# A link target: http(s), then nothing that ends or splits `<url|label>` (`>`, `|`), opens other
+# markup (`<`), breaks the line or quotes out of an attribute or code span.
+# (`fullmatch`: a `$` would let a trailing newline through.)
+_SAFE_URL = re.compile(r"https?://[^\s<>|\"'`]+")
 
 
 class UntrustedFormatError(TypeError):
@@ -143,6 +151,32 @@ def topic(text: Untrusted, limit: int = TOPIC_LIMIT) -> str:
 def markdown_file(text: Untrusted, limit: int | None = None) -> str:
     """Text inside an uploaded Markdown file: no links, images, HTML or forged headings."""
     return _render(Untrusted(text.raw, "agent"), _markdown_atoms, limit)
+
+
+# --------------------------------------------------------------------------- links
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` when it may be the target of a mrkdwn link (a plain http(s) address), else None."""
+    if not url or _ANY_INVISIBLE.search(url) or not _SAFE_URL.fullmatch(url):
+        return None
+    return url
+
+
+def link(url: str | None, label: str | Untrusted) -> str:
+    """`<url|label>` when `url` is safe (see `safe_url`), else the label alone, as text.
+
+    An `Untrusted` label is rendered with `mrkdwn`; a `str` label is the caller's own mrkdwn
+    (already inert), whose angle brackets are escaped all the same so that it can neither end
+    the link nor open markup of its own.
+    """
+    shown = mrkdwn(label) if isinstance(label, Untrusted) else _no_angles(label)
+    target = safe_url(url)
+    return f"<{target}|{shown}>" if target else shown
+
+
+def _no_angles(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;") if "<" in text or ">" in text else text
 
 
 # --------------------------------------------------------------------------- atoms

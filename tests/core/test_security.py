@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.core.security import inert, redact_secrets, redact_secrets_counted
-from bot.core.text import ELLIPSIS, from_ci, mrkdwn, neutralise
+from bot.core.text import ELLIPSIS, from_ci, link, mrkdwn, neutralise, safe_url
 
 # A visible full-width "@" defuses bare keywords; zero-width characters are removed everywhere.
 FULLWIDTH_AT = "\uff20"
@@ -176,6 +176,81 @@ def test_inert_properties(text: str, limit: int | None) -> None:
     if limit is not None:
         assert len(out) <= limit
         assert re.sub(r"&(?:amp|lt|gt);", "", out).count("&") == 0
+
+
+# ------------------------------------------------------------------ links
+# `link` is the one place a view makes `<url|label>`: only a plain http(s) address becomes one.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/acme/api/pull/12",
+        "http://ci.example.com/run/7?attempt=2&x=y",
+    ],
+)
+def test_link_links_a_plain_http_url(url: str) -> None:
+    assert safe_url(url) == url
+    assert link(url, "PR") == f"<{url}|PR>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "javascript:alert(1)",
+        "JavaScript://example.com/%0aalert(1)",
+        "data:text/html,hi",
+        "ftp://example.com/file",
+        "slack://open",
+        "/relative/path",
+        "example.com/pull/1",
+        "https://",
+        "https://example.com/a|<!channel>",
+        "https://example.com/a>b",
+        "https://example.com/>|pwned",
+        "https://example.com/<@U123>",
+        "https://example.com/a b",
+        "https://example.com/\nnext line",
+        "https://example.com/a\n",
+        "https://example.com/a\t",
+        'https://example.com/"quoted"',
+        "https://example.com/`code`",
+        "https://exa\u200bmple.com/",
+        "https://example.com/\u202etxt.exe",
+        " https://example.com/",
+    ],
+)
+def test_link_never_links_an_unsafe_url(url: str | None) -> None:
+    assert safe_url(url) is None
+    assert link(url, "PR") == "PR"
+
+
+def test_link_label_is_text_when_the_url_is_unsafe() -> None:
+    shown = link("javascript:alert(1)", from_ci("<https://evil|click> <!channel>"))
+    assert "<" not in shown and ">" not in shown
+    assert shown == "&lt;https://evil|click&gt; "
+
+
+def test_link_label_cannot_end_the_link() -> None:
+    assert link("https://example.com/", "a>b<c") == "<https://example.com/|a&gt;b&lt;c>"
+    # An inert label (entities already) is not escaped twice.
+    assert link("https://example.com/", inert("a & <b>")) == (
+        "<https://example.com/|a &amp; &lt;b&gt;>"
+    )
+    assert link("https://example.com/", from_ci("<!here> hi")) == "<https://example.com/| hi>"
+
+
+@given(st.one_of(st.none(), st.text()), st.text())
+def test_link_is_one_link_or_none(url: str | None, label: str) -> None:
+    shown = link(url, from_ci(label))
+    if safe_url(url) is None:
+        assert "<" not in shown and ">" not in shown
+    else:
+        assert shown.startswith(f"<{url}|") and shown.endswith(">")
+        assert shown.count("<") == 1 and shown.count(">") == 1
+        assert url is not None and "|" not in url and url.startswith(("http://", "https://"))
 
 
 # ------------------------------------------------------------------ redaction

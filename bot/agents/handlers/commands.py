@@ -11,7 +11,7 @@ from bot.agents import service
 from bot.agents.service import queries
 from bot.agents.service.parsing import parse_run
 from bot.agents.settings import SECTION as AGENTS
-from bot.agents.views import LABELS, safe_url
+from bot.agents.views import LABELS
 from bot.agents.views.modals import USAGE
 from bot.agents.workflows.intake import Intake
 from bot.core.access import CHANNEL, SEE
@@ -19,6 +19,7 @@ from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target
 from bot.core.security import inert
+from bot.core.text import link, safe_url
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
@@ -88,11 +89,10 @@ class AgentCommand:
             return "You have no agent tasks yet. Start one with `/agent run owner/name <task>`."
         lines = ["*Your recent agent tasks*"]
         for brief in mine:
-            url = safe_url(brief.pr_url)
-            link = f" · <{url}|PR>" if url else ""
+            pr = f" · {link(brief.pr_url, 'PR')}" if safe_url(brief.pr_url) else ""
             lines.append(
                 f"• #{brief.request_id}.{brief.attempt} *{LABELS.get(brief.state, brief.state)}* "
-                f"· {inert(brief.repo)} · {inert(brief.instruction, 80)}{link}"
+                f"· {inert(brief.repo)} · {inert(brief.instruction, 80)}{pr}"
             )
         return "\n".join(lines)
 

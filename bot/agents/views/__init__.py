@@ -26,6 +26,7 @@ from bot.agents.service import CANCEL_ACTION
 from bot.agents.service.choices import CONTINUE_ACTION, OPEN_PR_ACTION
 from bot.core.projector import Rendered
 from bot.core.security import inert
+from bot.core.text import link, safe_url
 
 CANCEL = CANCEL_ACTION
 CONTINUE = CONTINUE_ACTION
@@ -57,7 +58,6 @@ EMOJI = {
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # How the comparison marks an attempt whose branch CI has run on.
 CI_MARKS = {"green": ":large_green_circle: CI green", "red": ":red_circle: CI red"}
-_SAFE_URL = re.compile(r"^https?://[^\s<>|\"'`]+$")
 
 
 @dataclass(frozen=True)
@@ -124,11 +124,6 @@ class ComparisonView:
     reviewers: tuple[str, ...] = ()  # asked to review the attempts (a breakage's suspects)
 
 
-def safe_url(url: str | None) -> str | None:
-    """Only plain http(s) addresses become links; anything else is shown as text."""
-    return url if url and _SAFE_URL.match(url) else None
-
-
 def elapsed(start: dt.datetime, end: dt.datetime) -> str:
     seconds = max(0, int((end - start).total_seconds()))
     if seconds < 60:
@@ -161,9 +156,8 @@ def change_text(task: TaskView) -> str:
 
 
 def result_text(task: TaskView) -> str:
-    url = safe_url(task.pr_url)
-    if url:
-        return f"<{url}|Pull request> ({change_text(task)})"
+    if safe_url(task.pr_url):
+        return f"{link(task.pr_url, 'Pull request')} ({change_text(task)})"
     if task.pr_url:
         return f"Pull request: {inert(task.pr_url, 200)} ({change_text(task)})"
     if task.branch:
@@ -310,10 +304,9 @@ def comparison_row(task: TaskView) -> str:
     parts.append(change_text(task))
     parts.append(f"tests: {inert(task.tests, 100)}" if task.tests else "tests: not reported")
     if task.ci_state in CI_MARKS:
-        parts.append(link_or_text(task.ci_url, CI_MARKS[task.ci_state]))
-    url = safe_url(task.pr_url)
-    if url:
-        parts.append(f"<{url}|PR>")
+        parts.append(link(task.ci_url, CI_MARKS[task.ci_state]))
+    if safe_url(task.pr_url):
+        parts.append(link(task.pr_url, "PR"))
     elif task.branch and task.state == m.COMPLETED:
         parts.append(f"branch `{inert(task.branch, 200)}`")
     if task.state == m.FAILED and task.error:
@@ -351,11 +344,6 @@ def _review_line(reviewers: tuple[str, ...]) -> str:
     if not people:
         return ""
     return f"{', '.join(people)}: could you review these attempts?"
-
-
-def link_or_text(url: str | None, label: str) -> str:
-    safe = safe_url(url)
-    return f"<{safe}|{label}>" if safe else label
 
 
 def _choices(task: TaskView, chosen: bool) -> ActionsBlock | None:

@@ -14,10 +14,10 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot.ci.service.cards import BreakageState, RunInfo, RunLineState, SuspectInfo
 from bot.ci.service.queries import BreakageSummary, PipelineStatus
 from bot.ci.views.fix import fix_blocks, recovery_credit
-from bot.ci.views.text import duration, first_line, link, mention, run_label, short, when
+from bot.ci.views.text import duration, first_line, mention, run_label, short, when
 from bot.core.projector import Rendered
 from bot.core.security import inert
-from bot.core.text import from_ci, plain
+from bot.core.text import from_ci, link, plain
 
 MAX_RUNS = 10
 MAX_SUSPECTS = 10

@@ -7,7 +7,6 @@ import re
 
 from bot.core.security import inert
 
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -39,13 +38,6 @@ def short(sha: str | None) -> str:
 def first_line(text: str | None, limit: int = 80) -> str:
     lines = (text or "").strip().splitlines()
     return inert(lines[0], limit) if lines else ""
-
-
-def link(url: str | None, label: str) -> str:
-    """A link only for plain http(s) URLs; the label must already be inert."""
-    if url and _SAFE_URL.match(url):
-        return f"<{url}|{label}>"
-    return label
 
 
 def mention(user: str | None) -> str | None:

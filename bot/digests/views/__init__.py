@@ -17,13 +17,13 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.projector import Rendered
 from bot.core.security import inert
+from bot.core.text import link
 
 Json = dict[str, Any]
 SNIPPET = 80
 MAX_SECTION = 2900
 _LABELLED = re.compile(r"<([^<>|]*)\|([^<>]*)>")
 _MARKUP = re.compile(r"<([^<>]*)>")
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,6 @@ def plain(text: str | None) -> str:
 def snippet(text: str | None, limit: int = SNIPPET) -> str:
     shown = plain(text)
     return inert(shown, limit) if shown else "(text no longer kept)"
-
-
-def link(url: str | None, label: str) -> str:
-    """A mrkdwn link when the URL is a plain http(s) URL; the label alone otherwise."""
-    if url and _SAFE_URL.match(url):
-        return f"<{url}|{label}>"
-    return label
 
 
 def local(moment: dt.datetime | str | None, zone: ZoneInfo, with_day: bool = True) -> str:

@@ -8,13 +8,11 @@ import re
 from slack_sdk.models.blocks import ActionsBlock, Option, StaticSelectElement
 
 from bot.core.security import inert
-from bot.core.text import by_person, plain
+from bot.core.text import by_person, link, plain, safe_url
 from bot.incidents.service.state import FollowUpAgent, FollowUpState, IncidentState
 
 SEND_FOLLOWUP = "incidents.followup_agent"
 MENU_OPTIONS = 100  # Slack's limit for a static select
-# Only plain http(s) addresses become links; anything else is shown as inert text.
-_SAFE_URL = re.compile(r"^https?://[^\s<>|\"'`]+$")
 STATES = {
     "waiting": ":hourglass_flowing_sand: waiting for an agent",
     "working": ":robot_face: an agent is working on it",
@@ -30,9 +28,8 @@ def pr_label(url: str) -> str:
 
 
 def _pr_link(url: str) -> str:
-    if _SAFE_URL.match(url):
-        return f"<{url}|{pr_label(url)}>"
-    return inert(url, 200)
+    """A link named after the pull request; an address that may not be a link shows as text."""
+    return link(url, pr_label(url)) if safe_url(url) else inert(url, 200)
 
 
 def agent_line(agent: FollowUpAgent) -> str:
@@ -49,7 +46,7 @@ def agent_line(agent: FollowUpAgent) -> str:
 
 
 def _markdown_safe(url: str) -> bool:
-    return bool(_SAFE_URL.match(url)) and not set("()[]") & set(url)
+    return safe_url(url) is not None and not set("()[]") & set(url)
 
 
 def agent_markdown(agent: FollowUpAgent) -> str:
