@@ -189,13 +189,14 @@ def _agent_isolation(settings: Settings) -> list[str]:
     agents = settings.section(AGENTS)
     if not any(backend.kind == "command" for backend in agents.backends):
         return []
-    line = isolation.describe(agents.isolation)
+    line = isolation.describe(agents.isolation, agents.podman_runtime)
     print(f"  {line}")
     for backend in agents.backends:
         if backend.kind == "command" and agents.isolation != "none":
             print(f"  agent {backend.name} may reach: {reach_of(backend, agents).describe()}")
-    if agents.isolation != "none" and isolation.bubblewrap() is None:
-        return [f"{line}; install bubblewrap, or set agents.isolation: none"]
+    if "unavailable" in line:
+        tool = "podman" if agents.isolation == "podman" else "bubblewrap"
+        return [f"{line}; install {tool}, or set agents.isolation: none"]
     return []
 
 

@@ -174,10 +174,16 @@ class AgentsConfig(Section):
         default="https://api.github.com",
         description="the forge's API (GitHub Enterprise: https://host/api/v3)",
     )
-    isolation: Literal["auto", "bubblewrap", "none"] = Field(
+    isolation: Literal["auto", "bubblewrap", "podman", "none"] = Field(
         default="auto",
         description="how command agents are isolated: bubblewrap (auto: when it can run; "
-        "without it they are refused), or none to run them with the bot's own access",
+        "without it they are refused), podman (a container with cgroup limits, no image "
+        "pulled), or none to run them with the bot's own access",
+    )
+    podman_runtime: str | None = Field(
+        default=None,
+        description="the OCI runtime podman runs agents with (--runtime, e.g. runc where "
+        "crun cannot run); default: podman's own",
     )
     egress: Literal["proxy", "open"] = Field(
         default="proxy",

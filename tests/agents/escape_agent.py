@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -68,6 +69,19 @@ def _tunnel(target: str) -> str:
         return f"refused ({type(error).__name__})"
 
 
+def _memory_limits() -> dict[str, int | None]:
+    """The caps on its memory: address space (prlimit), and the cgroup's (a container's)."""
+    address_space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    cgroup = None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            cgroup = int(Path(path).read_text().strip())
+            break
+        except (OSError, ValueError):
+            continue
+    return {"address_space": address_space if address_space >= 0 else None, "cgroup": cgroup}
+
+
 def main() -> int:
     args = dict(part.split("=", 1) for part in os.environ["OPSBOT_INSTRUCTION"].split()[1:])
     found = {
@@ -79,6 +93,7 @@ def main() -> int:
             lambda: socket.create_connection(("127.0.0.1", int(args["CONNECT"])), timeout=2)
         ),
         "worktree": _tried(lambda: Path("login.py").write_text("RETRIES = 2\n")),
+        "memory": _memory_limits(),
     }
     for target in filter(None, args.get("TUNNEL", "").split(",")):
         found[f"tunnel {target}"] = _tunnel(target)

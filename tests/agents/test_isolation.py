@@ -16,12 +16,15 @@ from bot.agents.backends.base import BackendRejected
 from bot.agents.settings import AgentBackend, AgentsConfig
 from bot.sandbox.agent_git import make_repo
 from tests.agents.backend_runs import REPO, drive, job
-from tests.agents.isolated import TOOLS, require_bubblewrap
+from tests.agents.isolated import sandbox
 
 ESCAPE = Path(__file__).with_name("escape_agent.py")
 
 
-def _agents(tmp_path: Path, **entry: object) -> AgentsConfig:
+SANDBOXES = pytest.mark.parametrize("tool", ["bubblewrap", "podman"])
+
+
+def _agents(tmp_path: Path, tool: str = "bubblewrap", **entry: object) -> AgentsConfig:
     checkout = make_repo(tmp_path / "checkout")
     backend = {"name": "escape", "kind": "command", "command": [sys.executable, str(ESCAPE)]}
     backend.update(entry)
@@ -29,8 +32,7 @@ def _agents(tmp_path: Path, **entry: object) -> AgentsConfig:
         backends=[AgentBackend.model_validate(backend)],
         checkouts={REPO: str(checkout)},
         worktree_root=str(tmp_path / "trees"),
-        isolation="bubblewrap",
-        read_only_paths=TOOLS,
+        **sandbox(tool),
     )
 
 
@@ -49,17 +51,17 @@ async def listener() -> tuple[int, list[int]]:
     server.close()
 
 
+@SANDBOXES
 async def test_an_agent_cannot_reach_what_the_bot_can(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listener: tuple[int, list[int]]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listener: tuple[int, list[int]], tool: str
 ) -> None:
-    require_bubblewrap()
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-the-bots-token")
     database = tmp_path / "opsbot.db"
     database.write_text("xoxb-stored-installation-token")
     outside = tmp_path / "checkout" / ".git" / "hooks" / "pre-commit"  # run by the bot's git
     port, connections = listener
     marker = tmp_path / "PWNED"
-    agents = _agents(tmp_path)
+    agents = _agents(tmp_path, tool)
     escape = f"escape READ={database} WRITE={outside} CONNECT={port} MARKER={marker}"
     updates = await drive(agents, job(1, escape))
 
@@ -72,14 +74,20 @@ async def test_an_agent_cannot_reach_what_the_bot_can(
     assert found["connect"].startswith("refused") and connections == []
     assert found["worktree"] == "done"
     assert not marker.exists()  # the bot's git ignored the tree's rewritten .git file
+    # Its memory is capped: a container's cgroup, or bubblewrap's address-space limit.
+    cap = agents.memory_mb * 1024 * 1024
+    if tool == "podman":
+        assert found["memory"]["cgroup"] == cap
+    else:
+        assert found["memory"]["address_space"] == cap
 
 
+@SANDBOXES
 async def test_an_agent_that_needs_the_network_has_it(
-    tmp_path: Path, listener: tuple[int, list[int]]
+    tmp_path: Path, listener: tuple[int, list[int]], tool: str
 ) -> None:
-    require_bubblewrap()
     port, connections = listener
-    agents = _agents(tmp_path, network=True)
+    agents = _agents(tmp_path, tool, network=True)
     updates = await drive(agents, job(1, f"escape READ=/nonexistent WRITE=/x CONNECT={port}"))
     outcome = updates[-1].outcome
     assert outcome and outcome.summary
@@ -116,13 +124,13 @@ async def echo() -> tuple[int, list[bytes]]:
     server.close()
 
 
+@SANDBOXES
 async def test_an_agent_reaches_its_hosts_and_no_other_through_the_egress_proxy(
-    tmp_path: Path, echo: tuple[int, list[bytes]]
+    tmp_path: Path, echo: tuple[int, list[bytes]], tool: str
 ) -> None:
-    require_bubblewrap()
     port, heard = echo
     model_api = f"127.0.0.1:{port}"
-    agents = _agents(tmp_path, network=True, hosts=[model_api])
+    agents = _agents(tmp_path, tool, network=True, hosts=[model_api])
     tunnels = f"TUNNEL={model_api},exfiltrate.example:443"
     updates = await drive(agents, job(1, f"escape READ=/x WRITE=/y CONNECT={port} {tunnels}"))
 
@@ -145,7 +153,6 @@ async def test_an_agent_reaches_its_hosts_and_no_other_through_the_egress_proxy(
 async def test_egress_open_gives_an_agent_with_hosts_the_whole_network(
     tmp_path: Path, listener: tuple[int, list[int]]
 ) -> None:
-    require_bubblewrap()
     port, connections = listener
     agents = _agents(tmp_path, network=True, hosts=["api.openai.com"])
     agents.egress = "open"
@@ -154,3 +161,29 @@ async def test_egress_open_gives_an_agent_with_hosts_the_whole_network(
     assert outcome and outcome.summary
     assert json.loads(outcome.summary.splitlines()[0])["connect"] == "done"
     assert connections == [1]
+
+
+async def test_a_stopped_attempt_leaves_no_container(tmp_path: Path) -> None:
+    """podman's client dying does not stop its container: the attempt removes it."""
+    fake = Path(__file__).with_name("fake_agent.py")
+    agents = _agents(tmp_path, "podman", command=[sys.executable, str(fake)])
+    attempt = asyncio.create_task(drive(agents, job(1, "slow")))
+    started = tmp_path / "trees" / "octo-org__octo-repo" / "opsbot-agent-1-1" / ".agent-started"
+    for _ in range(300):
+        if started.exists() or attempt.done():
+            break
+        await asyncio.sleep(0.05)
+    assert started.exists(), attempt
+    assert "opsbot-opsbot-agent-1-1-" in await _containers()
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    assert "opsbot-opsbot-agent-1-1-" not in await _containers()
+
+
+async def _containers() -> str:
+    process = await asyncio.create_subprocess_exec(
+        "podman", "ps", "--all", "--format", "{{.Names}}", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    return out.decode()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bot.sandbox.signing import signed_headers
+from tests.agents.isolated import podman_runtime
 
 OPSBOT = [sys.executable, "-m", "bot.cli"]
 # What `opsbot check` needs besides valid settings to say the bot can serve.
@@ -211,3 +212,27 @@ def test_check_says_how_command_agents_are_isolated(tmp_path: Path) -> None:
     allowed = run("check", env=env, cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stderr
     assert "agent isolation: none (agents.isolation: none)" in allowed.stdout
+    assert "agent codex may reach" not in allowed.stdout  # unisolated: nothing holds it
+
+
+def test_check_says_what_each_agent_may_reach_in_podman(tmp_path: Path) -> None:
+    runtime = podman_runtime()
+    config = tmp_path / "opsbot.yml"
+    agents = (
+        "agents:\n  isolation: podman\n"
+        "  backends:\n    - {name: codex, preset: codex}\n"
+        "    - {name: local, kind: command, command: [x]}\n"
+    )
+    config.write_text(agents + (f"  podman_runtime: {runtime}\n" if runtime else ""))
+    env = {**READY, "OPSBOT_CONFIG": str(config)}
+    ready = run("check", env=env, cwd=tmp_path)
+    assert ready.returncode == 0, ready.stderr
+    assert "agent isolation: podman (" in ready.stdout
+    assert "agent codex may reach: api.openai.com only, through opsbot's egress proxy" in (
+        ready.stdout
+    )
+    assert "agent local may reach: no network" in ready.stdout
+    config.write_text(agents + "  podman_runtime: no-such-runtime\n")
+    refused = run("check", env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "install podman, or set agents.isolation: none" in refused.stderr

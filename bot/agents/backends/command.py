@@ -105,7 +105,9 @@ class CommandBackend:
             raise BackendRejected("this command agent cannot take answers while it runs")
         try:
             # The first call probes bubblewrap (a process): not on the event loop.
-            sandbox = await asyncio.to_thread(isolation.choose, self.agents.isolation)
+            sandbox = await asyncio.to_thread(
+                isolation.choose, self.agents.isolation, self.agents.podman_runtime
+            )
         except isolation.IsolationUnavailable as error:
             raise BackendRejected(str(error)) from error
         root = self.root / job.repo.replace("/", "__")
@@ -145,21 +147,8 @@ class CommandBackend:
         uses_arg = any(PROMPT in part for part in self.command)
         return [part.replace(PROMPT, job.payload) for part in self.command], not uses_arg
 
-    def _sandboxed(
-        self, argv: list[str], tree: gitwork.Worktree, tool: str, proxy: egress.Egress | None
-    ) -> list[str]:
-        return isolation.wrap(
-            argv,
-            tool=tool,
-            place=isolation.Place(tree.path, tree.git_dir, tree.common_dir),
-            network=self.reach.network,
-            read_only=self.agents.read_only_paths,
-            limits=isolation.Limits(self.agents.memory_mb, self.agents.cpu_seconds),
-            egress=proxy,
-        )
-
     async def _run_agent(
-        self, job: Job, tree: gitwork.Worktree, sandbox: str | None, emit: Emit
+        self, job: Job, tree: gitwork.Worktree, sandbox: isolation.Tool | None, emit: Emit
     ) -> Finished:
         if sandbox is None or not self.reach.proxied:
             return await self._run_in(job, tree, sandbox, None, emit)
@@ -175,7 +164,7 @@ class CommandBackend:
         self,
         job: Job,
         tree: gitwork.Worktree,
-        sandbox: str | None,
+        sandbox: isolation.Tool | None,
         proxy: egress.Egress | None,
         emit: Emit,
     ) -> Finished:
@@ -188,9 +177,29 @@ class CommandBackend:
             "OPSBOT_ATTEMPT": str(job.attempt),
             **(proxy.environment() if proxy else {}),
         }
-        if sandbox is not None:
-            argv = self._sandboxed(argv, tree, sandbox, proxy)
-            env["HOME"] = isolation.HOME
+        if sandbox is None:
+            return await self._start(argv, env, tree, job, via_stdin, emit)
+        async with isolation.sandboxed(
+            argv,
+            env,
+            tool=sandbox,
+            place=isolation.Place(tree.path, tree.git_dir, tree.common_dir),
+            network=self.reach.network,
+            read_only=self.agents.read_only_paths,
+            limits=isolation.Limits(self.agents.memory_mb, self.agents.cpu_seconds),
+            egress=proxy,
+        ) as launch:
+            return await self._start(launch.argv, launch.env, tree, job, via_stdin, emit)
+
+    async def _start(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        tree: gitwork.Worktree,
+        job: Job,
+        via_stdin: bool,
+        emit: Emit,
+    ) -> Finished:
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,

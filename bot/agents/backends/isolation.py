@@ -1,4 +1,5 @@
-"""Each command agent runs in a sandbox of its own: bubblewrap, under resource limits.
+"""Each command agent runs in a sandbox of its own: bubblewrap (or podman, when
+`agents.isolation: podman`; see `containers.py`), under resource limits.
 
 An agent reads untrusted text (a Slack thread, a CI log) and runs what it decides to, so it
 must not reach what the bot can. Inside the sandbox:
@@ -19,7 +20,7 @@ must not reach what the bot can. Inside the sandbox:
   the wall-clock limit is the attempt's timeout.
 
 Without bubblewrap a command agent is refused, unless `agents.isolation: none` says to run
-agents unisolated (`opsbot check` tells which).
+agents unisolated (`opsbot check` tells which). podman is used only when named.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ import functools
 import os
 import shutil
 import subprocess
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from bot.agents.backends import containers
 from bot.agents.backends.egress import INSIDE, Egress
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt")
@@ -89,10 +94,27 @@ def bubblewrap() -> str | None:
     return path
 
 
-def choose(mode: str) -> str | None:
-    """The sandbox tool for `agents.isolation`: bwrap's path, or None to run unisolated."""
+@dataclass(frozen=True)
+class Tool:
+    """The sandbox an agent runs in."""
+
+    kind: Literal["bubblewrap", "podman"]
+    path: str
+    runtime: str | None = None  # podman's OCI runtime (`agents.podman_runtime`)
+
+
+def choose(mode: str, runtime: str | None = None) -> Tool | None:
+    """The sandbox for `agents.isolation`, or None to run unisolated."""
     if mode == "none":
         return None
+    if mode == "podman":
+        podman = containers.podman(runtime)
+        if podman is None:
+            raise IsolationUnavailable(
+                "agents.isolation is podman, and podman cannot run a container here: install "
+                "it, or name an OCI runtime that runs on this host (agents.podman_runtime)"
+            )
+        return Tool("podman", podman, runtime)
     tool = bubblewrap()
     if tool is None:
         raise IsolationUnavailable(
@@ -100,17 +122,20 @@ def choose(mode: str) -> str | None:
             "it (the `bubblewrap` package), or set agents.isolation: none to run agents "
             "with the bot's own access to this machine"
         )
-    return tool
+    return Tool("bubblewrap", tool)
 
 
-def describe(mode: str) -> str:
+def describe(mode: str, runtime: str | None = None) -> str:
     """One line for `opsbot check`."""
     if mode == "none":
         return "agent isolation: none (agents.isolation: none): command agents run unisolated"
-    tool = bubblewrap()
-    if tool is None:
-        return "agent isolation: unavailable (bubblewrap cannot run here): command agents refused"
-    return f"agent isolation: bubblewrap ({tool})"
+    try:
+        tool = choose(mode, runtime)
+    except IsolationUnavailable:
+        name = "podman" if mode == "podman" else "bubblewrap"
+        return f"agent isolation: unavailable ({name} cannot run here): command agents refused"
+    assert tool is not None
+    return f"agent isolation: {tool.kind} ({tool.path})"
 
 
 def _mounts(paths: tuple[str, ...] | list[str], flag: str = "--ro-bind") -> list[str]:
@@ -121,6 +146,96 @@ def _mounts(paths: tuple[str, ...] | list[str], flag: str = "--ro-bind") -> list
         elif os.path.exists(path):
             args += [flag, path, path]
     return args
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What to start for one attempt: its command line and the environment to start it in."""
+
+    argv: list[str]
+    env: dict[str, str]
+
+
+@asynccontextmanager
+async def sandboxed(
+    argv: list[str],
+    env: Mapping[str, str],
+    *,
+    tool: Tool,
+    place: Place,
+    network: bool,
+    read_only: list[str],
+    limits: Limits,
+    egress: Egress | None = None,
+) -> AsyncIterator[Launch]:
+    """`argv` and `env` as started in `tool`'s sandbox; what the sandbox left is removed after."""
+    if tool.kind == "bubblewrap":
+        wrapped = wrap(
+            argv,
+            tool=tool.path,
+            place=place,
+            network=network,
+            read_only=read_only,
+            limits=limits,
+            egress=egress,
+        )
+        yield Launch(wrapped, {**env, "HOME": HOME})
+        return
+    launch, root, name = _in_podman(argv, env, tool, place, network, read_only, limits, egress)
+    try:
+        yield launch
+    finally:
+        await containers.remove(tool.path, name)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _in_podman(
+    argv: list[str],
+    env: Mapping[str, str],
+    tool: Tool,
+    place: Place,
+    network: bool,
+    read_only: list[str],
+    limits: Limits,
+    egress: Egress | None,
+) -> tuple[Launch, Path, str]:
+    """The container's command line and environment, its root and its name."""
+    root = containers.skeleton(path for path in SYSTEM_PATHS if os.path.islink(path))
+    name = containers.container_name(place.tree.name)
+    if egress is not None:
+        network, argv = False, egress.relay_argv(argv)
+        read_only = [*read_only, *egress.read_only_paths()]
+    binds = [
+        *((path, path, False) for path in SYSTEM_PATHS if _real(path)),
+        *((os.path.realpath(p), p, False) for p in [*ETC_PATHS, *read_only] if os.path.exists(p)),
+        *([(str(egress.directory), INSIDE, False)] if egress is not None else []),
+        (str(place.common_dir), str(place.common_dir), False),
+        (str(place.git_dir), str(place.git_dir), False),
+        (str(place.tree), str(place.tree), True),
+    ]
+    argv = containers.run_argv(
+        tool.path,
+        runtime=tool.runtime,
+        name=name,
+        root=root,
+        binds=binds,
+        env_names=[key for key in env if key != "HOME"],
+        home=HOME,
+        network="host" if network else "none",
+        memory_mb=limits.memory_mb,
+        cpu_seconds=limits.cpu_seconds,
+        workdir=str(place.tree),
+        argv=argv,
+    )
+    # podman itself runs with the bot's environment (its storage, its runtime directory);
+    # the container gets the variables named, with the agent's values.
+    own = {key: value for key, value in env.items() if key != "HOME"}
+    return Launch(argv, {**os.environ, **own}), root, name
+
+
+def _real(path: str) -> bool:
+    """A directory of the host's own (not a link, which the container's root has already)."""
+    return os.path.exists(path) and not os.path.islink(path)
 
 
 def wrap(
