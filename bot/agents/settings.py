@@ -167,6 +167,13 @@ class AgentsConfig(Section):
         default=None,
         description="where the command backend makes worktrees (default: a temporary directory)",
     )
+    worktree_keep_minutes: float = Field(
+        default=0,
+        ge=0,
+        description="how long an attempt's worktree stays on the bot's host after the "
+        "attempt ends, to look into (0: removed at once); one left by a stopped process is "
+        "removed once its attempt's timeout has passed",
+    )
     github_token: SecretStr | None = Field(
         default=None, description="token to open pull requests on the forge"
     )

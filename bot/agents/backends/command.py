@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.agents import models as m
-from bot.agents.backends import egress, github, gitwork, isolation
+from bot.agents.backends import egress, github, gitwork, isolation, worktrees
 from bot.agents.backends.base import (
     BackendEnv,
     BackendRejected,
@@ -112,6 +112,7 @@ class CommandBackend:
             raise BackendRejected(str(error)) from error
         root = self.root / job.repo.replace("/", "__")
         root.mkdir(parents=True, exist_ok=True)
+        await worktrees.sweep(self.root)  # what stopped processes and kept attempts left
         base = job.previous_branch or job.base_branch
         try:
             kept = self.agents.checkouts.get(job.repo)
@@ -121,6 +122,8 @@ class CommandBackend:
             )
         except gitwork.GitError as error:
             raise BackendRejected(str(error)) from error
+        timeout = self.agents.attempt_timeout_minutes * 60 + worktrees.MARGIN_SECONDS
+        worktrees.expire_at(tree.path, checkout, time.time() + timeout)
         try:
             await emit(
                 Update(
@@ -136,7 +139,8 @@ class CommandBackend:
                 return
             await self._deliver(job, tree, final, emit)
         finally:
-            await gitwork.remove_worktree(checkout, tree.path)
+            keep = self.agents.worktree_keep_minutes
+            await worktrees.ended(tree.path, checkout, keep, self.root)
 
     async def _mirror(self, repo: str) -> str:
         """The bot's mirror of the forge's copy, for a repository nobody keeps a clone of."""

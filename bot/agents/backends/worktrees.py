@@ -1,0 +1,73 @@
+"""How long an attempt's worktree lives on the bot's host.
+
+Each worktree has a note beside it (`<tree>.expires`: its checkout and when it may go). While
+its attempt runs, that is the attempt's timeout from its start, plus a margin: a worktree whose
+process was killed mid-attempt is then found and removed by the next sweep on that host. When
+the attempt ends, the tree is removed at once, or kept `agents.worktree_keep_minutes` for a
+look and removed then: by a timer in the process, or by the next sweep if the process is gone.
+Sweeps run before each attempt on the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from bot.agents.backends import gitwork
+
+SUFFIX = ".expires"
+MARGIN_SECONDS = 300.0
+_timers: set[asyncio.Task[list[Path]]] = set()
+
+
+def _note(tree: Path) -> Path:
+    return tree.with_name(tree.name + SUFFIX)
+
+
+def expire_at(tree: Path, checkout: str, at: float) -> None:
+    _note(tree).write_text(json.dumps({"checkout": checkout, "at": at}))
+
+
+def _due(root: Path, now: float) -> list[tuple[Path, str]]:
+    found = []
+    for note in sorted(root.glob(f"*/*{SUFFIX}")):
+        try:
+            data = json.loads(note.read_text())
+            at, checkout = float(data["at"]), str(data["checkout"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if at <= now:
+            found.append((note.with_name(note.name[: -len(SUFFIX)]), checkout))
+    return found
+
+
+async def sweep(root: Path, now: float | None = None) -> list[Path]:
+    """Remove the worktrees under `root` whose time is up; the ones removed."""
+    due = await asyncio.to_thread(_due, root, time.time() if now is None else now)
+    for tree, checkout in due:
+        await remove(tree, checkout)
+    return [tree for tree, _ in due]
+
+
+async def remove(tree: Path, checkout: str) -> None:
+    await gitwork.remove_worktree(checkout, tree)
+    _note(tree).unlink(missing_ok=True)
+
+
+async def ended(tree: Path, checkout: str, keep_minutes: float, root: Path) -> None:
+    """The attempt in `tree` is over: remove it now, or when its keeping time is up."""
+    if keep_minutes <= 0:
+        await remove(tree, checkout)
+        return
+    keep = keep_minutes * 60
+    expire_at(tree, checkout, time.time() + keep)
+    timer = asyncio.create_task(_sweep_after(root, keep), name="agents-worktree-sweep")
+    _timers.add(timer)
+    timer.add_done_callback(_timers.discard)
+
+
+async def _sweep_after(root: Path, seconds: float) -> list[Path]:
+    await asyncio.sleep(seconds)
+    return await sweep(root)
