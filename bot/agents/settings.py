@@ -203,7 +203,10 @@ class AgentsConfig(Section):
         "(besides /usr, /opt and the system libraries)",
     )
     memory_mb: int = Field(
-        default=8192, ge=64, description="address space an isolated agent may use (MiB)"
+        default=8192,
+        ge=64,
+        description="memory an isolated agent may use (MiB): its private writable data "
+        "under bubblewrap, its cgroup's memory under podman",
     )
     cpu_seconds: int = Field(
         default=3600, ge=1, description="CPU time an isolated agent may use (seconds)"

@@ -70,8 +70,8 @@ def _tunnel(target: str) -> str:
 
 
 def _memory_limits() -> dict[str, int | None]:
-    """The caps on its memory: address space (prlimit), and the cgroup's (a container's)."""
-    address_space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    """The caps on its memory: its data (prlimit), and the cgroup's (a container's)."""
+    data = resource.getrlimit(resource.RLIMIT_DATA)[0]
     cgroup = None
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
@@ -79,7 +79,7 @@ def _memory_limits() -> dict[str, int | None]:
             break
         except (OSError, ValueError):
             continue
-    return {"address_space": address_space if address_space >= 0 else None, "cgroup": cgroup}
+    return {"data": data if data >= 0 else None, "cgroup": cgroup}
 
 
 def main() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -74,12 +75,12 @@ async def test_an_agent_cannot_reach_what_the_bot_can(
     assert found["connect"].startswith("refused") and connections == []
     assert found["worktree"] == "done"
     assert not marker.exists()  # the bot's git ignored the tree's rewritten .git file
-    # Its memory is capped: a container's cgroup, or bubblewrap's address-space limit.
+    # Its memory is capped: a container's cgroup, or the data limit under bubblewrap.
     cap = agents.memory_mb * 1024 * 1024
     if tool == "podman":
         assert found["memory"]["cgroup"] == cap
     else:
-        assert found["memory"]["address_space"] == cap
+        assert found["memory"]["data"] == cap
 
 
 @SANDBOXES
@@ -187,3 +188,25 @@ async def _containers() -> str:
     )
     out, _ = await process.communicate()
     return out.decode()
+
+
+@SANDBOXES
+async def test_a_node_agent_runs_webassembly_under_the_memory_cap(
+    tmp_path: Path, tool: str
+) -> None:
+    """V8 reserves 10 GiB of address space for each WebAssembly memory: a cap on address space
+    would stop Claude Code or Gemini CLI; the cap on what it writes does not."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed here")
+    agents = _agents(tmp_path, tool, command=[node, str(Path(__file__).with_name("node_agent.js"))])
+    agents.memory_mb = 512
+    updates = await drive(agents, job(1, "edit"))
+    final = updates[-1]
+    assert final.state == m.COMPLETED and final.outcome and final.outcome.summary, updates
+    assert json.loads(final.outcome.summary.splitlines()[0])["wasm"] == "done"
+    assert final.outcome.files_changed == 1
+    # What it writes is capped: past 512 MiB it is stopped, and its attempt fails.
+    hog = (await drive(agents, job(2, "hog 1024")))[-1]
+    assert hog.state == m.FAILED and "The agent command exited with code" in (hog.error or "")
+    assert not hog.outcome  # nothing committed from a run that was stopped

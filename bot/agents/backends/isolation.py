@@ -16,7 +16,9 @@ must not reach what the bot can. Inside the sandbox:
   has no network of its own: it reaches those hosts, and only those, through the bot's egress
   proxy (`egress.py`). One without hosts, or with `agents.egress: open`, shares the bot's;
 - the environment is the one the backend builds (`command.agent_environment`);
-- `prlimit` caps its address space (`agents.memory_mb`) and CPU time (`agents.cpu_seconds`);
+- `prlimit` caps its data (`agents.memory_mb`: private writable memory, RLIMIT_DATA) and CPU
+  time (`agents.cpu_seconds`). Not its address space: V8 reserves 10 GiB of it, unwritable,
+  for each WebAssembly memory, so Node-based tools could not start under a useful cap;
   the wall-clock limit is the attempt's timeout.
 
 Without bubblewrap a command agent is refused, unless `agents.isolation: none` says to run
@@ -258,7 +260,7 @@ def wrap(
     proxy = ["--ro-bind", str(egress.directory), INSIDE] if egress is not None else []
     return [
         prlimit,
-        f"--as={limits.memory_mb * 1024 * 1024}",
+        f"--data={limits.memory_mb * 1024 * 1024}",
         f"--cpu={limits.cpu_seconds}",
         "--",
         tool,
