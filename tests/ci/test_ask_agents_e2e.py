@@ -224,7 +224,7 @@ async def test_without_a_token_the_agents_get_what_the_webhook_gave(
         assert fixed.json()["effect"] == "fixed"
         await until(bot, lambda: "None of the agents' 1 attempt" in shown(bot, "C0CI", card.ts))
         recovery = bot.state.replies("C0CI", card.ts)[-1]
-        assert "None of the agents' 1 attempt is in the fix" in recovery.text
+        assert "None of the agents' 1 attempt is credited with the fix" in recovery.text
         # ...and why it could not tell more: without a token, only the same commit counts.
         assert "(no GitHub token)" in shown(bot, "C0CI", card.ts)
         blocks = json.dumps(bot.state.message("C0CI", card.ts).blocks)

@@ -57,7 +57,10 @@ def register(rt: FeatureContext) -> None:
         JobSpec(
             name=STILL_RED_JOB,
             func=sweep,
-            description="mention route owners of breakages red too long; post cards after mutes",
+            description=(
+                "mention route owners of breakages red too long; post cards after mutes; "
+                "settle the crediting of agents' attempts that never decided"
+            ),
             every_seconds=60,
             per_workspace=False,  # the org's CI
         )

@@ -9,11 +9,15 @@ When the breakage ends, `CREDIT_TASK` decides which attempt, if any, the green c
 The rule for "fixed by attempt N" (the honest one, given what we can see): the green run's
 commit is the attempt's branch head that CI ran on, or (asked of GitHub, when a token is set)
 holds that head, or holds the merge commit of the attempt's merged pull request. A fix written
-by hand, or an attempt whose change reached the branch in another way, is not credited.
+by hand, or an attempt whose change reached the branch in another way, is not credited. When
+GitHub cannot tell, or the credit is still undecided `CREDIT_GIVE_UP` after the green run came
+in (its task kept failing), none is credited and the card says why: the recovery line waits for
+the credit, and must not wait for ever.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +42,10 @@ from bot.core.db import utcnow
 from bot.core.projector import NotReady, posted_ts
 
 PREPARING, HANDED, FAILED = "preparing", "handed", "failed"
+# Crediting takes a few GitHub calls; a credit task still undecided this long after the green
+# run came in has kept failing (the task runner gives up on it after its retries).
+CREDIT_GIVE_UP = dt.timedelta(hours=1)
+NOT_CHECKED = "whether an attempt is in it could not be checked"
 
 
 class FixRefused(Exception):
@@ -268,6 +276,29 @@ async def credit(
         fix.fixed_by = sorted(set(fixed_by))
         fix.credit_note = note
         fix.credited_at = utcnow()
+
+
+async def give_up_crediting(session: AsyncSession, now: dt.datetime | None = None) -> int:
+    """Credit none, saying it could not be checked, to the fix requests of ended breakages still
+    undecided `CREDIT_GIVE_UP` after their green run came in; how many. Idempotent."""
+    now = now or utcnow()
+    overdue = await session.scalars(
+        select(CiFixRequest)
+        .join(CiBreakage, CiBreakage.id == CiFixRequest.breakage_id)
+        .join(CiRun, CiRun.id == CiBreakage.closing_run_id)
+        .where(
+            CiFixRequest.status == HANDED,
+            CiFixRequest.credited_at.is_(None),
+            CiBreakage.status != "open",
+            CiRun.received_at <= now - CREDIT_GIVE_UP,
+        )
+        .with_for_update(of=CiFixRequest)
+    )
+    count = 0
+    for fix in overdue:
+        fix.fixed_by, fix.credit_note, fix.credited_at = [], NOT_CHECKED, now
+        count += 1
+    return count
 
 
 # ------------------------------------------------------------------ what the card shows

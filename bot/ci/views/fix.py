@@ -34,8 +34,11 @@ def credit_text(fix: FixInfo) -> str:
     if not fix.credited:
         return "_checking which of the agents' attempts fixed it…_"
     if not fix.fixed_by:
-        why = f" ({inert(fix.credit_note, 200)})" if fix.credit_note else ""
-        return f"None of the agents' {_plural(fix.attempts, 'attempt')} is in the fix{why}."
+        attempts = _plural(fix.attempts, "attempt")
+        if fix.credit_note:  # none was found in it, but not for want of looking: say why
+            why = inert(fix.credit_note, 200)
+            return f"None of the agents' {attempts} is credited with the fix ({why})."
+        return f"None of the agents' {attempts} is in the fix."
     branches = "".join(_branch(fix, n) for n in fix.fixed_by[:1]) if len(fix.fixed_by) == 1 else ""
     return f"Fixed by the agents' {_attempts(fix.fixed_by)}{branches}."
 

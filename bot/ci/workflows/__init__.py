@@ -21,6 +21,7 @@ from bot.ci.github import api
 from bot.ci.models import CiSuspect
 from bot.ci.service import Ingested, record_run, suspects, upkeep
 from bot.ci.service.events import RunEvent
+from bot.ci.service.fixes import give_up_crediting
 from bot.ci.settings import SECTION as CI
 from bot.ci.settings import CiRoute
 from bot.config import reveal
@@ -112,11 +113,13 @@ async def store_attempt_run(
 
 
 async def sweep_open_breakages(rt: FeatureContext) -> None:
-    """Mention route owners of breakages red too long; post the cards whose mute ended."""
+    """Mention route owners of breakages red too long; post the cards whose mute ended; settle
+    the crediting of agents' attempts that never decided (`give_up_crediting`)."""
     async with transaction(rt.sessions) as session:
         await upkeep.sweep_open_breakages(
             session, rt.settings.section(CI).routes, rt.settings.section(CI).still_red_hours
         )
+        await give_up_crediting(session)
 
 
 async def find_suspects(rt: FeatureContext, payload: dict[str, Any]) -> None:

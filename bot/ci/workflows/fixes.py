@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_JOBS = 3  # failing jobs whose logs are read; the others are only named
 FAILED_CONCLUSIONS = ("failure", "timed_out", "startup_failure")
-_PULL_NUMBER = re.compile(r"/pull/(\d+)(?:$|[/?#])")
+_PULL_URL = re.compile(r"/([^/]+/[^/]+)/pull/(\d+)(?:$|[/?#])")
 
 
 class FixPreparer:
@@ -216,7 +216,11 @@ class FixCredit:
                 if fix.agent_request_id is not None
             }
         for fix in job.fixes:
-            fixed, note = await self._decide(job, fix, attempts.get(fix.id, []))
+            try:
+                fixed, note = await self._decide(job, fix, attempts.get(fix.id, []))
+            except Exception:  # the same input fails the same way: retrying would not decide
+                log.exception("ci: crediting fix request %s failed", fix.id)
+                fixed, note = [], fixes.NOT_CHECKED
             async with transaction(self.rt.sessions) as session:
                 await fixes.credit(session, fix.id, fixed, note)
 
@@ -233,25 +237,56 @@ class FixCredit:
         token = reveal(config.github_token)
         if job.provider != "github" or not token:
             return [], "only an attempt whose own commit turned green counts (no GitHub token)"
-        held = [
-            a.attempt
-            for a in found
-            if await _holds(job.repo, job.green_sha, a, token, config.github_api_url)
-        ]
-        return held, None
+        held: list[int] = []
+        unsure: list[int] = []  # GitHub could not tell: not credited, and the card says why
+        for attempt in found:
+            holds = await _holds(job.repo, job.green_sha, attempt, token, config.github_api_url)
+            if holds:
+                held.append(attempt.attempt)
+            elif holds is None:
+                unsure.append(attempt.attempt)
+        if held or not unsure:
+            return held, None
+        return [], f"GitHub could not say whether {_attempts(unsure)} is in it"
+
+
+def _attempts(numbers: list[int]) -> str:
+    named = [f"attempt {n}" for n in numbers]
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
 
 
 async def _holds(
     repo: str, green: str, attempt: agents.AttemptBrief, token: str, api_url: str
-) -> bool:
-    """Whether the green commit holds the attempt's head, or its merged pull request."""
-    if attempt.ci_sha and await api.contains(repo, attempt.ci_sha, green, token, api_url):
-        return True
-    number = _PULL_NUMBER.search(attempt.pr_url or "")
+) -> bool | None:
+    """Whether the green commit holds the attempt's head, or its merged pull request (None:
+    GitHub could not tell, and nothing it did tell holds it)."""
+    unsure = False
+    if attempt.ci_sha:
+        head_in = await api.contains(repo, attempt.ci_sha, green, token, api_url)
+        if head_in:
+            return True
+        unsure = head_in is None
+    number = _pull_number(repo, attempt.pr_url)
     if number is None:
-        return False
-    merged = await api.pull(repo, int(number.group(1)), token, api_url)
-    if merged is None or not merged.merged or not merged.merge_commit_sha:
-        return False
+        return None if unsure else False
+    merged = await api.pull(repo, number, token, api_url)
+    if merged is None:
+        return None
+    if not merged.merged or not merged.merge_commit_sha:
+        return None if unsure else False
     sha = merged.merge_commit_sha
-    return sha == green or bool(await api.contains(repo, sha, green, token, api_url))
+    if sha == green:
+        return True
+    merge_in = await api.contains(repo, sha, green, token, api_url)
+    if merge_in:
+        return True
+    return None if unsure or merge_in is None else False
+
+
+def _pull_number(repo: str, url: str | None) -> int | None:
+    """The number of a pull request of `repo` from its address; None for another repository's
+    (its number would name a different pull request of `repo`)."""
+    found = _PULL_URL.search(url or "")
+    if found is None or found.group(1).lower() != repo.lower():
+        return None
+    return int(found.group(2))
