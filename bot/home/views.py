@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.core.projector import HomeView
 from bot.core.security import inert
+from bot.core.text import link, safe_url
 from bot.home.service import HomeState
 from bot.home.service.sources import (
     AGENT_CANCEL_ACTION,
@@ -31,7 +31,6 @@ from bot.home.service.sources import (
     TaskLine,
 )
 
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
 TASK_EMOJI = {
     "queued": ":hourglass_flowing_sand:",
     "submitted": ":hourglass_flowing_sand:",
@@ -97,8 +96,8 @@ def task_block(task: TaskLine) -> SectionBlock:
     emoji = TASK_EMOJI.get(task.state, ":grey_question:")
     label = TASK_LABEL.get(task.state, task.state.replace("_", " "))
     lines = [f"{emoji} *{inert(label)}* · {inert(task.repo)}", inert(task.instruction, 140)]
-    if task.pr_url and _SAFE_URL.match(task.pr_url):
-        lines.append(f"<{task.pr_url}|Pull request>")
+    if safe_url(task.pr_url):
+        lines.append(link(task.pr_url, "Pull request"))
     elif task.error and task.state == "failed":
         lines.append(f"_{inert(task.error, 140)}_")
     cancel = None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -538,3 +539,18 @@ def test_anchored_rules_find_what_a_full_scan_finds(text: str) -> None:
         if rule.anchor is not None:
             fast = [m.span() for m in rule.finditer(text, lowered)]
             assert fast == [m.span() for m in rule.pattern.finditer(text)], rule.pattern.pattern
+
+
+def test_links_are_built_by_core_text_only() -> None:
+    """A `<url|label>` written by hand trusts its URL: every one goes through `text.link`,
+    so a URL stored from a form, a webhook or an agent can never open markup of its own."""
+    handmade = re.compile(r"<\{[^}]+\}\|")
+    root = Path(__file__).resolve().parents[2] / "bot"
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        if path.parts[-2:] != ("core", "text.py") and "sandbox" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if handmade.search(line)
+    ]
+    assert found == [], f"links built by hand, not with bot.core.text.link: {found}"

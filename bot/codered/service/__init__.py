@@ -11,7 +11,6 @@ tasks, and the views watch the rows changed here (`watching.py`).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -37,6 +36,7 @@ from bot.codered.service.timeline import (
 )
 from bot.core import tasks, workspaces
 from bot.core.db import utcnow
+from bot.core.text import safe_url
 from bot.standups import service as standups
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 MAX_FOCUS = 150
-_URL = re.compile(r"^https?://[^\s<>|]+$")
 
 
 @dataclass
@@ -76,7 +75,7 @@ def form_problems(form: DeclareForm) -> dict[str, str]:
         problems["owner"] = "Name the owner."
     if not form.exit_criteria.strip():
         problems["exit"] = "Say what must be true for the code red to end."
-    if form.call_link and not _URL.match(form.call_link):
+    if form.call_link and safe_url(form.call_link) is None:
         problems["call"] = "The call link must be an http(s) URL."
     return problems
 

@@ -30,7 +30,7 @@ from bot.codered.service.cards import (
 from bot.codered.service.options import EMOJI, zone
 from bot.core.projector import Rendered
 from bot.core.security import inert
-from bot.core.text import by_person, mrkdwn, plain
+from bot.core.text import by_person, link, mrkdwn, plain, safe_url
 
 KEEP_ACTION = "codered.keep_level"
 STEP_DOWN_ACTION = "codered.step_down"
@@ -115,8 +115,8 @@ def header(state: HeaderState) -> Rendered | None:
         blocks.append(_md(f"*Resolution*\n{inert(base.summary, 1500)}"))
     blocks.append(DividerBlock())
     lines = [_event(item, base.tz) for item in state.timeline]
-    if base.call_link and not base.resolved_at:
-        lines.append(f"Call: <{base.call_link}|join>")
+    if safe_url(base.call_link) and not base.resolved_at:
+        lines.append(f"Call: {link(base.call_link, 'join')}")
     blocks.append(_context("\n".join(lines) or "—"))
     text = f"Code {base.level} (day {state.day}): {focus}" + (
         " — resolved" if base.resolved_at else ""
@@ -252,12 +252,12 @@ def _call_text(state: NoticeState) -> str:
     base = state.basics
     call_at = dt.datetime.fromisoformat(str(state.data["call_at"]))
     local = call_at.astimezone(zone(str(state.data.get("tz") or base.tz)))
-    link = f" · <{base.call_link}|join the call>" if base.call_link else ""
+    call = f" · {link(base.call_link, 'join the call')}" if safe_url(base.call_link) else ""
     blockers = "\n".join(
         f"   • <@{b.user}>: {inert(b.text, 300)} (since {_date(b.since)})" for b in state.blockers
     )
     return (
-        f":telephone_receiver: *Code red call at {local:%H:%M}* ({local.tzname()}){link}\n"
+        f":telephone_receiver: *Code red call at {local:%H:%M}* ({local.tzname()}){call}\n"
         f"*Agenda*\n1. Open blockers" + (f"\n{blockers}" if blockers else ": none") + "\n"
         "2. Progress against the exit criteria\n3. Loans, paused work, and the level"
     )
