@@ -113,6 +113,7 @@ class Attempt:
     ci_sha: str | None
     pr_url: str | None = None
     state: str = m.COMPLETED
+    files_changed: int = 1
 
 
 async def feed(sessions: Sessions, *events: Any) -> list[str]:
@@ -153,6 +154,7 @@ async def broken_and_handed(sessions: Sessions, history: History, *attempts: Att
                     branch=attempt.branch,
                     ci_sha=attempt.ci_sha,
                     pr_url=attempt.pr_url,
+                    files_changed=attempt.files_changed,
                     ci_state=GREEN if attempt.ci_sha else None,
                 )
             )
@@ -277,6 +279,24 @@ async def test_no_attempts_change_in_the_green_commit_credits_none(
     assert info.fixed_by == () and info.credit_note is None
     assert text == "None of the agents' 3 attempts is in the fix."
     assert not github.asked(f"/compare/{history.red}...")  # the red commit is no attempt's own
+
+
+async def test_an_attempt_that_changed_nothing_is_not_credited(
+    sessions: Sessions, history: History, github: GitHubStandIn
+) -> None:
+    """An attempt that left no change of its own is no fix, even where its branch head is a
+    main commit CI never ran on and that the green commit is."""
+    fixed = history.on_main("Fix login by hand", "def login(user):\n    return user.valid\n")
+    breakage = await broken_and_handed(
+        sessions, history, Attempt("opsbot/agent-1-1", fixed, files_changed=0)
+    )
+    await green_at(sessions, fixed)
+
+    await credit_task(sessions, github.url)({"breakage_id": breakage})
+
+    info, text = await credited(sessions, breakage)
+    assert info.fixed_by == ()
+    assert text == "None of the agents' 1 attempt is in the fix."
 
 
 async def test_another_repositorys_pull_request_is_not_asked_about(

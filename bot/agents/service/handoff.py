@@ -73,6 +73,7 @@ class AttemptBrief:
     ci_state: str | None
     ci_sha: str | None
     pr_url: str | None
+    changed: bool = True  # whether it left a change of its own (files changed)
 
 
 def default_repo(settings: Settings, channel: str | None) -> str | None:
@@ -179,7 +180,10 @@ async def attempts_of(session: AsyncSession, request_id: int) -> list[AttemptBri
         select(AgentTask).where(AgentTask.request_id == request_id).order_by(AgentTask.attempt)
     )
     return [
-        AttemptBrief(t.attempt, t.state, t.branch, t.ci_state, t.ci_sha, t.pr_url) for t in rows
+        AttemptBrief(
+            t.attempt, t.state, t.branch, t.ci_state, t.ci_sha, t.pr_url, bool(t.files_changed)
+        )
+        for t in rows
     ]
 
 

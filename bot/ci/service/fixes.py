@@ -251,13 +251,15 @@ async def credit_job(session: AsyncSession, breakage_id: int) -> CreditJob | Non
 def candidates(
     job: CreditJob, attempts: Sequence[agents.AttemptBrief]
 ) -> list[agents.AttemptBrief]:
-    """Attempts that made a change of their own: completed, and their branch head is none of
-    the breakage's commits (a head that is main's own commit would be "contained" in any
-    later green commit)."""
+    """Attempts that made a change of their own: completed with files changed, and their
+    branch head is none of the breakage's commits (a head that is main's own commit would be
+    "contained" in any later green commit)."""
     return [
         a
         for a in attempts
-        if a.state == agents.COMPLETED and (a.ci_sha is None or a.ci_sha not in job.red_shas)
+        if a.state == agents.COMPLETED
+        and a.changed
+        and (a.ci_sha is None or a.ci_sha not in job.red_shas)
     ]
 
 
