@@ -10,11 +10,9 @@ from.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
-from bot.core.security import redact_secrets_counted
-from bot.core.text import drop_invisible
+from bot.core.prompts import PromptWriter
 
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -89,64 +87,19 @@ def log_tail(log: str, lines: int) -> tuple[str, int]:
     return "\n".join(kept), start
 
 
-class _Writer:
-    """Collects the prompt's lines, redacting and quoting what comes from outside."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.counts: Counter[str] = Counter()
-
-    def clean(self, text: str) -> str:
-        redacted, found = redact_secrets_counted(drop_invisible(text))
-        self.counts.update(found)
-        return redacted
-
-    def size(self) -> int:
-        """The prompt's length so far, newlines included."""
-        return sum(len(line) + 1 for line in self.lines)
-
-    def say(self, *lines: str) -> None:
-        self.lines.extend(lines)
-
-    def quote(self, text: str, limit: int | None = None) -> None:
-        """Quote `text`; its quoted lines take at most `limit` characters of the prompt, newlines
-        and "> " marks included."""
-        quoted = ["> " + line for line in self.clean(text).splitlines() or [""]]
-        if limit is not None:
-            quoted = _fit(quoted, limit)
-        self.lines.extend(quoted)
-
-    def one_line(self, text: str | None, limit: int = 200) -> str:
-        first = (text or "").strip().splitlines()
-        return self.clean(first[0])[:limit] if first else ""
-
-
-def _fit(quoted: list[str], limit: int) -> list[str]:
-    """The first quoted lines that fit in `limit` characters, and a mark when some did not."""
-    cut = "> … (cut)"
-    kept: list[str] = []
-    used = 0
-    for line in quoted:
-        if used + len(line) + 1 > limit - len(cut) - 1:
-            return [*kept, cut]
-        kept.append(line)
-        used += len(line) + 1
-    return kept
-
-
 def build_prompt(brief: FixBrief, *, log_lines: int, max_chars: int) -> Prompt:
-    writer = _Writer()
+    writer = PromptWriter()
     _header(writer, brief)
     _jobs(writer, brief, log_lines)
     _suspects(writer, brief)
     _diff(writer, brief, max_chars)
-    text = "\n".join(writer.lines)
+    text = writer.text
     if len(text) > max_chars:
         text = text[: max_chars - 20].rstrip() + "\n… (cut to size)"
     return Prompt(text, dict(writer.counts))
 
 
-def _header(writer: _Writer, brief: FixBrief) -> None:
+def _header(writer: PromptWriter, brief: FixBrief) -> None:
     green = f", last green at {brief.last_green_sha[:12]}" if brief.last_green_sha else ""
     writer.say(
         "You are a coding agent asked to fix a failing CI build.",
@@ -166,7 +119,7 @@ def _header(writer: _Writer, brief: FixBrief) -> None:
         writer.say(f"Run: {writer.one_line(brief.run_url, 300)}")
 
 
-def _jobs(writer: _Writer, brief: FixBrief, log_lines: int) -> None:
+def _jobs(writer: PromptWriter, brief: FixBrief, log_lines: int) -> None:
     if brief.jobs is None:
         writer.say("Failing jobs: not known (the CI provider was not asked).")
     elif not brief.jobs:
@@ -188,7 +141,7 @@ def _jobs(writer: _Writer, brief: FixBrief, log_lines: int) -> None:
         writer.say(f"Note: {note}")
 
 
-def _suspects(writer: _Writer, brief: FixBrief) -> None:
+def _suspects(writer: PromptWriter, brief: FixBrief) -> None:
     since = f" since {brief.last_green_sha[:12]}" if brief.last_green_sha else ""
     writer.say("", f"## Suspect commits{since} (newest first)", DATA_NOTE)
     if not brief.suspects:
@@ -199,7 +152,7 @@ def _suspects(writer: _Writer, brief: FixBrief) -> None:
         writer.quote(writer.one_line(commit.message, 300))
 
 
-def _diff(writer: _Writer, brief: FixBrief, max_chars: int) -> None:
+def _diff(writer: PromptWriter, brief: FixBrief, max_chars: int) -> None:
     """The suspects' diff, file by file, while the prompt stays within `max_chars` (with room
     for the line saying files were left out)."""
     if brief.files is None:

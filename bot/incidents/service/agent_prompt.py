@@ -10,9 +10,9 @@ the instruction of whoever sent it to the agents.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.core.prompts import PromptWriter
 from bot.core.security import redact_secrets_counted
 from bot.core.text import drop_invisible
 from bot.incidents.service.state import EntryState
@@ -49,24 +49,6 @@ class Prompt:
     redactions: dict[str, int] = field(default_factory=dict)
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.counts: Counter[str] = Counter()
-
-    def clean(self, text: str, limit: int = MAX_TEXT) -> str:
-        redacted, found = redact_secrets_counted(drop_invisible(text))
-        self.counts.update(found)
-        return redacted if len(redacted) <= limit else redacted[:limit] + " … (cut)"
-
-    def say(self, *lines: str) -> None:
-        self.lines.extend(lines)
-
-    def quote(self, text: str, limit: int = MAX_TEXT) -> None:
-        clean = self.clean(text, limit)
-        self.lines.extend("> " + line for line in clean.splitlines() or [""])
-
-
 def one_line(text: str, limit: int = MAX_INSTRUCTION) -> str:
     redacted, _ = redact_secrets_counted(drop_invisible(" ".join(text.split())))
     return redacted if len(redacted) <= limit else redacted[: limit - 1] + "…"
@@ -77,7 +59,7 @@ def _when(at: dt.datetime) -> str:
 
 
 def build_prompt(brief: FollowUpBrief) -> Prompt:
-    writer = _Writer()
+    writer = PromptWriter()
     writer.say(
         "You are a coding agent asked to carry out a follow-up of a production incident.",
         f"Repository: {brief.repo}",
@@ -90,7 +72,7 @@ def build_prompt(brief: FollowUpBrief) -> Prompt:
     recorded = f"Recorded by Slack user {brief.recorded_by}"
     owner = f"; owner: Slack user {brief.owner}" if brief.owner else ""
     writer.say(f"{recorded}{owner}:")
-    writer.quote(brief.followup)
+    writer.quote(brief.followup, MAX_TEXT)
     writer.say("", "## The incident", DATA_NOTE)
     writer.say("Title:")
     writer.quote(brief.title, 300)
@@ -99,15 +81,15 @@ def build_prompt(brief: FollowUpBrief) -> Prompt:
     )
     if brief.description:
         writer.say("Description:")
-        writer.quote(brief.description)
+        writer.quote(brief.description, MAX_TEXT)
     if brief.summary:
         writer.say("Summary:")
-        writer.quote(brief.summary)
+        writer.quote(brief.summary, MAX_TEXT)
     _timeline(writer, brief.timeline)
-    return Prompt("\n".join(writer.lines), one_line(brief.followup), dict(writer.counts))
+    return Prompt(writer.text, one_line(brief.followup), dict(writer.counts))
 
 
-def _timeline(writer: _Writer, timeline: tuple[EntryState, ...]) -> None:
+def _timeline(writer: PromptWriter, timeline: tuple[EntryState, ...]) -> None:
     shown = timeline[-TIMELINE_LINES:]
     more = f", the last {len(shown)} of {len(timeline)}" if len(shown) < len(timeline) else ""
     writer.say("", f"## Timeline (oldest first{more})", DATA_NOTE)
