@@ -165,6 +165,7 @@ class CiFixRequest(InWorkspace, Base):
     requested_by: Mapped[str] = mapped_column(String(32))
     reviewers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     attempts: Mapped[int] = mapped_column(Integer)
+    backend: Mapped[str | None] = mapped_column(String(64))  # None: `ci.fix_backend`
     # "preparing" (reading the failing jobs, logs and diff), "handed" (the agents' request
     # `agent_request_id` runs it) or "failed" (`problem` says why).
     status: Mapped[str] = mapped_column(String(16), default="preparing")

@@ -49,10 +49,12 @@ class CiConfig(Section):
         default=2,
         ge=1,
         le=4,
-        description='attempts started by a breakage card\'s "Ask agents to fix" button',
+        description='attempts prefilled in the form a breakage card\'s "Ask agents to fix" '
+        "button opens",
     )
     fix_backend: str | None = Field(
-        default=None, description="the agent backend that fixes breakages (default: the first)"
+        default=None,
+        description="the agent backend prefilled in that form (default: the first)",
     )
     fix_log_lines: int = Field(
         default=80, ge=5, le=1000, description="lines of each failing job's log the agents see"

@@ -2,9 +2,10 @@
 button presses through the real web app, Slack played by the sandbox, the command backend and
 real git, and the GitHub stand-in for jobs, logs and compare.
 
-red breakage with suspects -> "Ask agents to fix" -> refused for a stranger -> accepted for a
-route owner -> two attempts -> their comparison in the card's thread, mentioning the suspect ->
-CI green on attempt 2's branch marks it -> main green at attempt 2's commit names it on the card.
+red breakage with suspects -> "Ask agents to fix" -> refused for a stranger (no form) -> the
+route owner's press opens the form -> two attempts asked of the chosen agent -> their comparison
+in the card's thread, mentioning the suspect -> CI green on attempt 2's branch marks it -> main
+green at attempt 2's commit names it on the card.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = ["checkout"]  # a fixture, from the command backend's tests
 from tests.agents.test_command_backend_e2e import checkout  # noqa: E402,F401
 
 CAROL, DAVE, ALICE = "U0CAROL", "U0DAVE", "U0ALICE"  # route owner, stranger, suspect
+FORM = "ci.ask_agents.form"  # what the card's button opens
 RUN_ID, JOB_ID = 4242, 77
 LEAKED = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
 LOG = "\n".join(
@@ -97,6 +99,27 @@ async def _count(bot: BotUnderTest, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def opened_form(args: dict[str, Any]) -> dict[str, Any]:
+    """The view a views.open call sent."""
+    view = args["view"]
+    return dict(json.loads(view) if isinstance(view, str) else view)
+
+
+def _initial(form: dict[str, Any], block_id: str) -> str:
+    """The value a form's select is prefilled with."""
+    [block] = [b for b in form["blocks"] if b.get("block_id") == block_id]
+    return str(block["element"]["initial_option"]["value"])
+
+
+def choice(attempts: str, backend: str) -> dict[str, Any]:
+    """What the form sends when `attempts` and `backend` are picked."""
+    picked = {"attempts": attempts, "backend": backend}
+    return {
+        block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
+        for block, value in picked.items()
+    }
+
+
 async def _attempt_heads(checkout: Path) -> list[str]:
     origin = checkout.parent / "origin.git"
     return [_git(origin, "rev-parse", f"opsbot/agent-1-{n}") for n in (1, 2)]
@@ -128,16 +151,32 @@ async def test_a_breakage_handed_to_agents_and_fixed_by_attempt_two(
         refusal = told(bot, DAVE)
         assert "Only the route's owners, its suspects or an admin can ask agents to fix" in refusal
         assert await _count(bot, CiFixRequest) == 0 and await _count(bot, AgentRequest) == 0
+        assert bot.state.calls_to("views.open") == [] and bot.state.open_views() == []
 
-        # The route's owner asks; a second press while they work starts nothing.
+        # The route's owner's press opens the form, prefilled with ci.fix_attempts and the
+        # first backend; nothing is asked yet.
         await bot.slack.block_action(CAROL, "ci.ask_agents", value="1", channel="C0CI",
                                      message_ts=card.ts)  # fmt: skip
+        await bot.settle()
+        [opened] = bot.state.calls_to("views.open")
+        form = opened_form(opened.args)
+        assert form["callback_id"] == FORM
+        assert json.loads(form["private_metadata"])["breakage"] == 1
+        assert _initial(form, "attempts") == "2" and _initial(form, "backend") == "local"
+        assert [v.callback_id for v in bot.state.open_views(CAROL)] == [FORM]
+        assert await _count(bot, CiFixRequest) == 0
+
+        # She asks for two attempts by the local agent; a press while they work starts nothing
+        # and opens no form.
+        answer = await bot.slack.view_submission(CAROL, FORM, choice("2", "local"))
+        assert answer.status_code == 200 and not answer.content
         await bot.slack.block_action(CAROL, "ci.ask_agents", value="1", channel="C0CI",
                                      message_ts=card.ts)  # fmt: skip
         await bot.settle()
         said = told(bot, CAROL)
         assert "Asked 2 agent attempts to fix this breakage" in said
         assert "already" in said
+        assert len(bot.state.calls_to("views.open")) == 1
         await until(bot, lambda: all_in(bot, m.COMPLETED), timeout=60)
         assert await _count(bot, CiFixRequest) == 1 and await _count(bot, AgentRequest) == 1
 
@@ -147,6 +186,7 @@ async def test_a_breakage_handed_to_agents_and_fixed_by_attempt_two(
             request = await session.get(AgentRequest, 1)
         assert request is not None and request.thread_ts == card.ts
         assert request.channel == "C0CI" and request.requester == CAROL
+        assert request.backend == "local" and request.attempts == 2
         sent = request.sent_payload or ""
         assert "- Job pytest: failure; failing step: #2 Run tests" in sent
         assert "> ##[error]Process completed with exit code 1." in sent
@@ -204,6 +244,10 @@ async def test_without_a_token_the_agents_get_what_the_webhook_gave(
         [card] = bot.state.messages("C0CI")
         await bot.slack.block_action(CAROL, "ci.ask_agents", value="1", channel="C0CI",
                                      message_ts=card.ts)  # fmt: skip
+        await bot.settle()
+        [form] = bot.state.open_views(CAROL)
+        assert _initial(form.payload, "attempts") == "1"  # ci.fix_attempts
+        await bot.slack.view_submission(CAROL, FORM, choice("1", "local"))
         await until(bot, lambda: all_in(bot, m.COMPLETED), timeout=60)
         async with bot.rt.sessions() as session:
             request = await session.get(AgentRequest, 1)

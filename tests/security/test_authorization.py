@@ -249,6 +249,10 @@ AGENT_FORM = {
     **_input("repo", {"type": "plain_text_input", "value": "octo-org/octo-repo"}),
 }
 ANSWER_FORM = _input("q0", {"type": "plain_text_input", "value": "spying"})
+FIX_FORM = {
+    **_input("attempts", {"type": "static_select", "selected_option": {"value": "4"}}),
+    **_input("backend", {"type": "static_select", "selected_option": {"value": "sandbox"}}),
+}
 
 # (type, declared key) -> the forged payload. Entries open to everyone are listed in OPEN.
 PROBES: dict[tuple[str, str], Build] = {
@@ -284,6 +288,9 @@ PROBES: dict[tuple[str, str], Build] = {
     ("view", "standups.create"): _form("standups.create", STANDUP_FORM),
     ("view", "standups.answer"): _form("standups.answer", ANSWER_FORM, {"run": "{r.run}"}),
     ("view", "agents.send"): _form("agents.send", AGENT_FORM, {"channel": SECRET}),
+    ("view", "ci.ask_agents.form"): _form(
+        "ci.ask_agents.form", FIX_FORM, {"breakage": "{r.breakage}"}
+    ),
     ("shortcut", "send_to_agent"): _shortcut("send_to_agent"),
 }
 # Declared entries that touch no record: anyone in the workspace may use them.
@@ -298,6 +305,7 @@ SEE_BUT_NOT_ACT: dict[tuple[str, str], Build] = {
     ("action", "agents.open_pr"): PROBES[("action", "agents.open_pr")],
     ("action", "agents.continue"): PROBES[("action", "agents.continue")],
     ("action", "ci.ask_agents"): PROBES[("action", "ci.ask_agents")],
+    ("view", "ci.ask_agents.form"): PROBES[("view", "ci.ask_agents.form")],
     ("command", "/standup"): PROBES[("command", "/standup")],
     ("action", "standups.write"): PROBES[("action", "standups.write")],
     ("view", "standups.answer"): PROBES[("view", "standups.answer")],

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import models as m
 from bot.agents.models import AgentRequest, AgentTask
-from bot.agents.service.parsing import Catalog, Spec, check_backend, parse_attempts
+from bot.agents.service.parsing import (
+    MAX_ATTEMPTS,
+    Catalog,
+    Spec,
+    check_backend,
+    parse_attempts,
+)
 from bot.agents.settings import SECTION as AGENTS
 from bot.config import Settings
 
@@ -91,6 +97,12 @@ def known_repos(settings: Settings) -> list[str]:
     """The repositories the agents work on, sorted (none without a backend)."""
     agents = settings.section(AGENTS)
     return sorted(Catalog.from_config(agents).known_repos) if agents.backends else []
+
+
+def handoff_choices(settings: Settings) -> tuple[tuple[str, ...], int]:
+    """What a hand-off may pick: the configured backends' names (`agents.backends`, in order:
+    the first is the default) and the most attempts it may ask for (as `attempts=` allows)."""
+    return Catalog.from_config(settings.section(AGENTS)).backends, MAX_ATTEMPTS
 
 
 def handoff_repo(settings: Settings, repo: str) -> str | None:

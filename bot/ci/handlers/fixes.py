@@ -1,24 +1,33 @@
-"""The breakage card's "Ask agents to fix" button: who may press it (the gate's targets, the
-policy in `bot.ci.service.access`), and the press -> `service.fixes.ask` -> an ephemeral answer.
-A refusal, by the gate or by the rules, writes nothing."""
+"""The breakage card's "Ask agents to fix" button and the form it opens: who may press it and
+submit the form (the gate's targets, the policy in `bot.ci.service.access`, one rule for both),
+the press -> `service.fixes.opening` -> the form (how many attempts, which agent), and the
+submission -> `service.fixes.ask` -> an ephemeral answer in the card's channel. A refusal, by
+the gate or by the rules, writes nothing and opens nothing."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 
+from bot.agents import service as agents
+from bot.ci.models import CiFixRequest
 from bot.ci.service import access, fixes
 from bot.ci.service.kinds import ASK_AGENTS_ACTION, CREDIT_TASK, FIX_TASK
 from bot.ci.service.suspects import listed, users_here
 from bot.ci.settings import SECTION as CI
+from bot.ci.views.fix_form import ATTEMPTS, CALLBACK, fix_form, form_breakage, read_fix_form
 from bot.ci.workflows.fixes import FixCredit, FixPreparer
 from bot.core.db import transaction
-from bot.core.gate import Incoming, one
+from bot.core.gate import Incoming, incoming_of, one
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
+
+log = logging.getLogger(__name__)
 
 
 def breakage_number(action: dict[str, Any]) -> int | None:
@@ -30,6 +39,11 @@ def breakage_number(action: dict[str, Any]) -> int | None:
 
 def _breakage_ref(incoming: Incoming) -> str:
     number = breakage_number(incoming.action)
+    return str(number) if number is not None else ""
+
+
+def _form_ref(incoming: Incoming) -> str:
+    number = form_breakage(incoming.metadata())
     return str(number) if number is not None else ""
 
 
@@ -51,28 +65,85 @@ def register_fixes(rt: FeatureContext) -> None:
         breakage_id = breakage_number(action)
         if breakage_id is None:
             return  # the gate refused it already
-        text = await _ask(rt, breakage_id, str(body["user"]["id"]))
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+        problem = await _open_form(rt, breakage_id, str(body.get("trigger_id") or ""))
+        if problem is not None:
+            await respond(text=problem, response_type="ephemeral", replace_original=False)
+
+    # The same rule decides the form's submission as the press: the form names its breakage.
+    @rt.gate.view(CALLBACK, one(access.CI_BREAKAGE, access.FIX, _form_ref))
+    async def ask_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        breakage_id = form_breakage(incoming_of(body).metadata())
+        if breakage_id is None:
+            await ack()  # the gate refused it already
+            return
+        backends, most = agents.handoff_choices(rt.settings)
+        choice, errors = read_fix_form(view, backends, most)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        user = str(body["user"]["id"])
+        try:
+            fix = await _ask(rt, breakage_id, user, choice.attempts, choice.backend)
+        except fixes.FixRefused as refusal:  # e.g. someone else's round started meanwhile
+            await ack(response_action="errors", errors={ATTEMPTS: str(refusal)[:150]})
+            return
+        await ack()
+        await _tell(rt, fix.channel, user, _asked(fix))
 
 
-async def _ask(rt: FeatureContext, breakage_id: int, user: str) -> str:
+async def _open_form(rt: FeatureContext, breakage_id: int, trigger_id: str) -> str | None:
+    """Open the form when agents may be asked now; else what to say to the person who pressed."""
     config = rt.settings.section(CI)
     try:
-        async with transaction(rt.sessions) as session:
-            suspects = await users_here(session, await listed(session, breakage_id), config.authors)
-            fix = await fixes.ask(
-                session,
-                breakage_id,
-                settings=rt.settings,
-                user=user,
-                reviewers=list(suspects.values()),
-                attempts=config.fix_attempts,
-            )
+        async with rt.sessions() as session:
+            start = await fixes.opening(session, breakage_id, settings=rt.settings)
     except fixes.FixRefused as refusal:
         return f":no_entry: {refusal}"
+    backends, most = agents.handoff_choices(rt.settings)
+    form = fix_form(
+        breakage_id,
+        f"{start.repo} {start.branch}",
+        backends=backends,
+        most=most,
+        attempts=config.fix_attempts,
+        backend=config.fix_backend,
+    )
+    try:
+        await rt.client.views_open(trigger_id=trigger_id, view=form)
+    except SlackApiError as error:
+        log.warning("ci: views.open failed: %s", error.response.get("error"))
+        return ":warning: I could not open the form to ask the agents; press the button again."
+    return None
+
+
+async def _ask(
+    rt: FeatureContext, breakage_id: int, user: str, attempts: int, backend: str
+) -> CiFixRequest:
+    config = rt.settings.section(CI)
+    async with transaction(rt.sessions) as session:
+        suspects = await users_here(session, await listed(session, breakage_id), config.authors)
+        return await fixes.ask(
+            session,
+            breakage_id,
+            settings=rt.settings,
+            user=user,
+            reviewers=list(suspects.values()),
+            attempts=attempts,
+            backend=backend,
+        )
+
+
+def _asked(fix: CiFixRequest) -> str:
     count = f"{fix.attempts} agent attempts" if fix.attempts != 1 else "an agent"
     review = " and the suspects are asked to review them" if fix.reviewers else ""
     return (
         f":robot_face: Asked {count} to fix this breakage. They work in the card's thread; "
         f"their comparison follows there{review}."
     )
+
+
+async def _tell(rt: FeatureContext, channel: str, user: str, text: str) -> None:
+    try:
+        await rt.client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as error:
+        log.info("ci: could not tell %s: %s", user, error.response.get("error"))

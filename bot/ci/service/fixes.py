@@ -1,7 +1,8 @@
 """Breakages handed to coding agents from their card ("Ask agents to fix"), and the attempt
 credited with the fix once the branch is green again (no Slack and no HTTP here).
 
-A press records a `CiFixRequest` and the durable step that prepares it (`FIX_TASK`, in
+A press opens a form (how many attempts, which agent) once `opening` says asking can start;
+its submission records a `CiFixRequest` and the durable step that prepares it (`FIX_TASK`, in
 `bot/ci/workflows/fixes.py`: it reads GitHub, builds the prompt and hands it to the agents
 through their service). The agents run in the card's thread; the card follows their request.
 When the breakage ends, `CREDIT_TASK` decides which attempt, if any, the green commit holds.
@@ -115,6 +116,38 @@ async def card_of(session: AsyncSession, breakage_id: int) -> tuple[str, str]:
         raise FixRefused("The breakage's card is not posted here yet; try again shortly.") from None
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What a press on a breakage's card may start: where the agents work, and the round."""
+
+    repo: str  # as the agents name it
+    branch: str
+    channel: str  # the card: the agents work in its thread
+    thread_ts: str
+    previous: CiFixRequest | None  # the latest round, over
+
+
+async def opening(session: AsyncSession, breakage_id: int, *, settings: Settings) -> Opening:
+    """Whether agents may be asked to fix the breakage from its card in this workspace now (the
+    rules a press, and then its form, must pass); `FixRefused` saying why not. Writes nothing."""
+    breakage = await session.get(CiBreakage, breakage_id)
+    pipeline = await session.get(CiPipeline, breakage.pipeline_id) if breakage else None
+    if breakage is None or pipeline is None:
+        raise FixRefused("That CI breakage no longer exists.")
+    if breakage.status != "open":
+        raise FixRefused("This breakage is over: the branch is green again.")
+    repo = agents.handoff_repo(settings, pipeline.repo)
+    if repo is None:
+        raise FixRefused(
+            f"The agents do not work on {pipeline.repo}: add it to agents.repos to ask them."
+        )
+    channel, thread_ts = await card_of(session, breakage_id)
+    previous = await latest(session, breakage_id)
+    if previous is not None and await is_running(session, previous):
+        raise FixRefused("Agents are already working on this breakage: follow them in this thread.")
+    return Opening(repo, pipeline.branch, channel, thread_ts, previous)
+
+
 async def ask(
     session: AsyncSession,
     breakage_id: int,
@@ -123,31 +156,22 @@ async def ask(
     user: str,
     reviewers: Sequence[str],
     attempts: int,
+    backend: str | None = None,
 ) -> CiFixRequest:
-    """Record that `user` asked agents to fix the breakage from its card in this workspace,
-    and queue its preparation; `FixRefused` when nothing is to start."""
-    breakage = await session.get(CiBreakage, breakage_id)
-    pipeline = await session.get(CiPipeline, breakage.pipeline_id) if breakage else None
-    if breakage is None or pipeline is None:
-        raise FixRefused("That CI breakage no longer exists.")
-    if breakage.status != "open":
-        raise FixRefused("This breakage is over: the branch is green again.")
-    if agents.handoff_repo(settings, pipeline.repo) is None:
-        raise FixRefused(
-            f"The agents do not work on {pipeline.repo}: add it to agents.repos to ask them."
-        )
-    channel, thread_ts = await card_of(session, breakage_id)
-    previous = await latest(session, breakage_id)
-    if previous is not None and await is_running(session, previous):
-        raise FixRefused("Agents are already working on this breakage: follow them in this thread.")
+    """Record that `user` asked agents to fix the breakage from its card in this workspace
+    (`attempts` attempts by `backend`, None: `ci.fix_backend`), and queue its preparation;
+    `FixRefused` when nothing is to start (`opening`)."""
+    start = await opening(session, breakage_id, settings=settings)
+    previous = start.previous
     fix = CiFixRequest(
         breakage_id=breakage_id,
         round=previous.round + 1 if previous else 1,
-        channel=channel,
-        thread_ts=thread_ts,
+        channel=start.channel,
+        thread_ts=start.thread_ts,
         requested_by=user,
         reviewers=list(dict.fromkeys(reviewers)),
         attempts=attempts,
+        backend=backend,
         status=PREPARING,
         fixed_by=[],
         created_at=utcnow(),

@@ -10,6 +10,7 @@ STILL_RED_JOB = "ci.still_red"
 FIX_TASK = "ci.fix"  # gather a breakage's jobs, logs and diff, and hand it to the agents
 CREDIT_TASK = "ci.fix_credit"  # once green: which of the agents' attempts is in the fix
 ASK_AGENTS_ACTION = "ci.ask_agents"  # the card's "Ask agents to fix" button
+ASK_AGENTS_FORM = "ci.ask_agents.form"  # the form that button opens: attempts, agent
 
 
 def post_key(record_id: int, team: str) -> str:

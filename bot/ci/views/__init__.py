@@ -1,7 +1,7 @@
 """Pure views: a breakage card, and the thread lines under it; the `/ci` answers.
 
-Beside them: `text` (the small formatters they share) and `fix` (what the card and its thread
-say of the agents asked to fix a breakage).
+Beside them: `text` (the small formatters they share), `fix` (what the card and its thread
+say of the agents asked to fix a breakage) and `fix_form` (the form its button opens).
 """
 
 from __future__ import annotations

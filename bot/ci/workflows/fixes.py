@@ -53,7 +53,8 @@ class FixPreparer:
         brief = await self._brief(job)
         config = self.rt.settings.section(CI)
         prompt = build_prompt(brief, log_lines=config.fix_log_lines, max_chars=config.fix_max_chars)
-        handoff = _handoff(job, repo, brief, prompt.text, prompt.redactions, config.fix_backend)
+        backend = job.fix.backend or config.fix_backend  # the one picked in the form
+        handoff = _handoff(job, repo, brief, prompt.text, prompt.redactions, backend)
         left_out = "; ".join(brief.left_out) or None
         async with transaction(self.rt.sessions) as session:
             if not await fixes.still_preparing(session, fix_id):
