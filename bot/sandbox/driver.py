@@ -395,3 +395,12 @@ class SlackDriver(UserActions):
         if msg is None:
             raise KeyError(f"no message {ts} in {channel}")
         return message_json(self.state, msg)
+
+
+def picked(**choices: str) -> JsonDict:
+    """A form's state values when each field (block id) has the option `value` chosen in its
+    static select (element `value`, as `bot.core.forms` builds them)."""
+    return {
+        block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
+        for block, value in choices.items()
+    }

@@ -23,6 +23,7 @@ from bot.agents import models as m
 from bot.agents import service as agents
 from bot.agents.models import AgentRequest, AgentTask
 from bot.ci.models import CiFixRequest
+from bot.sandbox.driver import picked
 from bot.sandbox.github import GitHubStandIn, job
 from bot.sandbox.harness import BotUnderTest
 from tests.agents.e2e import all_in, posts_of, shown, told, until, view_ts
@@ -113,11 +114,7 @@ def _initial(form: dict[str, Any], block_id: str) -> str:
 
 def choice(attempts: str, backend: str) -> dict[str, Any]:
     """What the form sends when `attempts` and `backend` are picked."""
-    picked = {"attempts": attempts, "backend": backend}
-    return {
-        block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
-        for block, value in picked.items()
-    }
+    return picked(attempts=attempts, backend=backend)
 
 
 async def _attempt_heads(checkout: Path) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -16,11 +17,19 @@ from bot.incidents.service.agent_prompt import (
     FollowUpBrief,
     build_prompt,
 )
+from bot.incidents.service.handoffs import SendChoices
 from bot.incidents.service.parsing import parse
 from bot.incidents.service.state import EntryState, FollowUpAgent, FollowUpState
 from bot.incidents.views import incident_card
 from bot.incidents.views.agents import SEND_FOLLOWUP, agent_line, agent_markdown
+from bot.incidents.views.followup_form import (
+    SendChoice,
+    followup_form,
+    form_ids,
+    read_followup_form,
+)
 from bot.incidents.views.postmortem import render
+from bot.sandbox.driver import picked
 from tests.incidents.factories import OPTIONS, T0, incident
 
 LEAKED = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
@@ -165,3 +174,34 @@ def test_the_postmortem_links_the_followups_pull_request() -> None:
     sent = FollowUpState(2, "Add a retry", "U0BOB", agent=OPENED, agent_requested=True)
     markdown = render(incident(followups=(sent,)), "UTC", {"U0BOB": "Bob"})
     assert f"- [ ] Add a retry (owner: Bob); agent pull request: [PR #12]({PR})" in markdown
+
+
+# ------------------------------------------------------------------ the card menu's form
+
+CHOICES = SendChoices(("octo-org/api", "octo-org/web"), "octo-org/web", ("codex", "claude"), 4)
+
+
+def _submitted(**values: str) -> dict[str, Any]:
+    return {"state": {"values": picked(**values)}}
+
+
+def test_the_form_offers_the_agents_choices_and_starts_with_the_channels_repository() -> None:
+    form = followup_form(3, 7, "Add a <!channel> retry", CHOICES).to_dict()
+    blocks = {b.get("block_id"): b for b in form["blocks"]}
+    assert blocks["repo"]["element"]["initial_option"]["value"] == "octo-org/web"
+    assert [o["value"] for o in blocks["backend"]["element"]["options"]] == ["codex", "claude"]
+    assert blocks["attempts"]["element"]["initial_option"]["value"] == "1"
+    assert "<!channel>" not in json.dumps(form)  # the follow-up's text is shown inert
+    assert form_ids(json.loads(form["private_metadata"])) == (3, 7)
+
+
+def test_the_form_reads_what_was_picked_and_refuses_what_was_not_offered() -> None:
+    chosen, errors = read_followup_form(
+        _submitted(repo="octo-org/api", attempts="3", backend="claude"), CHOICES
+    )
+    assert errors == {} and chosen == SendChoice("octo-org/api", 3, "claude")
+    chosen, errors = read_followup_form(
+        _submitted(repo="evil/repo", attempts="9", backend="rm -rf"), CHOICES
+    )
+    assert chosen is None and set(errors) == {"repo", "attempts", "backend"}
+    assert form_ids({"incident": "1", "followup": "x"}) is None

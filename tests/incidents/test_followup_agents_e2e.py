@@ -10,16 +10,20 @@ both pull requests.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.agents import models as m
 from bot.agents.models import AgentRequest
 from bot.incidents.models import FollowUp
 from bot.incidents.service import kinds
+from bot.incidents.views.followup_form import CALLBACK as FOLLOWUP_FORM
+from bot.sandbox.driver import picked
 from bot.sandbox.github import GitHubStandIn
 from bot.sandbox.harness import BotUnderTest
 from tests.agents.e2e import all_in, tasks, until
@@ -124,6 +128,20 @@ async def test_a_followup_sent_to_agents_gets_its_pr_on_card_postmortem_and_dige
         await bot.slack.block_action(
             ALICE, "incidents.followup_agent", value="1:2", channel=channel, message_ts=card_ts
         )
+        await bot.settle()
+        # The choice opens a form: repository (the channel's default is none here, so the
+        # only one), attempts and agent; nothing is sent yet.
+        [opened] = bot.state.calls_to("views.open")
+        form = opened.args["view"]
+        form = json.loads(form) if isinstance(form, str) else form
+        assert form["callback_id"] == FOLLOWUP_FORM
+        metadata = json.loads(form["private_metadata"])
+        assert (metadata["incident"], metadata["followup"]) == (1, 2)
+        assert [b["block_id"] for b in form["blocks"][1:]] == ["repo", "attempts", "backend"]
+        assert await _requests(bot) == 1
+        await bot.slack.view_submission(
+            ALICE, FOLLOWUP_FORM, picked(repo="octo-org/octo-repo", attempts="1", backend="local")
+        )
         await until(bot, lambda: "sent to a coding agent" in _told(bot, ALICE))
         await until(bot, lambda: all_in(bot, m.COMPLETED), timeout=60)
         await until(bot, lambda: f"<{PR_2}|PR #2>" in message_text(bot, channel, card_ts))
@@ -144,6 +162,11 @@ async def test_a_followup_sent_to_agents_gets_its_pr_on_card_postmortem_and_dige
         shown = text_of(digest)
         assert f"<{PR_1}|PR for a follow-up of #1: Add a retry to the payment call" in shown
         assert f"<{PR_2}|PR for a follow-up of #1: Write the pool-exhaustion runbook" in shown
+
+
+async def _requests(bot: BotUnderTest) -> int:
+    async with bot.rt.sessions() as session:
+        return len(list(await session.scalars(select(AgentRequest))))
 
 
 def _told(bot: BotUnderTest, user: str) -> str:

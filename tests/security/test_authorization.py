@@ -253,6 +253,10 @@ FIX_FORM = {
     **_input("attempts", {"type": "static_select", "selected_option": {"value": "4"}}),
     **_input("backend", {"type": "static_select", "selected_option": {"value": "sandbox"}}),
 }
+FOLLOWUP_FORM = {
+    **_input("repo", {"type": "static_select", "selected_option": {"value": "octo-org/octo-repo"}}),
+    **_input("attempts", {"type": "static_select", "selected_option": {"value": "1"}}),
+}
 
 # (type, declared key) -> the forged payload. Entries open to everyone are listed in OPEN.
 PROBES: dict[tuple[str, str], Build] = {
@@ -290,6 +294,11 @@ PROBES: dict[tuple[str, str], Build] = {
     ("view", "agents.send"): _form("agents.send", AGENT_FORM, {"channel": SECRET}),
     ("view", "ci.ask_agents.form"): _form(
         "ci.ask_agents.form", FIX_FORM, {"breakage": "{r.breakage}"}
+    ),
+    ("view", "incidents.followup_agent.form"): _form(
+        "incidents.followup_agent.form",
+        FOLLOWUP_FORM,
+        {"incident": "{r.incident}", "followup": "{r.followup}"},
     ),
     ("shortcut", "send_to_agent"): _shortcut("send_to_agent"),
 }

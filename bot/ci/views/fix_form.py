@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, InputBlock, Option, StaticSelectElement
+from slack_sdk.models.blocks import Block, ContextBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from bot.ci.service.kinds import ASK_AGENTS_FORM
+from bot.core.forms import attempts_pick, number_in, pick, submitted
 from bot.core.security import inert
 
 CALLBACK = ASK_AGENTS_FORM
 ATTEMPTS, BACKEND = "attempts", "backend"  # the form's blocks
-VALUE = "value"  # each block's element
 BREAKAGE = "breakage"  # the private_metadata key of the breakage id
 
 
@@ -38,8 +38,6 @@ def fix_form(
 ) -> View:
     """Asking agents to fix breakage `breakage_id` (of `where`, "repo branch"), prefilled with
     `attempts` (brought within 1..`most`) and `backend` (when configured; else the first)."""
-    numbers = [Option(text=str(n), value=str(n)) for n in range(1, most + 1)]
-    picked = numbers[min(max(attempts, 1), most) - 1]
     blocks: list[Block] = [
         ContextBlock(
             elements=[
@@ -50,22 +48,10 @@ def fix_form(
                 )
             ]
         ),
-        InputBlock(
-            block_id=ATTEMPTS,
-            label="Attempts (run in parallel, then compared)",
-            element=StaticSelectElement(action_id=VALUE, options=numbers, initial_option=picked),
-        ),
+        attempts_pick(ATTEMPTS, most, attempts),
     ]
-    agents = [Option(text=name[:75], value=name) for name in backends[:100]]
-    if agents:
-        chosen = next((o for o in agents if o.value == backend), agents[0])
-        blocks.append(
-            InputBlock(
-                block_id=BACKEND,
-                label="Agent",
-                element=StaticSelectElement(action_id=VALUE, options=agents, initial_option=chosen),
-            )
-        )
+    if backends:
+        blocks.append(pick(BACKEND, "Agent", backends, backend))
     return View(
         type="modal",
         callback_id=CALLBACK,
@@ -84,26 +70,20 @@ def form_breakage(metadata: dict[str, Any]) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
-def _picked(values: dict[str, Any], block: str) -> str:
-    element = (values.get(block) or {}).get(VALUE) or {}
-    return str((element.get("selected_option") or {}).get("value") or "").strip()
-
-
 def read_fix_form(
     view: dict[str, Any], backends: Sequence[str], most: int
 ) -> tuple[FixChoice | None, dict[str, str]]:
     """What the submitted form asks for, or the errors to show next to its fields: attempts
     from 1 to `most`, and one of the configured `backends`."""
-    values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
-    attempts = _picked(values, ATTEMPTS)
-    if not (attempts.isascii() and attempts.isdigit() and 1 <= int(attempts) <= most):
+    attempts = number_in(submitted(view, ATTEMPTS), most)
+    if attempts is None:
         errors[ATTEMPTS] = f"Pick from 1 to {most} attempts."
-    backend = _picked(values, BACKEND)
+    backend = submitted(view, BACKEND)
     if backend not in backends:
         known = ", ".join(backends[:10]) or "none"
         block = BACKEND if backends else ATTEMPTS  # the form has no agent field without any
         errors[block] = f"Pick one of the configured agents ({known})."[:150]
-    if errors:
+    if errors or attempts is None:
         return None, errors
-    return FixChoice(int(attempts), backend), {}
+    return FixChoice(attempts, backend), {}

@@ -1,29 +1,41 @@
 """The incident card's "Send a follow-up to an agent" menu: who may use it (the gate's targets:
-the incident's `SEND` verb and the agents' `START`), and the choice -> `service.handoffs` -> an
-ephemeral answer. A refusal, by the gate or by the rules, writes nothing."""
+the incident's `SEND` verb and the agents' `START`, for the menu and for its form alike), the
+choice -> a form (repository, attempts, agent) -> `service.handoffs` -> an ephemeral answer. A
+refusal, by the gate or by the rules, writes nothing."""
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import service as agents
 from bot.core.commands import UsageError
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target
-from bot.core.projector import redraw
+from bot.core.projector import posted_ts, redraw
 from bot.incidents.handlers.commands import sent_text
 from bot.incidents.models import Incident
 from bot.incidents.service import handoffs, kinds
 from bot.incidents.service.access import INCIDENT, SEND, IncidentError
 from bot.incidents.views.agents import SEND_FOLLOWUP
+from bot.incidents.views.followup_form import (
+    CALLBACK,
+    REPO,
+    followup_form,
+    form_ids,
+    read_followup_form,
+)
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
 
+log = logging.getLogger(__name__)
 STARTS_AGENTS = Target(agents.AGENTS, agents.AGENTS_REF, agents.START)
 
 
@@ -55,24 +67,92 @@ def register_followups(rt: FeatureContext) -> None:
         chosen = menu_choice(action)
         if chosen is None:
             return  # the gate refused it already
-        text = await _send(rt, *chosen, user=str(body["user"]["id"]))
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+        refusal = await _open_form(rt, *chosen, trigger_id=str(body.get("trigger_id") or ""))
+        if refusal:
+            await respond(text=refusal, response_type="ephemeral", replace_original=False)
+
+    @rt.gate.view(CALLBACK, _form_targets)
+    async def form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ids = form_ids(json.loads(view.get("private_metadata") or "{}"))
+        if ids is None:
+            await ack()
+            return
+        answer = await _send(rt, *ids, view=view, user=str(body["user"]["id"]))
+        if isinstance(answer, dict):
+            await ack(response_action="errors", errors=answer)
+            return
+        await ack()
+        channel, text = answer
+        await rt.client.chat_postEphemeral(channel=channel, user=str(body["user"]["id"]), text=text)
 
 
-async def _send(rt: FeatureContext, incident_id: int, followup_id: int, user: str) -> str:
+async def _form_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
+    ids = form_ids(incoming.metadata())
+    return [Target(INCIDENT, str(ids[0]) if ids else "", SEND), STARTS_AGENTS]
+
+
+async def _open_form(
+    rt: FeatureContext, incident_id: int, followup_id: int, *, trigger_id: str
+) -> str | None:
+    """Open the form for sending the follow-up; the refusal to show instead, if any."""
+    try:
+        async with rt.sessions() as session:
+            incident = await _incident(session, incident_id)
+            followup = await handoffs.followup_of(session, incident, followup_id)
+            choices = handoffs.send_choices(rt.settings, incident, followup)
+    except (UsageError, IncidentError) as refusal:
+        await _redraw(rt, incident_id)
+        return f":no_entry: {refusal}"
+    form = followup_form(incident_id, followup_id, followup.text, choices)
+    try:
+        await rt.client.views_open(trigger_id=trigger_id, view=form)
+    except SlackApiError as error:
+        log.warning("incidents: views.open failed: %s", error.response.get("error"))
+        return (
+            ":warning: I could not open the form; send it with "
+            f"`/incident followup #{incident.number} <text> agent`."
+        )
+    await _redraw(rt, incident_id)  # the menu's choice must not stay selected
+    return None
+
+
+async def _send(
+    rt: FeatureContext, incident_id: int, followup_id: int, *, view: dict[str, Any], user: str
+) -> tuple[str, str] | dict[str, str]:
+    """Send the follow-up as the form asks: (channel, what the sender is told), or the form's
+    errors. A refusal writes nothing."""
     try:
         async with transaction(rt.sessions) as session:
-            incident = await session.get(Incident, incident_id)
-            if incident is None:
-                raise IncidentError("That incident no longer exists.")
+            incident = await _incident(session, incident_id)
             followup = await handoffs.followup_of(session, incident, followup_id)
+            choices = handoffs.send_choices(rt.settings, incident, followup)
+            chosen, errors = read_followup_form(view, choices)
+            if chosen is None:
+                return errors
             sent = await handoffs.send_to_agents(
-                session, rt.settings, incident, followup, user=user
+                session,
+                rt.settings,
+                incident,
+                followup,
+                user=user,
+                repo=chosen.repo,
+                attempts=str(chosen.attempts),
+                backend=chosen.backend,
             )
-            return sent_text(incident.number, sent)
+            channel, _ = await posted_ts(session, kinds.CARD, incident_id)
+            return channel, sent_text(incident.number, sent)
     except (UsageError, IncidentError) as refusal:
-        # Draw the card again though nothing changed: a refused choice must not stay selected.
-        async with transaction(rt.sessions) as session:
-            if await session.get(Incident, incident_id) is not None:
-                await redraw(session, kinds.CARD, incident_id)
-        return f":no_entry: {refusal}"
+        return {REPO: f"{refusal}"[:150]}
+
+
+async def _incident(session: AsyncSession, incident_id: int) -> Incident:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise IncidentError("That incident no longer exists.")
+    return incident
+
+
+async def _redraw(rt: FeatureContext, incident_id: int) -> None:
+    async with transaction(rt.sessions) as session:
+        if await session.get(Incident, incident_id) is not None:
+            await redraw(session, kinds.CARD, incident_id)

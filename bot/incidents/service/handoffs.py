@@ -75,6 +75,32 @@ def attempts_of(value: str | None) -> int:
     return int(value)
 
 
+def still_unsent(followup: FollowUp) -> None:
+    if followup.agent_request_id is not None:
+        raise IncidentError("That follow-up was already sent to the coding agents.")
+
+
+@dataclass(frozen=True)
+class SendChoices:
+    """What the form for sending a follow-up offers, and what it starts with."""
+
+    repos: tuple[str, ...]
+    repo: str | None  # the channel's default, or the only one
+    backends: tuple[str, ...]
+    most_attempts: int
+
+
+def send_choices(settings: Settings, incident: Incident, followup: FollowUp) -> SendChoices:
+    """The form's choices for sending `followup`; `IncidentError`/`UsageError` when it cannot
+    be sent at all (already sent, or no repository the agents work on)."""
+    still_unsent(followup)
+    repos = tuple(agents.known_repos(settings))
+    if not repos:
+        choose_repo(settings, None, incident.channel_id)  # raises what to do about it
+    backends, most = agents.handoff_choices(settings)
+    return SendChoices(repos, agents.default_repo(settings, incident.channel_id), backends, most)
+
+
 async def followup_of(session: AsyncSession, incident: Incident, followup_id: int) -> FollowUp:
     """The incident's own follow-up (a forged menu value may name another incident's)."""
     found = await session.get(FollowUp, followup_id)
@@ -92,10 +118,10 @@ async def send_to_agents(
     user: str,
     repo: str | None = None,
     attempts: str | None = None,
+    backend: str | None = None,
 ) -> Sent:
     """Hand `followup` to the agents on behalf of `user`, in the incident card's thread."""
-    if followup.agent_request_id is not None:
-        raise IncidentError("That follow-up was already sent to the coding agents.")
+    still_unsent(followup)
     chosen = choose_repo(settings, repo, incident.channel_id)
     count = attempts_of(attempts)
     try:
@@ -118,6 +144,7 @@ async def send_to_agents(
         requester=user,
         redactions=prompt.redactions,
         watch=(CARD, str(incident.id)),
+        backend=backend,
     )
     # UsageError (a backend or a number of attempts the configuration does not allow) raises
     # here, before the follow-up is changed.
