@@ -1,11 +1,15 @@
 """Demo act: a thread handed to a real A2A agent; a question, the result, two attempts compared;
 then the same hand-off to a CLI agent on the `codex` preset (a stand-in that speaks Codex's
-JSONL), in a worktree of its own, isolated by bubblewrap where it can run."""
+JSONL), in a worktree of its own, isolated by bubblewrap where it can run; then main goes red
+and the breakage card's "Ask agents to fix" sends two codex attempts, one of which CI finds
+green and which turns main green again."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -13,16 +17,23 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.agents import models as m
 from bot.agents.backends import isolation
-from bot.agents.models import AgentTask
+from bot.agents.models import AgentRequest, AgentTask
 from bot.agents.settings import SECTION as AGENTS
+from bot.ci.models import CiBreakage
+from bot.ci.service.kinds import ASK_AGENTS_ACTION, ASK_AGENTS_FORM
+from bot.ci.service.kinds import CARD as CI_CARD
 from bot.config import AgentBackend
+from bot.core.db import utcnow
+from bot.core.projector import posted_ts
 from bot.sandbox import codex_standin, seed
+from bot.sandbox.acts.ci import deliver
 from bot.sandbox.agent_git import make_repo
 from bot.sandbox.agent_server import AgentServer
+from bot.sandbox.driver import picked
 
 if TYPE_CHECKING:
     from bot.sandbox.harness import BotUnderTest
@@ -125,5 +136,60 @@ async def act(bot: BotUnderTest, out: list[str]) -> None:
             await bot.settle(timeout=30)
             out.append(f"  -> the agent received {len(agent.received)} messages in 2 contexts")
         await _command_scene(bot, out, workdir)
+        await _ci_fix_scene(bot, out, Path(bot.rt.settings.section(AGENTS).checkouts[REPO]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _ci_fix_scene(bot: BotUnderTest, out: list[str], repo: Path) -> None:
+    """A red breakage handed to two codex attempts from its card; attempt 2's commit goes green
+    on its branch, then on main, and the card names it."""
+    started = utcnow().replace(microsecond=0)
+    red = {"sha": _head(repo, "HEAD"), "message": "Shorten the login timeout"}
+    say = "GitHub: a push breaks `test` on main again"
+    await deliver(bot, out, say, conclusion="failure", run_id=9201, created=started, **red)
+    channel, card_ts = await _card(bot)
+    breakage = await _breakage(bot)
+    press = {"value": breakage, "channel": channel, "message_ts": card_ts}
+    await bot.slack.block_action(seed.ALICE, ASK_AGENTS_ACTION, **press)
+    await bot.settle(timeout=30)
+    out.append("alice presses Ask agents to fix on the card: a form asks how many, which agent")
+    choice = picked(attempts="2", backend=CODEX)
+    await bot.slack.view_submission(seed.ALICE, ASK_AGENTS_FORM, choice)
+    await _wait(bot, lambda found: len(found) >= 3 and all(s == m.COMPLETED for s in found[-2:]))
+    out.append("  -> two codex attempts get the failing run; they are compared in the thread")
+    branch = f"opsbot/agent-{await _latest_request(bot)}-2"
+    fixed = _head(repo, branch)
+    later = started + dt.timedelta(minutes=5)
+    say = "GitHub: CI passes on attempt 2's branch"
+    on_branch = {"sha": fixed, "branch": branch}
+    await deliver(bot, out, say, conclusion="success", run_id=9202, created=later, **on_branch)
+    say = "GitHub: attempt 2's commit lands on main, and `test` passes"
+    later += dt.timedelta(minutes=4)
+    await deliver(bot, out, say, conclusion="success", sha=fixed, run_id=9203, created=later)
+    out.append("  -> the card says main is green again, fixed by attempt 2")
+
+
+def _head(repo: Path, ref: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", ref], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+async def _breakage(bot: BotUnderTest) -> str:
+    async with bot.rt.sessions() as session:
+        found = await session.scalar(select(func.max(CiBreakage.id)))
+    return str(found)
+
+
+async def _card(bot: BotUnderTest) -> tuple[str, str]:
+    breakage = await _breakage(bot)
+    async with bot.rt.sessions() as session:
+        channel, ts = await posted_ts(session, CI_CARD, int(breakage))
+    return channel, ts
+
+
+async def _latest_request(bot: BotUnderTest) -> int:
+    async with bot.rt.sessions() as session:
+        return int(await session.scalar(select(func.max(AgentRequest.id))) or 0)

@@ -20,7 +20,7 @@ def _sha(seed: str) -> str:
     return (seed * 40)[:40]
 
 
-async def _deliver(bot: BotUnderTest, out: list[str], say: str, **run: Any) -> None:
+async def deliver(bot: BotUnderTest, out: list[str], say: str, **run: Any) -> None:
     payload = workflow_run(repo=REPO, **run)
     body = json.dumps(payload).encode()
     secret = reveal(bot.rt.settings.github_webhook_secret) or ""
@@ -58,7 +58,7 @@ def _scene(at: Any) -> list[tuple[str, dict[str, Any]]]:
 async def act(bot: BotUnderTest, out: list[str]) -> None:
     start = utcnow().replace(microsecond=0) - dt.timedelta(minutes=50)
     for say, run in _scene(lambda minutes: start + dt.timedelta(minutes=minutes)):
-        await _deliver(bot, out, f"GitHub: {say}", **run)
+        await deliver(bot, out, f"GitHub: {say}", **run)
     for text in ("status", f"history {REPO} main"):
         response = await bot.slack.command("/ci", text, user="U0ALICE")
         out.append(f"alice: /ci {text}\n  -> HTTP {response.status_code}, answered ephemerally")
