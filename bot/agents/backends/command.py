@@ -183,16 +183,14 @@ class CommandBackend:
         }
         if sandbox is None:
             return await self._start(argv, env, tree, job, via_stdin, emit)
-        async with isolation.sandboxed(
-            argv,
-            env,
-            tool=sandbox,
+        confinement = isolation.Confinement(
             place=isolation.Place(tree.path, tree.git_dir, tree.common_dir),
             network=self.reach.network,
-            read_only=self.agents.read_only_paths,
+            read_only=tuple(self.agents.read_only_paths),
             limits=isolation.Limits(self.agents.memory_mb, self.agents.cpu_seconds),
             egress=proxy,
-        ) as launch:
+        )
+        async with isolation.sandboxed(argv, env, sandbox, confinement) as launch:
             return await self._start(launch.argv, launch.env, tree, job, via_stdin, emit)
 
     async def _start(

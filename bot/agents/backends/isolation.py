@@ -33,7 +33,7 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -158,32 +158,35 @@ class Launch:
     env: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """Where one attempt runs and what it may use."""
+
+    place: Place
+    network: bool  # the whole network (without `egress`)
+    read_only: tuple[str, ...]  # more paths it may read
+    limits: Limits
+    egress: Egress | None = None  # the proxy that is its only way out
+
+    def applied(self, argv: list[str]) -> tuple[list[str], Confinement]:
+        """With an egress proxy, the relay starts `argv` and the network is the proxy's
+        socket alone: the command line and the confinement as the sandbox runs them."""
+        if self.egress is None:
+            return argv, self
+        more = (*self.read_only, *self.egress.read_only_paths())
+        return self.egress.relay_argv(argv), replace(self, network=False, read_only=more)
+
+
 @asynccontextmanager
 async def sandboxed(
-    argv: list[str],
-    env: Mapping[str, str],
-    *,
-    tool: Tool,
-    place: Place,
-    network: bool,
-    read_only: list[str],
-    limits: Limits,
-    egress: Egress | None = None,
+    argv: list[str], env: Mapping[str, str], tool: Tool, confinement: Confinement
 ) -> AsyncIterator[Launch]:
     """`argv` and `env` as started in `tool`'s sandbox; what the sandbox left is removed after."""
+    argv, confinement = confinement.applied(argv)
     if tool.kind == "bubblewrap":
-        wrapped = wrap(
-            argv,
-            tool=tool.path,
-            place=place,
-            network=network,
-            read_only=read_only,
-            limits=limits,
-            egress=egress,
-        )
-        yield Launch(wrapped, {**env, "HOME": HOME})
+        yield Launch(wrap(argv, tool.path, confinement), {**env, "HOME": HOME})
         return
-    launch, root, name = _in_podman(argv, env, tool, place, network, read_only, limits, egress)
+    launch, root, name = _in_podman(argv, env, tool, confinement)
     try:
         yield launch
     finally:
@@ -192,24 +195,16 @@ async def sandboxed(
 
 
 def _in_podman(
-    argv: list[str],
-    env: Mapping[str, str],
-    tool: Tool,
-    place: Place,
-    network: bool,
-    read_only: list[str],
-    limits: Limits,
-    egress: Egress | None,
+    argv: list[str], env: Mapping[str, str], tool: Tool, confinement: Confinement
 ) -> tuple[Launch, Path, str]:
     """The container's command line and environment, its root and its name."""
+    place, egress, limits = confinement.place, confinement.egress, confinement.limits
     root = containers.skeleton(path for path in SYSTEM_PATHS if os.path.islink(path))
     name = containers.container_name(place.tree.name)
-    if egress is not None:
-        network, argv = False, egress.relay_argv(argv)
-        read_only = [*read_only, *egress.read_only_paths()]
+    read = [*ETC_PATHS, *confinement.read_only]
     binds = [
         *((path, path, False) for path in SYSTEM_PATHS if _real(path)),
-        *((os.path.realpath(p), p, False) for p in [*ETC_PATHS, *read_only] if os.path.exists(p)),
+        *((os.path.realpath(path), path, False) for path in read if os.path.exists(path)),
         *([(str(egress.directory), INSIDE, False)] if egress is not None else []),
         (str(place.common_dir), str(place.common_dir), False),
         (str(place.git_dir), str(place.git_dir), False),
@@ -223,7 +218,7 @@ def _in_podman(
         binds=binds,
         env_names=[key for key in env if key != "HOME"],
         home=HOME,
-        network="host" if network else "none",
+        network="host" if confinement.network else "none",
         memory_mb=limits.memory_mb,
         cpu_seconds=limits.cpu_seconds,
         workdir=str(place.tree),
@@ -240,23 +235,11 @@ def _real(path: str) -> bool:
     return os.path.exists(path) and not os.path.islink(path)
 
 
-def wrap(
-    argv: list[str],
-    *,
-    tool: str,
-    place: Place,
-    network: bool,
-    read_only: list[str],
-    limits: Limits,
-    egress: Egress | None = None,
-) -> list[str]:
-    """`argv` as run inside the sandbox, under the limits. With `egress`, the network is the
-    proxy's socket alone, and the relay starts `argv`."""
+def wrap(argv: list[str], tool: str, confinement: Confinement) -> list[str]:
+    """`argv` as run inside bubblewrap, under the limits (`Confinement.applied` first)."""
     prlimit = shutil.which("prlimit") or "prlimit"
+    place, egress, limits = confinement.place, confinement.egress, confinement.limits
     tree, git_dir, common = str(place.tree), str(place.git_dir), str(place.common_dir)
-    if egress is not None:
-        network, argv = False, egress.relay_argv(argv)
-        read_only = [*read_only, *egress.read_only_paths()]
     proxy = ["--ro-bind", str(egress.directory), INSIDE] if egress is not None else []
     return [
         prlimit,
@@ -267,7 +250,7 @@ def wrap(
         "--die-with-parent",
         "--new-session",
         "--unshare-all",
-        *(["--share-net"] if network else []),
+        *(["--share-net"] if confinement.network else []),
         # The private /tmp first: a path bound below it (a tool, the worktree) stays visible.
         "--tmpfs",
         "/tmp",
@@ -279,7 +262,7 @@ def wrap(
         "/dev",
         *_mounts(SYSTEM_PATHS),
         *_mounts(ETC_PATHS),
-        *_mounts(read_only),
+        *_mounts(confinement.read_only),
         *proxy,
         "--ro-bind",
         common,
