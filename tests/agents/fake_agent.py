@@ -3,7 +3,8 @@
 Like `codex exec --json` it reports progress as one JSON object per line on stdout. The
 instruction (from OPSBOT_INSTRUCTION) steers it: `fail` makes it exit with an error, `slow`
 makes it wait so a test can cancel it, `nothing` makes it change no file, `leak` makes it
-write a token into the change.
+write a token into the change, `hold` makes it wait until a `.release` file appears in its
+worktree (put there by a test, when the test is ready for the attempt to end).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def main() -> int:
         say(type="step", text="Thinking for a long time")
         Path(".agent-started").write_text("")  # in its worktree: the only place it may write
         time.sleep(60)
+    if "hold" in instruction:
+        release = Path(".release")
+        while not release.exists():
+            time.sleep(0.05)
+        release.unlink()
     if "leak" in instruction:  # a credential lands in the change
         Path("settings.py").write_text('GITHUB_TOKEN = "ghp_' + "a1B2c3D4e5" * 3 + 'a1B2c3"\n')
     if "nothing" not in instruction:

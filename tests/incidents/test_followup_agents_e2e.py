@@ -154,6 +154,7 @@ async def test_a_followup_sent_to_agents_gets_its_pr_on_card_postmortem_and_dige
         assert "Add a retry to the payment call (owner: " in markdown
         assert f"agent pull request: [PR #1]({PR_1})" in markdown
         assert f"agent pull request: [PR #2]({PR_2})" in markdown
+        assert not _late_notices(bot, channel)  # the draft links them all
 
         # So does the digest of a channel that may see the incident.
         await ops(bot, "digest now", ALICE, GENERAL)
@@ -206,3 +207,35 @@ async def test_without_a_repository_to_work_on_the_followup_is_not_recorded(
                          ALICE, channel)  # fmt: skip
         assert "`attempts=` must be a whole number from 1 to 4" in said
         assert await _nothing_written(bot)
+
+
+async def test_a_pr_opened_after_the_postmortem_is_posted_in_the_incident_channel(
+    db_url: str, checkout: Path, tmp_path: Path, github: GitHubStandIn
+) -> None:
+    """The postmortem draft is written at resolve: a follow-up's pull request that opens later
+    is not in it, so the incident's channel is told, with its link, to add it."""
+    async with incident_bot(db_url, agents=_agents(checkout, tmp_path, github)) as bot:
+        await say(bot, "declare Checkout returns 502 sev1")
+        await bot.settle()
+        channel, _ = await _card(bot)
+        await say(bot, "followup Add a retry and hold for review agent", ALICE, channel)
+        await until(bot, lambda: all_in(bot, m.WORKING))
+        await say(bot, "resolve Pool resized", ALICE, channel)
+        await until(bot, lambda: _postmortem(bot))
+        assert "a coding agent is on it" in await _postmortem(bot)
+        assert not _late_notices(bot, channel)
+
+        tree = tmp_path / "trees" / "octo-org__octo-repo" / "opsbot-agent-1-1"
+        (tree / ".release").write_text("")
+        await until(bot, lambda: _late_notices(bot, channel))
+        [notice] = _late_notices(bot, channel)
+        assert "Opened after the postmortem draft of incident #1 was written" in notice
+        assert f"Add a retry and hold for review: <{PR_1}|PR #1>" in notice
+
+
+def _late_notices(bot: BotUnderTest, channel: str) -> list[str]:
+    return [
+        message_text(bot, channel, message.ts)
+        for message in bot.state.messages(channel)
+        if "Opened after the postmortem draft" in message_text(bot, channel, message.ts)
+    ]

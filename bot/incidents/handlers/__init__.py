@@ -30,6 +30,7 @@ from bot.incidents.service.access import ACT, INCIDENT, SEND, IncidentError
 from bot.incidents.service.parsing import parse
 from bot.incidents.service.state import Options
 from bot.incidents.service.watching import WATCHES
+from bot.incidents.views import agents as agent_views
 from bot.incidents.views.modals import (
     DECLARE_CALLBACK,
     USAGE,
@@ -86,6 +87,11 @@ def _register_views(rt: FeatureContext, opts: Options) -> None:
     )
     project(kinds.ROLE_DM, role_dm, views.role_dm, watches=WATCHES[kinds.ROLE_DM])
     project(kinds.REMINDER, reminder, views.reminder, watches=WATCHES[kinds.REMINDER])
+
+    async def late_prs(session: Any, record_id: str) -> Any:
+        return await queries.late_prs_state(session, int(record_id))
+
+    project(kinds.LATE_PRS, late_prs, agent_views.late_prs, watches=WATCHES[kinds.LATE_PRS])
 
 
 def _register_jobs(rt: FeatureContext, opts: Options) -> None:

@@ -21,6 +21,7 @@ from bot.incidents.service.state import (
     FollowUpAgent,
     FollowUpState,
     IncidentState,
+    LatePrsState,
     Options,
     ReminderState,
     RoleDmState,
@@ -100,6 +101,23 @@ async def followup_states(session: AsyncSession, incident_id: int) -> tuple[Foll
         )
         for row in rows
     )
+
+
+async def late_prs_state(session: AsyncSession, incident_id: int) -> LatePrsState | None:
+    """The pull requests of the incident's follow-ups that its postmortem draft does not link;
+    None before the draft is written, or when it links them all."""
+    incident = await session.get(Incident, incident_id)
+    if incident is None or incident.postmortem_md is None or not incident.channel_id:
+        return None
+    written = incident.postmortem_md
+    late = tuple(
+        (followup.text, attempt, url)
+        for followup in await followup_states(session, incident_id)
+        if followup.agent is not None
+        for attempt, url in followup.agent.prs
+        if url not in written
+    )
+    return LatePrsState(incident.number, incident.channel_id, late) if late else None
 
 
 def _agent(brief: agents.RequestBrief | None) -> FollowUpAgent | None:

@@ -89,6 +89,16 @@ class FollowUpAgent:
 
 
 @dataclass(frozen=True)
+class LatePrsState:
+    """Follow-ups' pull requests the postmortem draft does not link: opened after it was
+    written. (follow-up text, attempt, url) each."""
+
+    number: int
+    channel_id: str
+    prs: tuple[tuple[str, int, str], ...]
+
+
+@dataclass(frozen=True)
 class FollowUpState:
     id: int
     text: str

@@ -19,6 +19,7 @@ from bot.incidents.models import FollowUp, Incident, Reminder, RoleAssignment, T
 from bot.incidents.service.kinds import (
     ANNOUNCEMENT,
     CARD,
+    LATE_PRS,
     REMINDER,
     ROLE_DM,
     UPDATE_POST,
@@ -68,6 +69,10 @@ def _last_reminder(row: TimelineEntry) -> Keys:
     return select(func.max(Reminder.id)).where(Reminder.incident_id == row.incident_id)
 
 
+def _postmortem_written(row: Incident) -> Keys:
+    return [row.id] if row.postmortem_md is not None else []
+
+
 def _incident(row: Any) -> Keys:
     return [row.incident_id]
 
@@ -91,4 +96,6 @@ WATCHES: dict[str, list[Watch]] = {
     # One DM per assignment, posted when the assignment is made (and its channel exists).
     ROLE_DM: [Watch(RoleAssignment, _own), Watch(Incident, _dms_waiting_for_channel)],
     REMINDER: [Watch(Reminder, _own), Watch(TimelineEntry, _last_reminder)],
+    # Drawn once the postmortem draft is written, and again as the agents' pull requests open.
+    LATE_PRS: [Watch(Incident, _postmortem_written), *agents.request_watches(CARD)],
 }

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
-from slack_sdk.models.blocks import ActionsBlock, Option, StaticSelectElement
+from slack_sdk.models.blocks import ActionsBlock, Option, SectionBlock, StaticSelectElement
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
+from bot.core.projector import Rendered
 from bot.core.security import inert
-from bot.core.text import by_person, link, plain, safe_url
-from bot.incidents.service.state import FollowUpAgent, FollowUpState, IncidentState
+from bot.core.text import by_person, link, mrkdwn, plain, safe_url
+from bot.incidents.service.state import FollowUpAgent, FollowUpState, IncidentState, LatePrsState
 
 SEND_FOLLOWUP = "incidents.followup_agent"
 MENU_OPTIONS = 100  # Slack's limit for a static select
@@ -60,6 +62,26 @@ def agent_markdown(agent: FollowUpAgent) -> str:
         return "agent pull request: " + ", ".join(links)
     words = {"waiting": "sent to the coding agents", "working": "a coding agent is on it"}
     return words.get(agent.state, f"sent to the coding agents ({agent.state}, no pull request)")
+
+
+def late_prs(state: LatePrsState) -> Rendered:
+    """In the incident's channel: pull requests opened after the postmortem draft was
+    written, to be added to it."""
+    lines = [
+        f"• {mrkdwn(by_person(text), 150)}: {_pr_link(url)}"
+        + (f" (attempt {attempt})" if attempt > 1 else "")
+        for text, attempt, url in state.prs
+    ]
+    heading = (
+        f":link: *Opened after the postmortem draft of incident #{state.number} was written*"
+        " (add them to it):"
+    )
+    text = "\n".join([heading, *lines])
+    return Rendered(
+        channel=state.channel_id,
+        text=f"Pull requests opened after the postmortem of incident #{state.number}",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text[:3000]))],
+    )
 
 
 def send_menu(state: IncidentState) -> ActionsBlock | None:
