@@ -3,6 +3,7 @@ that died mid-attempt is removed once its attempt's time is up (real git, the re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from bot.sandbox.agent_git import make_repo
 from tests.agents.backend_runs import REPO, drive, job
 from tests.agents.isolated import isolation
 
+ROUNDS = 10
 FAKE_AGENT = Path(__file__).with_name("fake_agent.py")
 
 
@@ -98,3 +100,19 @@ async def test_a_running_attempt_marks_its_worktree_with_its_timeout(tmp_path: P
     started = time.time()
     await backend.drive(job(1), look)
     assert seen and started + 120 < seen[0] <= time.time() + 120 + worktrees.MARGIN_SECONDS
+
+
+async def test_attempts_side_by_side_add_and_remove_their_worktrees(tmp_path: Path) -> None:
+    """Attempts of one request start at once on one repository. Unserialised, one's
+    `git worktree prune` removes what another's `git worktree add` is still creating."""
+    checkout = str(make_repo(tmp_path / "checkout"))
+    root = tmp_path / "trees"
+    root.mkdir()
+
+    async def attempt(number: int) -> None:
+        tree = await gitwork.add_worktree(checkout, root, f"opsbot/agent-1-{number}", None)
+        await gitwork.remove_worktree(checkout, tree.path)
+
+    for _ in range(ROUNDS):
+        await asyncio.gather(*(attempt(number) for number in range(1, 11)))
+    assert "opsbot-agent" not in _listed(tmp_path)

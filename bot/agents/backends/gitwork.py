@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +122,34 @@ async def mirror(url: str, path: Path, auth: Mapping[str, str]) -> str:
     return str(path)
 
 
+_repositories: dict[str, asyncio.Lock] = {}
+
+
+@asynccontextmanager
+async def repository_lock(checkout: str) -> AsyncIterator[None]:
+    """One change at a time to a repository's worktrees and remote branches. Attempts run side
+    by side on one repository: `git worktree prune` by one removes the administrative
+    directory of a worktree another is still adding (before git marks it locked), and two
+    fetches race on the same refs. A lock in this process, and a file lock for other
+    processes on this host."""
+    lock_file, key = _lock_place(checkout)
+    async with _repositories.setdefault(key, asyncio.Lock()):
+        descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing it lets go of the lock
+
+
+def _lock_place(checkout: str) -> tuple[Path, str]:
+    """The lock file (in the git directory: a clone's `.git`, or the bare mirror itself) and
+    the repository's key in this process."""
+    git_dir = Path(checkout) / ".git"
+    lock_file = (git_dir if git_dir.is_dir() else Path(checkout)) / "opsbot.lock"
+    return lock_file, os.path.abspath(checkout)
+
+
 async def add_worktree(
     checkout: str,
     root: Path,
@@ -131,19 +161,25 @@ async def add_worktree(
 ) -> Worktree:
     """A clean worktree on `branch`, reset to the base (a re-run starts over). `fetch=False`:
     the checkout was just fetched (a mirror)."""
-    if fetch and await has_remote(checkout):
-        await git(checkout, "fetch", "--quiet", "origin", check=False, auth=auth)
-    base_sha = await resolve_base(checkout, base)
-    path = root / branch.replace("/", "-")
-    if path.exists():
-        await remove_worktree(checkout, path)
-    await git(checkout, "worktree", "prune")
-    await git(checkout, "worktree", "add", "--quiet", "-B", branch, str(path), base_sha)
+    async with repository_lock(checkout):
+        if fetch and await has_remote(checkout):
+            await git(checkout, "fetch", "--quiet", "origin", check=False, auth=auth)
+        base_sha = await resolve_base(checkout, base)
+        path = root / branch.replace("/", "-")
+        if path.exists():
+            await _remove(checkout, path)
+        await git(checkout, "worktree", "prune")
+        await git(checkout, "worktree", "add", "--quiet", "-B", branch, str(path), base_sha)
     git_dir, common_dir = await git_dirs(path)
     return Worktree(checkout, path, branch, base_sha, git_dir, common_dir)
 
 
 async def remove_worktree(checkout: str, path: Path) -> None:
+    async with repository_lock(checkout):
+        await _remove(checkout, path)
+
+
+async def _remove(checkout: str, path: Path) -> None:
     await git(checkout, "worktree", "remove", "--force", str(path), check=False)
     shutil.rmtree(path, ignore_errors=True)
     await git(checkout, "worktree", "prune", check=False)
