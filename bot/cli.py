@@ -194,10 +194,8 @@ def _agent_isolation(settings: Settings) -> list[str]:
     for backend in agents.backends:
         if backend.kind == "command" and agents.isolation != "none":
             print(f"  agent {backend.name} may reach: {reach_of(backend, agents).describe()}")
-    if "unavailable" in line:
-        tool = "podman" if agents.isolation == "podman" else "bubblewrap"
-        return [f"{line}; install {tool}, or set agents.isolation: none"]
-    return []
+    trouble = isolation.problem(agents.isolation, agents.podman_runtime)
+    return [f"{line}; {trouble}"] if trouble else []
 
 
 def _probe_database(url: str) -> str:

@@ -94,6 +94,10 @@ class AgentBackend(Section):
     @field_validator("hosts")
     @classmethod
     def _host_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "name at least one host, or leave hosts out (network: true gives the whole network)"
+            )
         for host in value or []:
             if not HOST.fullmatch(host):
                 raise ValueError(f"a host is name, name:port or *.domain ({host!r})")

@@ -54,7 +54,7 @@ async def test_the_proxy_answers_what_it_will_not_do() -> None:
         assert (await _ask(proxy, b"CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n")).startswith(
             "HTTP/1.1 502 Bad Gateway"
         )
-        assert proxy.refused == ["example.com:443"] and proxy.passed == []
+        assert proxy.refused == ["example.com:443"]
         directory = proxy.directory
     assert not directory.exists()  # the socket goes with the attempt
 
@@ -75,6 +75,12 @@ def test_what_each_backend_may_reach() -> None:
     assert _reach(agents.model_copy(update={"egress": "open"}), preset="codex") == (
         "the whole network"
     )
+    # Hosts named are the network an agent needs: no `network: true` besides; none is refused.
+    assert _reach(agents, kind="command", command=["x"], hosts=["llm.internal"]).startswith(
+        "llm.internal only"
+    )
+    with pytest.raises(ValueError, match="name at least one host"):
+        AgentBackend.model_validate({"name": "a", "preset": "codex", "hosts": []})
     with pytest.raises(ValueError, match="a host is name, name:port or"):
         AgentBackend.model_validate({"name": "a", "preset": "codex", "hosts": ["http://x/"]})
 
@@ -118,3 +124,18 @@ async def test_tunnels_go_through_the_deployments_own_proxy(
         api.close()
         company.close()
     assert asked == ["api.example.com:443"]
+
+
+async def test_an_agent_cannot_hold_the_bots_descriptors_or_grow_its_memory() -> None:
+    """Connections at once are capped, and refused hosts are kept once each, up to a bound."""
+    async with egress.serving(("127.0.0.1:1",)) as proxy:
+        idle = [await asyncio.open_unix_connection(str(proxy.socket)) for _ in range(70)]
+        await asyncio.sleep(0.2)  # each is accepted and waits for its request line
+        answers = [await asyncio.wait_for(reader.read(200), 5) for reader, _ in idle[64:]]
+        assert all(a.startswith(b"HTTP/1.1 503 Service Unavailable") for a in answers)
+        for _, writer in idle:
+            writer.close()
+        for number in range(30):
+            await _ask(proxy, f"CONNECT host{number % 25}.example:443 HTTP/1.1\r\n\r\n".encode())
+        assert len(proxy.refused) == egress.REFUSED_KEPT == 20
+        assert len(set(proxy.refused)) == 20

@@ -116,3 +116,24 @@ async def test_attempts_side_by_side_add_and_remove_their_worktrees(tmp_path: Pa
     for _ in range(ROUNDS):
         await asyncio.gather(*(attempt(number) for number in range(1, 11)))
     assert "opsbot-agent" not in _listed(tmp_path)
+
+
+async def test_a_tree_whose_checkout_is_gone_is_swept_all_the_same(tmp_path: Path) -> None:
+    """A mirror directory cleared, or a checkout dropped from the settings: git has nothing to
+    say about the tree, which goes anyway, so that no later sweep stops at it."""
+    tree = tmp_path / "trees" / "octo-org__octo-repo" / "opsbot-agent-3-1"
+    tree.mkdir(parents=True)
+    (tree / "NOTES.md").write_text("left behind\n")
+    worktrees.expire_at(tree, str(tmp_path / "gone"), time.time() - 1)
+    assert await worktrees.sweep(tmp_path / "trees") == [tree]
+    assert not tree.exists() and list((tmp_path / "trees").glob("*/*.expires")) == []
+
+
+async def test_the_repository_lock_is_the_bots_own_file(tmp_path: Path) -> None:
+    """The agent reads the repository's git directory: a lock there, it could hold for ever."""
+    checkout = make_repo(tmp_path / "checkout")
+    tree = await gitwork.add_worktree(str(checkout), tmp_path, "opsbot/agent-1-1", None)
+    await gitwork.remove_worktree(str(checkout), tree.path)
+    assert not list(checkout.rglob("*.lock"))
+    assert gitwork.LOCKS.stat().st_mode & 0o777 == 0o700
+    assert list(gitwork.LOCKS.glob("*.lock"))

@@ -110,8 +110,12 @@ class CommandBackend:
             )
         except isolation.IsolationUnavailable as error:
             raise BackendRejected(str(error)) from error
+        try:
+            await asyncio.to_thread(gitwork.own_directory, self.root)
+        except gitwork.GitError as error:
+            raise BackendRejected(str(error)) from error
         root = self.root / job.repo.replace("/", "__")
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(exist_ok=True)
         await worktrees.sweep(self.root)  # what stopped processes and kept attempts left
         base = job.previous_branch or job.base_branch
         try:
@@ -349,9 +353,11 @@ class Reach:
 
 
 def reach_of(config: AgentBackend, agents: AgentsConfig) -> Reach:
-    """A preset's agent needs its model API; any other has no network unless its entry says."""
+    """A preset's agent needs its model API; any other has no network unless its entry names
+    hosts or says `network: true`."""
     preset = PRESETS[config.preset] if config.preset else None
-    network = config.network if config.network is not None else preset is not None
+    default = preset is not None or config.hosts is not None
+    network = config.network if config.network is not None else default
     hosts = tuple(config.hosts) if config.hosts is not None else (preset.hosts if preset else ())
     return Reach(network, hosts, network and bool(hosts) and agents.egress == "proxy")
 

@@ -9,8 +9,9 @@ directories and the worktree are bound, as bubblewrap binds them. What podman ad
 - no capabilities (`--cap-drop all`) and no privilege gained by running a program;
 - the environment is only the variables named (`--unsetenv-all`, `--env NAME`): values stay
   in podman's own environment, never in its arguments, where `ps` would show an API key;
-- the container is named and removed when the attempt ends, however it ended (podman's client
-  dying does not stop a container: its monitor runs apart).
+- the container is named and removed when the attempt ends, however the attempt ended
+  (podman's client dying does not stop a container: its monitor runs apart). A container
+  whose bot process was killed is not swept: it could be another live process's.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def run_argv(
         *common_args(runtime),
         "--name",
         name,
+        "--init",  # reaps what the agent's children leave, and passes SIGTERM on
         "-i",
         "--network",
         network,

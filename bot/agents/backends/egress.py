@@ -33,6 +33,8 @@ PROXY_PORT = 3128  # on the sandbox's own loopback
 HEAD_BYTES = 8192
 HEAD_SECONDS = 10.0
 CONNECT_SECONDS = 10.0
+MOST_CONNECTIONS = 64  # at once, per attempt
+REFUSED_KEPT = 20
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
 
 
@@ -64,8 +66,9 @@ class Egress:
 
     hosts: tuple[str, ...]
     directory: Path
+    # The hosts refused, each once, the first REFUSED_KEPT of them (an agent may try many).
     refused: list[str] = field(default_factory=list)
-    passed: list[str] = field(default_factory=list)
+    closed: bool = False
     _open: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @property
@@ -90,7 +93,7 @@ class Egress:
         """A line for the transcript when the agent tried hosts it may not reach."""
         if not self.refused:
             return None
-        tried = ", ".join(dict.fromkeys(self.refused))
+        tried = ", ".join(self.refused)
         allowed = ", ".join(self.hosts)
         return f"opsbot: refused connections to {tried} (this agent may reach {allowed})"
 
@@ -99,6 +102,11 @@ class Egress:
         if current is not None:
             self._open.add(current)
         try:
+            if self.closed or len(self._open) > MOST_CONNECTIONS:
+                # The attempt is over, or it opens more than any tool needs: each connection
+                # holds one of the bot's file descriptors.
+                await _answer(writer, "503 Service Unavailable", "too many connections")
+                return
             target = await self._target(reader, writer)
             if target is not None:
                 await self._tunnel(target, reader, writer)
@@ -112,6 +120,7 @@ class Egress:
 
     async def close(self) -> None:
         """End the tunnels still open: the attempt they served is over."""
+        self.closed = True
         for tunnel in list(self._open):
             tunnel.cancel()
         await asyncio.gather(*self._open, return_exceptions=True)
@@ -127,7 +136,8 @@ class Egress:
             return None
         host, port = target
         if not allows(self.hosts, host, port):
-            self.refused.append(f"{host}:{port}")
+            if len(self.refused) < REFUSED_KEPT and f"{host}:{port}" not in self.refused:
+                self.refused.append(f"{host}:{port}")
             await _answer(writer, "403 Forbidden", f"{host}:{port} is not among this agent's hosts")
             return None
         return target
@@ -140,10 +150,10 @@ class Egress:
             upstream = await asyncio.wait_for(
                 _open(host, port, deployment_proxy(host)), CONNECT_SECONDS
             )
-        except (OSError, TimeoutError) as error:
-            await _answer(writer, "502 Bad Gateway", f"{host}:{port}: {error}")
+        except (OSError, EOFError, asyncio.LimitOverrunError, TimeoutError) as error:
+            # EOFError: the deployment's proxy hung up (IncompleteReadError)
+            await _answer(writer, "502 Bad Gateway", f"{host}:{port}: {error or 'no answer'}")
             return
-        self.passed.append(f"{host}:{port}")
         far_reader, far_writer = upstream
         writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         await writer.drain()
@@ -160,13 +170,16 @@ async def _open(
     if upstream is None:
         return await asyncio.open_connection(host, port)
     reader, writer = await asyncio.open_connection(*upstream)
-    writer.write(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = head.split(b"\r\n", 1)[0].decode("latin-1")
-    if status.split(" ")[1:2] != ["200"]:
+    try:
+        writer.write(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].decode("latin-1")
+        if status.split(" ")[1:2] != ["200"]:
+            raise OSError(f"the deployment's proxy answered {status}")
+    except BaseException:
         writer.close()
-        raise OSError(f"the deployment's proxy answered {status}")
+        raise
     return reader, writer
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import fcntl
+import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -97,17 +99,14 @@ async def in_tree(tree: Worktree, *args: str, auth: Mapping[str, str] | None = N
     return await git(tree.path, *place, *args, auth=auth)
 
 
-_mirroring: dict[str, asyncio.Lock] = {}
-
-
 async def mirror(url: str, path: Path, auth: Mapping[str, str]) -> str:
     """A bare copy of the repository at `url` in `path`, its branches as the forge has them:
     cloned the first time, fetched after. Worktrees are made from it; nobody keeps a clone."""
-    async with _mirroring.setdefault(str(path), asyncio.Lock()):
+    async with repository_lock(str(path)):
         if not (path / "HEAD").exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, partial, True)
             await git(path.parent, "clone", "--quiet", "--bare", url, str(partial), auth=auth)
             # Branches are fetched as branches (a bare clone's refspec); pushes name theirs.
             # The attempts' own branches are not: git refuses to fetch into a branch checked
@@ -123,6 +122,7 @@ async def mirror(url: str, path: Path, auth: Mapping[str, str]) -> str:
 
 
 _repositories: dict[str, asyncio.Lock] = {}
+LOCKS = Path(tempfile.gettempdir()) / f"opsbot-locks-{os.getuid()}"
 
 
 @asynccontextmanager
@@ -131,10 +131,10 @@ async def repository_lock(checkout: str) -> AsyncIterator[None]:
     by side on one repository: `git worktree prune` by one removes the administrative
     directory of a worktree another is still adding (before git marks it locked), and two
     fetches race on the same refs. A lock in this process, and a file lock for other
-    processes on this host."""
-    lock_file, key = _lock_place(checkout)
-    async with _repositories.setdefault(key, asyncio.Lock()):
-        descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    processes on this host. The lock files are the bot's own, outside every repository: an
+    agent, which reads the repository's git directory, must not be able to hold one."""
+    async with _repositories.setdefault(checkout, asyncio.Lock()):
+        descriptor = await asyncio.to_thread(_open_lock, checkout)
         try:
             await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
             yield
@@ -142,12 +142,20 @@ async def repository_lock(checkout: str) -> AsyncIterator[None]:
             os.close(descriptor)  # closing it lets go of the lock
 
 
-def _lock_place(checkout: str) -> tuple[Path, str]:
-    """The lock file (in the git directory: a clone's `.git`, or the bare mirror itself) and
-    the repository's key in this process."""
-    git_dir = Path(checkout) / ".git"
-    lock_file = (git_dir if git_dir.is_dir() else Path(checkout)) / "opsbot.lock"
-    return lock_file, os.path.abspath(checkout)
+def own_directory(path: Path) -> Path:
+    """`path`, made if missing, when it is a directory of the bot's user alone: a shared
+    temporary directory could hold one another user made first, or a link to elsewhere."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.is_symlink() or path.stat().st_uid != os.getuid():
+        raise GitError(f"{path} is not the bot's own directory: refusing to use it")
+    return path
+
+
+def _open_lock(checkout: str) -> int:
+    """The lock file of the repository at `checkout`, in the bot's own directory."""
+    name = hashlib.sha256(os.path.abspath(checkout).encode()).hexdigest()[:32]
+    own_directory(LOCKS)
+    return os.open(LOCKS / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
 
 
 async def add_worktree(
@@ -181,7 +189,7 @@ async def remove_worktree(checkout: str, path: Path) -> None:
 
 async def _remove(checkout: str, path: Path) -> None:
     await git(checkout, "worktree", "remove", "--force", str(path), check=False)
-    shutil.rmtree(path, ignore_errors=True)
+    await asyncio.to_thread(shutil.rmtree, path, True)
     await git(checkout, "worktree", "prune", check=False)
 
 

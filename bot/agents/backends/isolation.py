@@ -134,10 +134,23 @@ def describe(mode: str, runtime: str | None = None) -> str:
     try:
         tool = choose(mode, runtime)
     except IsolationUnavailable:
-        name = "podman" if mode == "podman" else "bubblewrap"
-        return f"agent isolation: unavailable ({name} cannot run here): command agents refused"
+        unavailable = f"unavailable ({_named(mode)} cannot run here)"
+        return f"agent isolation: {unavailable}: command agents refused"
     assert tool is not None
     return f"agent isolation: {tool.kind} ({tool.path})"
+
+
+def problem(mode: str, runtime: str | None = None) -> str | None:
+    """What keeps command agents from running here, and what to do about it; None if nothing."""
+    try:
+        choose(mode, runtime)
+    except IsolationUnavailable:
+        return f"install {_named(mode)}, or set agents.isolation: none"
+    return None
+
+
+def _named(mode: str) -> str:
+    return "podman" if mode == "podman" else "bubblewrap"
 
 
 def _mounts(paths: tuple[str, ...] | list[str], flag: str = "--ro-bind") -> list[str]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import shutil
 import time
 from pathlib import Path
 
 from bot.agents.backends import gitwork
 
+log = logging.getLogger(__name__)
 SUFFIX = ".expires"
 MARGIN_SECONDS = 300.0
 _timers: set[asyncio.Task[list[Path]]] = set()
@@ -52,7 +55,14 @@ async def sweep(root: Path, now: float | None = None) -> list[Path]:
 
 
 async def remove(tree: Path, checkout: str) -> None:
-    await gitwork.remove_worktree(checkout, tree)
+    """Remove the worktree and its note. A checkout that is gone (a mirror directory cleared,
+    a checkout taken out of the settings) leaves git nothing to tell: the tree goes all the
+    same, so that a sweep never stops at it again."""
+    try:
+        await gitwork.remove_worktree(checkout, tree)
+    except (OSError, gitwork.GitError) as error:
+        log.warning("agents: worktree %s of %s: %s; removing its files", tree, checkout, error)
+        await asyncio.to_thread(shutil.rmtree, tree, True)
     _note(tree).unlink(missing_ok=True)
 
 
