@@ -40,6 +40,7 @@ from bot.codered.views.modals import (
 from bot.codered.workflows.jobs import CodeRedJobs
 from bot.codered.workflows.tick import tick
 from bot.core import workspaces
+from bot.core.access import record_id
 from bot.core.commands import UsageError, wants_help
 from bot.core.dates import parse_day
 from bot.core.db import transaction, utcnow
@@ -137,8 +138,7 @@ async def command_targets(session: AsyncSession, incoming: Incoming) -> list[Tar
 
 def _notice_number(action: dict[str, Any]) -> int | None:
     """The notice a Keep / Step down button carries (the gate and the listener read it alike)."""
-    value = str(action.get("value") or "")
-    return int(value) if value.isascii() and value.isdigit() else None
+    return record_id(action.get("value"))
 
 
 async def reconfirm_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:

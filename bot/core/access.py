@@ -259,6 +259,13 @@ async def reads(membership: Membership, channel: str, audience: Audience) -> boo
     return audience.user is not None and audience.user in facts.members
 
 
+def record_id(ref: object) -> int | None:
+    """The id a ref or a payload's value names; None for anything but plain ASCII digits that
+    fit a database id (a forged value must not reach a query as a number it cannot hold)."""
+    text = str(ref) if isinstance(ref, str | int) and not isinstance(ref, bool) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def _shown_ref(ref: str) -> str:
     """A ref as a refusal may quote it: it can come from a forged payload, so it is inert."""
     return mrkdwn(from_ci(ref), 40)

@@ -8,6 +8,7 @@ whatever the element (a select's chosen value, or typed text).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import InputBlock, Option, StaticSelectElement
@@ -18,20 +19,10 @@ OPTION_TEXT = 75
 
 
 def pick(
-    block_id: str,
-    label: str,
-    choices: Sequence[str],
-    initial: str | None = None,
-    *,
-    shown: Sequence[str] | None = None,
+    block_id: str, label: str, choices: Sequence[str], initial: str | None = None
 ) -> InputBlock:
-    """A required pick of one of `choices` (shown as `shown`, else as themselves), `initial`
-    (or the first) chosen."""
-    texts = shown or choices
-    options = [
-        Option(text=text[:OPTION_TEXT], value=value)
-        for value, text in zip(choices[:MOST_OPTIONS], texts, strict=False)
-    ]
+    """A required pick of one of `choices`, `initial` (or the first) chosen."""
+    options = [Option(text=value[:OPTION_TEXT], value=value) for value in choices[:MOST_OPTIONS]]
     chosen = next((o for o in options if o.value == initial), options[0] if options else None)
     return InputBlock(
         block_id=block_id,
@@ -64,3 +55,37 @@ def number_in(text: str, most: int) -> int | None:
     if text.isascii() and text.isdigit() and 1 <= int(text) <= most:
         return int(text)
     return None
+
+
+# The fields of a form that hands work to the coding agents: how many attempts, which agent.
+ATTEMPTS, AGENT = "attempts", "backend"
+
+
+@dataclass(frozen=True)
+class AgentPicks:
+    attempts: int
+    backend: str
+
+
+def agent_fields(
+    backends: Sequence[str], backend: str | None, most: int, attempts: int
+) -> list[InputBlock]:
+    """The attempts (1 to `most`) and agent (`backend`, or the first) fields."""
+    return [attempts_pick(ATTEMPTS, most, attempts), pick(AGENT, "Agent", backends, backend)]
+
+
+def read_agent_fields(
+    view: dict[str, Any], backends: Sequence[str], most: int
+) -> tuple[AgentPicks | None, dict[str, str]]:
+    """What a submitted form's agent fields ask for, or the errors to show next to them."""
+    errors: dict[str, str] = {}
+    attempts = number_in(submitted(view, ATTEMPTS), most)
+    if attempts is None:
+        errors[ATTEMPTS] = f"Pick from 1 to {most} attempts."
+    backend = submitted(view, AGENT)
+    if backend not in backends:
+        known = ", ".join(backends[:10])
+        errors[AGENT] = f"Pick one of the configured agents ({known})."[:150]
+    if attempts is None or errors:
+        return None, errors
+    return AgentPicks(attempts, backend), {}

@@ -10,6 +10,7 @@ written outside a listener (the gate's own refusals) goes through `bot.core.slac
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,6 +26,7 @@ from slack_sdk.webhook import WebhookResponse
 
 from bot.core.slack import GuardedClient, guard_text, guard_value, pings_many
 
+log = logging.getLogger(__name__)
 # Keys of an acknowledgement body or a response_url message that people read.
 REPLY_KEYS = frozenset(
     {"text", "blocks", "attachments", "view", "errors", "options", "option_groups"}
@@ -144,3 +147,25 @@ def _reply_payload(response: BoltResponse) -> dict[str, Any] | None:
     if not isinstance(payload, dict) or not payload.keys() <= REPLY_KEYS | PROTOCOL_KEYS:
         return None
     return payload
+
+
+async def tell(client: AsyncWebClient, channel: str, user: str, text: str) -> bool:
+    """An ephemeral to `user` in `channel`, after the interaction was acknowledged (a form's
+    submission has no response_url); False, logged, when Slack refuses it."""
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as error:
+        log.info("could not tell %s: %s", user, error.response.get("error"))
+        return False
+    return True
+
+
+async def open_modal(client: AsyncWebClient, trigger_id: str, view: Any) -> bool:
+    """Open `view` for the interaction's trigger; False, logged, when Slack refuses (the
+    trigger expired after 3 s, or the view is malformed): the caller says what to do instead."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+        return False
+    return True

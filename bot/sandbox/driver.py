@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.core.forms import VALUE
+
 from .acks import apply_command_ack, apply_view_response
 from .driver_actions import UserActions
 from .events import envelope
@@ -401,6 +403,6 @@ def picked(**choices: str) -> JsonDict:
     """A form's state values when each field (block id) has the option `value` chosen in its
     static select (element `value`, as `bot.core.forms` builds them)."""
     return {
-        block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
+        block: {VALUE: {"type": "static_select", "selected_option": {"value": value}}}
         for block, value in choices.items()
     }

@@ -16,7 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.access import CHANNEL, POST, SEE, Audience, Policy, Subject
+from bot.core.access import CHANNEL, POST, SEE, Audience, Policy, Subject, record_id
 from bot.core.channels import slack_error_code
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction, utcnow
@@ -65,7 +65,7 @@ def register(rt: FeatureContext) -> None:
     ) -> None:
         await ack()
         user = str(body["user"]["id"])
-        run = access.record_id(action.get("value"))
+        run = record_id(action.get("value"))
         try:
             if run is None:
                 raise service.StandupError("This standup was not sent to you.")

@@ -554,3 +554,11 @@ def test_links_are_built_by_core_text_only() -> None:
         if handmade.search(line)
     ]
     assert found == [], f"links built by hand, not with bot.core.text.link: {found}"
+
+
+def test_a_record_id_is_plain_digits_a_database_can_hold() -> None:
+    from bot.core.access import record_id
+
+    assert record_id("42") == 42 and record_id(42) == 42
+    for forged in ("", "-1", "4 2", "٤٢", "1e3", "9" * 19, True, None, ["1"]):
+        assert record_id(forged) is None, forged

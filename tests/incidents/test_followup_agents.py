@@ -19,9 +19,9 @@ from bot.incidents.service.agent_prompt import (
 )
 from bot.incidents.service.handoffs import SendChoices
 from bot.incidents.service.parsing import parse
-from bot.incidents.service.state import EntryState, FollowUpAgent, FollowUpState
+from bot.incidents.service.state import EntryState, FollowUpAgent, FollowUpState, LatePrsState
 from bot.incidents.views import incident_card
-from bot.incidents.views.agents import SEND_FOLLOWUP, agent_line, agent_markdown
+from bot.incidents.views.agents import SEND_FOLLOWUP, agent_line, agent_markdown, late_prs
 from bot.incidents.views.followup_form import (
     SendChoice,
     followup_form,
@@ -205,3 +205,18 @@ def test_the_form_reads_what_was_picked_and_refuses_what_was_not_offered() -> No
     )
     assert chosen is None and set(errors) == {"repo", "attempts", "backend"}
     assert form_ids({"incident": "1", "followup": "x"}) is None
+
+
+def test_the_late_notice_lists_what_the_draft_does_not_link() -> None:
+    """The draft links pull/12: pull/1 is still late (not a prefix match), pull/12 is not."""
+    base = "https://github.com/octo-org/octo-repo/pull/"
+    draft = f"- Add a retry (agent pull request: [PR #12]({base}12))"
+    prs = (("Add a retry", 1, f"{base}12"), ("Write the runbook", 1, f"{base}1"))
+    notice = late_prs(LatePrsState(4, "C0INC", draft, prs))
+    assert notice is not None and notice.channel == "C0INC"
+    shown = json.dumps(notice.blocks[0].to_dict())
+    assert f"<{base}1|PR #1>" in shown and f"{base}12" not in shown
+    assert late_prs(LatePrsState(4, "C0INC", draft, prs[:1])) is None
+    many = tuple((f"Follow-up {n}", 1, f"{base}{100 + n}") for n in range(25))
+    crowded = late_prs(LatePrsState(4, "C0INC", draft, many))
+    assert crowded is not None and "and 15 more" in json.dumps(crowded.blocks[0].to_dict())

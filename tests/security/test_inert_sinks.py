@@ -446,7 +446,7 @@ def _overrides() -> dict[Any, Callable[[Factory], Any]]:
     type or by (dataclass, field)."""
     from bot.digests.views import DigestState
     from bot.home.service.sources import IncidentLine
-    from bot.incidents.service.state import Options
+    from bot.incidents.service.state import LatePrsState, Options
 
     options = Options.from_settings(_settings())
     return {
@@ -454,6 +454,10 @@ def _overrides() -> dict[Any, Callable[[Factory], Any]]:
         (DigestState, "snapshot"): _digest_snapshot,
         # The role names a person holds in an incident (configured), not (role, user) pairs.
         (IncidentLine, "roles"): lambda _factory: ("commander", "comms"),
+        # Pull requests the draft does not link: a link's address is one a forge gave.
+        (LatePrsState, "prs"): lambda factory: (
+            (factory.text(), 2, "https://github.com/octo-org/octo-repo/pull/7"),
+        ),
     }
 
 

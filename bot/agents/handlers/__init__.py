@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import service, views
@@ -37,11 +36,12 @@ from bot.agents.workflows.pulls import PullRequests
 from bot.agents.workflows.runner import AgentRunner
 from bot.agents.workflows.slack_reads import Access
 from bot.config import ConfigError
-from bot.core.access import CHANNEL, SEE
+from bot.core.access import CHANNEL, SEE, record_id
 from bot.core.commands import UsageError
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, one
 from bot.core.projector import Loader, View
+from bot.core.replies import open_modal
 from bot.core.scheduler import JobSpec
 
 if TYPE_CHECKING:
@@ -148,10 +148,7 @@ def _register_shortcut(rt: FeatureContext, intake: Intake) -> None:
         }
         catalog = intake.catalog()
         modal = modals.send_modal(catalog, catalog.repos_by_channel.get(channel), metadata)
-        try:
-            await rt.client.views_open(trigger_id=body["trigger_id"], view=modal)
-        except SlackApiError as error:
-            log.warning("agents: views.open failed: %s", error.response.get("error"))
+        if not await open_modal(rt.client, body["trigger_id"], modal):
             await respond(text="I could not open the form; mention me in the thread instead.")
 
     @rt.gate.view(
@@ -217,8 +214,7 @@ def _action_number(action: dict[str, Any]) -> int | None:
     The gate's targets and the listeners read it with this one function, so the record the gate
     checks is the one the listener acts on.
     """
-    value = str(action.get("value") or "")
-    return int(value) if value.isascii() and value.isdigit() else None
+    return record_id(action.get("value"))
 
 
 async def cancel_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
@@ -305,7 +301,4 @@ def _register_actions(rt: FeatureContext) -> None:
         if request is None:
             return
         modal = modals.context_modal(request.sent_payload, request.sent_meta)
-        try:
-            await rt.client.views_open(trigger_id=body["trigger_id"], view=modal)
-        except SlackApiError as error:
-            log.warning("agents: views.open failed: %s", error.response.get("error"))
+        await open_modal(rt.client, body["trigger_id"], modal)

@@ -16,6 +16,7 @@ from bot.core.access import (
     RecordPolicy,
     Rule,
     Subject,
+    record_id,
 )
 
 AGENT_REQUEST = "agent_request"
@@ -54,7 +55,7 @@ def record_policy(admins: Callable[[], Collection[str]]) -> RecordPolicy:
     (`owners`) and the admins."""
 
     async def load(session: AsyncSession, ref: str) -> Subject | None:
-        number = int(ref) if ref.isascii() and ref.isdigit() else None
+        number = record_id(ref)
         request = await session.get(AgentRequest, number) if number is not None else None
         if request is None:
             return None

@@ -79,7 +79,7 @@ class AttemptBrief:
     ci_state: str | None
     ci_sha: str | None
     pr_url: str | None
-    changed: bool = True  # whether it left a change of its own (files changed)
+    changed: bool  # whether it left a change of its own (files changed)
 
 
 def default_repo(settings: Settings, channel: str | None) -> str | None:

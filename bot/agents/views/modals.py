@@ -9,21 +9,19 @@ from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
     InputBlock,
-    Option,
     PlainTextInputElement,
     SectionBlock,
-    StaticSelectElement,
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from bot.agents.service.parsing import MAX_ATTEMPTS, Catalog, Spec, resolve
 from bot.core.commands import Usage, UsageError
+from bot.core.forms import VALUE, attempts_pick, pick, submitted
 from bot.core.security import inert
 
 SEND_CALLBACK = "agents.send"
 SHORTCUT = "send_to_agent"
-VALUE = "value"
 FIELDS = ("instruction", "repo", "backend", "attempts", "branch")
 CHUNK = 2800
 
@@ -45,8 +43,6 @@ USAGE = Usage(
 
 
 def send_modal(catalog: Catalog, repo: str | None, metadata: dict[str, Any]) -> View:
-    backends = [Option(text=name[:75], value=name) for name in catalog.backends[:100]]
-    attempts = [Option(text=str(n), value=str(n)) for n in range(1, MAX_ATTEMPTS + 1)]
     blocks: list[Block] = [
         InputBlock(
             block_id="instruction",
@@ -61,24 +57,10 @@ def send_modal(catalog: Catalog, repo: str | None, metadata: dict[str, Any]) -> 
             element=PlainTextInputElement(action_id=VALUE, initial_value=repo or None),
         ),
     ]
-    if backends:
-        blocks.append(
-            InputBlock(
-                block_id="backend",
-                label="Backend",
-                element=StaticSelectElement(
-                    action_id=VALUE, options=backends, initial_option=backends[0]
-                ),
-            )
-        )
+    if catalog.backends:
+        blocks.append(pick("backend", "Backend", catalog.backends))
     blocks += [
-        InputBlock(
-            block_id="attempts",
-            label="Attempts (run in parallel, then compared)",
-            element=StaticSelectElement(
-                action_id=VALUE, options=attempts, initial_option=attempts[0]
-            ),
-        ),
+        attempts_pick("attempts", MAX_ATTEMPTS, 1),
         InputBlock(
             block_id="branch",
             label="Base branch",
@@ -105,19 +87,11 @@ def send_modal(catalog: Catalog, repo: str | None, metadata: dict[str, Any]) -> 
     )
 
 
-def _value(values: dict[str, Any], block: str) -> str:
-    element = (values.get(block) or {}).get(VALUE) or {}
-    if element.get("selected_option"):
-        return str(element["selected_option"].get("value") or "")
-    return str(element.get("value") or "")
-
-
 def read_send_form(
     view: dict[str, Any], catalog: Catalog, channel: str | None
 ) -> tuple[Spec | None, dict[str, str]]:
     """The spec from a submitted modal, or the errors to show next to its fields."""
-    values = (view.get("state") or {}).get("values") or {}
-    form = {name: _value(values, name).strip() for name in FIELDS}
+    form = {name: submitted(view, name) for name in FIELDS}
     try:
         spec = resolve(form["instruction"], form, catalog, channel)
     except UsageError as problem:

@@ -6,12 +6,10 @@ the gate or by the rules, writes nothing and opens nothing."""
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 
 from bot.agents import service as agents
 from bot.ci.models import CiFixRequest
@@ -19,22 +17,22 @@ from bot.ci.service import access, fixes
 from bot.ci.service.kinds import ASK_AGENTS_ACTION, CREDIT_TASK, FIX_TASK
 from bot.ci.service.suspects import listed, users_here
 from bot.ci.settings import SECTION as CI
-from bot.ci.views.fix_form import ATTEMPTS, CALLBACK, fix_form, form_breakage, read_fix_form
+from bot.ci.views.fix_form import CALLBACK, fix_form, form_breakage
 from bot.ci.workflows.fixes import FixCredit, FixPreparer
+from bot.core.access import record_id
 from bot.core.db import transaction
+from bot.core.forms import ATTEMPTS, read_agent_fields
 from bot.core.gate import Incoming, incoming_of, one
+from bot.core.replies import open_modal, tell
 
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
-
-log = logging.getLogger(__name__)
 
 
 def breakage_number(action: dict[str, Any]) -> int | None:
     """The breakage id the button carries; None for anything our button would not send. The
     gate's target and the listener read it with this one function."""
-    value = str(action.get("value") or "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+    return record_id(action.get("value"))
 
 
 def _breakage_ref(incoming: Incoming) -> str:
@@ -77,7 +75,7 @@ def register_fixes(rt: FeatureContext) -> None:
             await ack()  # the gate refused it already
             return
         backends, most = agents.handoff_choices(rt.settings)
-        choice, errors = read_fix_form(view, backends, most)
+        choice, errors = read_agent_fields(view, backends, most)
         if choice is None:
             await ack(response_action="errors", errors=errors)
             return
@@ -88,7 +86,7 @@ def register_fixes(rt: FeatureContext) -> None:
             await ack(response_action="errors", errors={ATTEMPTS: str(refusal)[:150]})
             return
         await ack()
-        await _tell(rt, fix.channel, user, _asked(fix))
+        await tell(rt.client, fix.channel, user, _asked(fix))
 
 
 async def _open_form(rt: FeatureContext, breakage_id: int, trigger_id: str) -> str | None:
@@ -108,10 +106,7 @@ async def _open_form(rt: FeatureContext, breakage_id: int, trigger_id: str) -> s
         attempts=config.fix_attempts,
         backend=config.fix_backend,
     )
-    try:
-        await rt.client.views_open(trigger_id=trigger_id, view=form)
-    except SlackApiError as error:
-        log.warning("ci: views.open failed: %s", error.response.get("error"))
+    if not await open_modal(rt.client, trigger_id, form):
         return ":warning: I could not open the form to ask the agents; press the button again."
     return None
 
@@ -140,10 +135,3 @@ def _asked(fix: CiFixRequest) -> str:
         f":robot_face: Asked {count} to fix this breakage. They work in the card's thread; "
         f"their comparison follows there{review}."
     )
-
-
-async def _tell(rt: FeatureContext, channel: str, user: str, text: str) -> None:
-    try:
-        await rt.client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except SlackApiError as error:
-        log.info("ci: could not tell %s: %s", user, error.response.get("error"))

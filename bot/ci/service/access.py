@@ -19,7 +19,15 @@ from bot.ci.service.routing import routes_for
 from bot.ci.service.suspects import listed, users_here
 from bot.ci.settings import CiRoute
 from bot.core import workspaces
-from bot.core.access import ADMINS, CHANNEL_READERS, OWNERS, PARTICIPANTS, RecordPolicy, Subject
+from bot.core.access import (
+    ADMINS,
+    CHANNEL_READERS,
+    OWNERS,
+    PARTICIPANTS,
+    RecordPolicy,
+    Subject,
+    record_id,
+)
 
 CI_BREAKAGE = "ci_breakage"
 FIX = "ask agents to fix"
@@ -47,7 +55,7 @@ def record_policy(
     routes: Callable[[], Sequence[CiRoute]], authors: Callable[[], Mapping[str, str]]
 ) -> RecordPolicy:
     async def load(session: AsyncSession, ref: str) -> Subject | None:
-        number = int(ref) if ref.isascii() and ref.isdigit() else None
+        number = record_id(ref)
         breakage = await session.get(CiBreakage, number) if number is not None else None
         pipeline = await session.get(CiPipeline, breakage.pipeline_id) if breakage else None
         if breakage is None or pipeline is None:

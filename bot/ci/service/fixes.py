@@ -43,8 +43,9 @@ from bot.core.db import utcnow
 from bot.core.projector import NotReady, posted_ts
 
 PREPARING, HANDED, FAILED = "preparing", "handed", "failed"
-# Crediting takes a few GitHub calls; a credit task still undecided this long after the green
-# run came in has kept failing (the task runner gives up on it after its retries).
+# Crediting takes a few GitHub calls: a deadline. A credit still undecided this long after the
+# green run came in (its task kept failing, or was lost) is settled as "could not be checked",
+# whether or not the task is still retrying; `credit` keeps whichever decision comes first.
 CREDIT_GIVE_UP = dt.timedelta(hours=1)
 NOT_CHECKED = "whether an attempt is in it could not be checked"
 

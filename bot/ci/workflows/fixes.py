@@ -261,27 +261,28 @@ async def _holds(
 ) -> bool | None:
     """Whether the green commit holds the attempt's head, or its merged pull request (None:
     GitHub could not tell, and nothing it did tell holds it)."""
-    unsure = False
+    answers: list[bool | None] = []
     if attempt.ci_sha:
-        head_in = await api.contains(repo, attempt.ci_sha, green, token, api_url)
-        if head_in:
-            return True
-        unsure = head_in is None
+        answers.append(await api.contains(repo, attempt.ci_sha, green, token, api_url))
     number = _pull_number(repo, attempt.pr_url)
-    if number is None:
-        return None if unsure else False
+    if True not in answers and number is not None:
+        answers.append(await _merge_held(repo, number, green, token, api_url))
+    if True in answers:
+        return True
+    return None if None in answers else False
+
+
+async def _merge_held(repo: str, number: int, green: str, token: str, api_url: str) -> bool | None:
+    """Whether the green commit holds pull request `number`'s merge (None: GitHub could not
+    tell; False: not merged, or not held)."""
     merged = await api.pull(repo, number, token, api_url)
     if merged is None:
         return None
     if not merged.merged or not merged.merge_commit_sha:
-        return None if unsure else False
-    sha = merged.merge_commit_sha
-    if sha == green:
+        return False
+    if merged.merge_commit_sha == green:
         return True
-    merge_in = await api.contains(repo, sha, green, token, api_url)
-    if merge_in:
-        return True
-    return None if unsure or merge_in is None else False
+    return await api.contains(repo, merged.merge_commit_sha, green, token, api_url)
 
 
 def _pull_number(repo: str, url: str | None) -> int | None:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.codered.models import CodeRed, CodeRedNotice
 from bot.codered.service import active_row
 from bot.codered.service.options import Options
-from bot.core.access import EVERYONE, OWNERS, Check, RecordPolicy, Rule, Subject
+from bot.core.access import EVERYONE, OWNERS, Check, RecordPolicy, Rule, Subject, record_id
 
 CODERED = "codered"
 ACTIVE, NEW = "active", "new"
@@ -35,8 +35,8 @@ def record_policy(opts: Options) -> RecordPolicy:
         if ref == NEW:
             return Subject(CODERED, NEW, "a code red")
         row = await active_row(session) if ref == ACTIVE else None
-        if ref.isascii() and ref.isdigit():
-            row = await session.get(CodeRed, int(ref))
+        if (number := record_id(ref)) is not None:
+            row = await session.get(CodeRed, number)
         if row is None:
             return None
         return Subject(CODERED, str(row.id), "the code red", owners=frozenset({row.owner_id}))

@@ -14,10 +14,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.access import record_id
 from bot.core.commands import UsageError, wants_help
 from bot.core.db import transaction
 from bot.core.gate import Incoming, Target, Targets, no_record, one
 from bot.core.projector import redraw
+from bot.core.replies import tell
 from bot.core.scheduler import JobSpec
 from bot.core.settings import per_workspace
 from bot.incidents import service, views
@@ -211,15 +213,15 @@ def _register_actions(rt: FeatureContext, opts: Options) -> None:
         except (UsageError, IncidentError) as refusal:
             # Send the card again though nothing changed: a refused menu choice must not stay
             # selected on screen.
-            found = _number(number)
+            found = record_id(number)
             async with transaction(rt.sessions) as session:
                 if found is not None and await session.get(Incident, found) is not None:
                     await redraw(session, kinds.CARD, found)
             if channel:
-                await _tell(rt, channel, user, f":no_entry: {refusal}")
+                await tell(rt.client, channel, user, f":no_entry: {refusal}")
 
     async def incident(session: AsyncSession, number: str) -> Incident:
-        wanted = _number(number)
+        wanted = record_id(number)
         found = await session.get(Incident, wanted) if wanted is not None else None
         if found is None:  # deleted since the gate looked
             raise IncidentError("That incident no longer exists.")
@@ -264,7 +266,7 @@ def _register_actions(rt: FeatureContext, opts: Options) -> None:
 
         async def change(session: Any, user: str) -> None:
             found = await incident(session, number)
-            reminder_id = _number(reminder)
+            reminder_id = record_id(reminder)
             if reminder_id is None:
                 raise IncidentError("That reminder no longer exists.")
             minutes = reminders.SNOOZE_MINUTES
@@ -293,14 +295,3 @@ def _snooze_choice(action: dict[str, Any]) -> tuple[str, str]:
     """A reminder's Snooze button: (incident number, reminder id)."""
     number, _, reminder = str(action.get("value") or "").partition(":")
     return number, reminder
-
-
-def _number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-async def _tell(rt: FeatureContext, channel: str, user: str, text: str) -> None:
-    try:
-        await rt.client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except SlackApiError as error:
-        log.info("incidents: could not tell %s: %s", user, error.response.get("error"))

@@ -66,12 +66,13 @@ async def _followup_to_agent(
     """Record the follow-up and hand it to the agents, or neither (one transaction)."""
     # The repository is checked first, so a refusal names it before anything else.
     handoffs.choose_repo(settings, request.extra.get("repo"), incident.channel_id)
+    attempts = handoffs.attempts_of(request.extra.get("attempts"))
     text = plain_mentions(free_text)
     followup_id = await service.add_followup(session, incident, text, request.user_id, user)
     followup = await handoffs.followup_of(session, incident, followup_id)
     sent = await handoffs.send_to_agents(
         session, settings, incident, followup, user=user,
-        repo=request.extra.get("repo"), attempts=request.extra.get("attempts"),
+        repo=request.extra.get("repo"), attempts=attempts,
     )  # fmt: skip
     return Answer(sent_text(incident.number, sent))
 

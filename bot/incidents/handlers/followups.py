@@ -5,20 +5,19 @@ refusal, by the gate or by the rules, writes nothing."""
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agents import service as agents
+from bot.core.access import record_id
 from bot.core.commands import UsageError
 from bot.core.db import transaction
-from bot.core.gate import Incoming, Target
-from bot.core.projector import posted_ts, redraw
+from bot.core.gate import Incoming, Target, incoming_of
+from bot.core.projector import redraw
+from bot.core.replies import open_modal, tell
 from bot.incidents.handlers.commands import sent_text
 from bot.incidents.models import Incident
 from bot.incidents.service import handoffs, kinds
@@ -35,7 +34,6 @@ from bot.incidents.views.followup_form import (
 if TYPE_CHECKING:
     from bot.feature import FeatureContext
 
-log = logging.getLogger(__name__)
 STARTS_AGENTS = Target(agents.AGENTS, agents.AGENTS_REF, agents.START)
 
 
@@ -44,11 +42,8 @@ def menu_choice(action: dict[str, Any]) -> tuple[int, int] | None:
     send. The gate's targets and the listener read it with this one function."""
     option = action.get("selected_option") or {}
     incident, _, followup = str(option.get("value") or "").partition(":")
-    if not all(
-        part.isascii() and part.isdigit() and len(part) < 12 for part in (incident, followup)
-    ):
-        return None
-    return int(incident), int(followup)
+    ids = record_id(incident), record_id(followup)
+    return (ids[0], ids[1]) if ids[0] is not None and ids[1] is not None else None
 
 
 async def _targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
@@ -73,7 +68,7 @@ def register_followups(rt: FeatureContext) -> None:
 
     @rt.gate.view(CALLBACK, _form_targets)
     async def form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ids = form_ids(json.loads(view.get("private_metadata") or "{}"))
+        ids = form_ids(incoming_of(body).metadata())
         if ids is None:
             await ack()
             return
@@ -83,7 +78,7 @@ def register_followups(rt: FeatureContext) -> None:
             return
         await ack()
         channel, text = answer
-        await rt.client.chat_postEphemeral(channel=channel, user=str(body["user"]["id"]), text=text)
+        await tell(rt.client, channel, str(body["user"]["id"]), text)
 
 
 async def _form_targets(session: AsyncSession, incoming: Incoming) -> list[Target]:
@@ -104,10 +99,7 @@ async def _open_form(
         await _redraw(rt, incident_id)
         return f":no_entry: {refusal}"
     form = followup_form(incident_id, followup_id, followup.text, choices)
-    try:
-        await rt.client.views_open(trigger_id=trigger_id, view=form)
-    except SlackApiError as error:
-        log.warning("incidents: views.open failed: %s", error.response.get("error"))
+    if not await open_modal(rt.client, trigger_id, form):
         return (
             ":warning: I could not open the form; send it with "
             f"`/incident followup #{incident.number} <text> agent`."
@@ -136,11 +128,10 @@ async def _send(
                 followup,
                 user=user,
                 repo=chosen.repo,
-                attempts=str(chosen.attempts),
+                attempts=chosen.attempts,
                 backend=chosen.backend,
             )
-            channel, _ = await posted_ts(session, kinds.CARD, incident_id)
-            return channel, sent_text(incident.number, sent)
+            return sent.channel, sent_text(incident.number, sent)
     except (UsageError, IncidentError) as refusal:
         return {REPO: f"{refusal}"[:150]}
 

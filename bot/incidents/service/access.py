@@ -13,6 +13,7 @@ from bot.core.access import (
     PARTICIPANTS,
     RecordPolicy,
     Subject,
+    record_id,
 )
 from bot.core.commands import UsageError
 from bot.incidents.models import Incident, RoleAssignment
@@ -78,16 +79,12 @@ def number_ref(number: int) -> str:
     return f"#{number}"
 
 
-def _digits(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
 async def by_ref(session: AsyncSession, ref: str) -> Incident | None:
     """The incident a policy ref names: `#N` by its number, plain digits by its primary key."""
     if ref.startswith("#"):
-        number = _digits(ref[1:])
+        number = record_id(ref[1:])
         return await by_number(session, number) if number is not None else None
-    key = _digits(ref)
+    key = record_id(ref)
     return await session.get(Incident, key) if key is not None else None
 
 

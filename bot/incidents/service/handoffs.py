@@ -40,6 +40,7 @@ class Sent:
     request_id: int
     repo: str
     attempts: int
+    channel: str  # the incident card's, where the agents work in its thread
 
 
 def choose_repo(settings: Settings, named: str | None, channel: str | None) -> str:
@@ -117,13 +118,12 @@ async def send_to_agents(
     *,
     user: str,
     repo: str | None = None,
-    attempts: str | None = None,
+    attempts: int = 1,
     backend: str | None = None,
 ) -> Sent:
     """Hand `followup` to the agents on behalf of `user`, in the incident card's thread."""
     still_unsent(followup)
     chosen = choose_repo(settings, repo, incident.channel_id)
-    count = attempts_of(attempts)
     try:
         channel, thread_ts = await posted_ts(session, CARD, incident.id)
     except NotReady:
@@ -138,7 +138,7 @@ async def send_to_agents(
         "severity, status, summary and latest timeline lines",
         repo=chosen,
         base_branch=None,
-        attempts=count,
+        attempts=attempts,
         channel=channel,
         thread_ts=thread_ts,
         requester=user,
@@ -151,7 +151,7 @@ async def send_to_agents(
     request_id = await agents.hand_off(session, handoff, settings)
     followup.agent_request_id = request_id
     await session.flush()
-    return Sent(followup.id, request_id, chosen, count)
+    return Sent(followup.id, request_id, chosen, attempts, channel)
 
 
 async def _brief(

@@ -104,20 +104,18 @@ async def followup_states(session: AsyncSession, incident_id: int) -> tuple[Foll
 
 
 async def late_prs_state(session: AsyncSession, incident_id: int) -> LatePrsState | None:
-    """The pull requests of the incident's follow-ups that its postmortem draft does not link;
-    None before the draft is written, or when it links them all."""
+    """The incident's postmortem draft and its follow-ups' pull requests (the view tells which
+    the draft does not link); None before the draft is written."""
     incident = await session.get(Incident, incident_id)
     if incident is None or incident.postmortem_md is None or not incident.channel_id:
         return None
-    written = incident.postmortem_md
-    late = tuple(
+    prs = tuple(
         (followup.text, attempt, url)
         for followup in await followup_states(session, incident_id)
         if followup.agent is not None
         for attempt, url in followup.agent.prs
-        if url not in written
     )
-    return LatePrsState(incident.number, incident.channel_id, late) if late else None
+    return LatePrsState(incident.number, incident.channel_id, incident.postmortem_md, prs)
 
 
 def _agent(brief: agents.RequestBrief | None) -> FollowUpAgent | None:

@@ -90,11 +90,12 @@ class FollowUpAgent:
 
 @dataclass(frozen=True)
 class LatePrsState:
-    """Follow-ups' pull requests the postmortem draft does not link: opened after it was
-    written. (follow-up text, attempt, url) each."""
+    """An incident's postmortem draft, and its follow-ups' pull requests: (follow-up text,
+    attempt, url) each."""
 
     number: int
     channel_id: str
+    draft: str
     prs: tuple[tuple[str, int, str], ...]
 
 

@@ -15,6 +15,7 @@ from bot.incidents.service.state import FollowUpAgent, FollowUpState, IncidentSt
 
 SEND_FOLLOWUP = "incidents.followup_agent"
 MENU_OPTIONS = 100  # Slack's limit for a static select
+LATE_SHOWN = 10  # lines of 150 characters and a link: well within a section's 3000
 STATES = {
     "waiting": ":hourglass_flowing_sand: waiting for an agent",
     "working": ":robot_face: an agent is working on it",
@@ -64,23 +65,31 @@ def agent_markdown(agent: FollowUpAgent) -> str:
     return words.get(agent.state, f"sent to the coding agents ({agent.state}, no pull request)")
 
 
-def late_prs(state: LatePrsState) -> Rendered:
-    """In the incident's channel: pull requests opened after the postmortem draft was
-    written, to be added to it."""
+def late_prs(state: LatePrsState) -> Rendered | None:
+    """In the incident's channel: the pull requests opened after the postmortem draft was
+    written (it does not link them), to be added to it; None while there are none."""
+    late = [
+        (text, attempt, url)
+        for text, attempt, url in state.prs
+        if _markdown_safe(url) and f"]({url})" not in state.draft  # as `agent_markdown` links
+    ]
+    if not late:
+        return None
     lines = [
         f"• {mrkdwn(by_person(text), 150)}: {_pr_link(url)}"
         + (f" (attempt {attempt})" if attempt > 1 else "")
-        for text, attempt, url in state.prs
+        for text, attempt, url in late[:LATE_SHOWN]
     ]
+    if len(late) > LATE_SHOWN:
+        lines.append(f"… and {len(late) - LATE_SHOWN} more, on the incident's card")
     heading = (
         f":link: *Opened after the postmortem draft of incident #{state.number} was written*"
         " (add them to it):"
     )
-    text = "\n".join([heading, *lines])
     return Rendered(
         channel=state.channel_id,
         text=f"Pull requests opened after the postmortem of incident #{state.number}",
-        blocks=[SectionBlock(text=MarkdownTextObject(text=text[:3000]))],
+        blocks=[SectionBlock(text=MarkdownTextObject(text="\n".join([heading, *lines])))],
     )
 
 

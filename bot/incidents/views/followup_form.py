@@ -11,12 +11,13 @@ from slack_sdk.models.blocks import Block, ContextBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from bot.core.forms import attempts_pick, number_in, pick, submitted
+from bot.core.access import record_id
+from bot.core.forms import agent_fields, pick, read_agent_fields, submitted
 from bot.core.text import by_person, mrkdwn
 from bot.incidents.service.handoffs import SendChoices
 
 CALLBACK = "incidents.followup_agent.form"
-REPO, ATTEMPTS, BACKEND = "repo", "attempts", "backend"  # the form's blocks
+REPO = "repo"  # the form's own field; the agent fields are `bot.core.forms`'s
 INCIDENT, FOLLOWUP = "incident", "followup"  # its private_metadata
 
 
@@ -24,7 +25,7 @@ INCIDENT, FOLLOWUP = "incident", "followup"  # its private_metadata
 class SendChoice:
     repo: str
     attempts: int
-    backend: str | None
+    backend: str
 
 
 def followup_form(incident_id: int, followup_id: int, text: str, choices: SendChoices) -> View:
@@ -39,10 +40,8 @@ def followup_form(incident_id: int, followup_id: int, text: str, choices: SendCh
             ]
         ),
         pick(REPO, "Repository", choices.repos, choices.repo),
-        attempts_pick(ATTEMPTS, choices.most_attempts, 1),
+        *agent_fields(choices.backends, None, choices.most_attempts, 1),
     ]
-    if choices.backends:
-        blocks.append(pick(BACKEND, "Agent", choices.backends))
     return View(
         type="modal",
         callback_id=CALLBACK,
@@ -57,26 +56,18 @@ def followup_form(incident_id: int, followup_id: int, text: str, choices: SendCh
 def form_ids(metadata: dict[str, Any]) -> tuple[int, int] | None:
     """(incident id, follow-up id) the form carries; None for anything it would not carry. The
     gate's targets and the listener read it with this one function."""
-    found = [str(metadata.get(key) or "") for key in (INCIDENT, FOLLOWUP)]
-    if not all(part.isascii() and part.isdigit() and len(part) < 12 for part in found):
-        return None
-    return int(found[0]), int(found[1])
+    incident, followup = record_id(metadata.get(INCIDENT)), record_id(metadata.get(FOLLOWUP))
+    return (incident, followup) if incident is not None and followup is not None else None
 
 
 def read_followup_form(
     view: dict[str, Any], choices: SendChoices
 ) -> tuple[SendChoice | None, dict[str, str]]:
     """What the submitted form asks for, or the errors to show next to its fields."""
-    errors: dict[str, str] = {}
+    picks, errors = read_agent_fields(view, choices.backends, choices.most_attempts)
     repo = submitted(view, REPO)
     if repo not in choices.repos:
         errors[REPO] = "Pick one of the repositories the agents work on."
-    attempts = number_in(submitted(view, ATTEMPTS), choices.most_attempts)
-    if attempts is None:
-        errors[ATTEMPTS] = f"Pick from 1 to {choices.most_attempts} attempts."
-    backend = submitted(view, BACKEND) or None
-    if choices.backends and backend not in choices.backends:
-        errors[BACKEND] = "Pick one of the configured agents."
-    if errors or attempts is None:
+    if picks is None or errors:
         return None, errors
-    return SendChoice(repo, attempts, backend), {}
+    return SendChoice(repo, picks.attempts, picks.backend), {}

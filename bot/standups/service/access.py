@@ -16,6 +16,7 @@ from bot.core.access import (
     PARTICIPANTS,
     RecordPolicy,
     Subject,
+    record_id,
 )
 from bot.core.text import by_person, mrkdwn
 from bot.standups.models import Standup, StandupDelivery, StandupRun
@@ -25,12 +26,6 @@ from bot.standups.service.people import participants
 STANDUP = "standup"
 PROMPT = "standup_prompt"  # one day's prompt (a run): answered by the people it was sent to
 MANAGE, ANSWER = "change", "answer"
-
-
-def record_id(ref: object) -> int | None:
-    """The id a ref or payload value names; None for anything but plain ASCII digits."""
-    text = str(ref) if isinstance(ref, str | int) and not isinstance(ref, bool) else ""
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def shown_name(name: str) -> str:
