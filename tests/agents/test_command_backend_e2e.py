@@ -149,7 +149,8 @@ async def test_command_agent_reports_branch_and_diff_stat(
         assert '"summary": "Made the login test retry; it passes now."' in transcript
         [result] = posts_of(bot, service.RESULT)
         assert "Branch `opsbot/agent-1-1` (2 files, +4 -0)" in result.args["text"]
-        assert not list((tmp_path / "trees").glob("*/*"))  # the worktree is gone
+        # The worktree and its note go as the drive ends, just after the result is reported.
+        await until(bot, lambda: not list((tmp_path / "trees").glob("*/*")))
 
         # An agent that fails says why, in the thread.
         await bot.slack.command("/agent", f"run {REPO} fail please", user=BOB, channel=GENERAL)
