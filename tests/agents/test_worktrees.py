@@ -4,6 +4,7 @@ that died mid-attempt is removed once its attempt's time is up (real git, the re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -137,3 +138,28 @@ async def test_the_repository_lock_is_the_bots_own_file(tmp_path: Path) -> None:
     assert not list(checkout.rglob("*.lock"))
     assert gitwork.LOCKS.stat().st_mode & 0o777 == 0o700
     assert list(gitwork.LOCKS.glob("*.lock"))
+
+
+async def test_a_drive_canceled_as_it_reports_its_result_still_removes_its_tree(
+    tmp_path: Path,
+) -> None:
+    """The runner stops a drive once its row is final, which the drive's own result makes it:
+    the removal that follows the result must finish all the same."""
+    agents = _agents(tmp_path)
+    backend = create_backend(agents.backends[0], BackendEnv(agents=agents, public_url=None))
+    drive_task: asyncio.Task[None] | None = None
+
+    async def emit(update: Update) -> None:
+        if update.state == m.COMPLETED and drive_task is not None:
+            drive_task.cancel()  # as the runner does, once it reads the final state
+
+    drive_task = asyncio.create_task(backend.drive(job(1), emit))
+    with contextlib.suppress(asyncio.CancelledError):
+        await drive_task
+    tree = _tree(tmp_path, 1)
+    for _ in range(200):
+        if not tree.exists() and not list((tmp_path / "trees").glob("*/*.expires")):
+            break
+        await asyncio.sleep(0.05)
+    assert not tree.exists() and list((tmp_path / "trees").glob("*/*")) == []
+    assert str(tree) not in _listed(tmp_path)

@@ -15,14 +15,16 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.agents.backends import gitwork
 
 log = logging.getLogger(__name__)
 SUFFIX = ".expires"
 MARGIN_SECONDS = 300.0
-_timers: set[asyncio.Task[list[Path]]] = set()
+_timers: set[asyncio.Task[Any]] = set()
 
 
 def _note(tree: Path) -> Path:
@@ -67,15 +69,25 @@ async def remove(tree: Path, checkout: str) -> None:
 
 
 async def ended(tree: Path, checkout: str, keep_minutes: float, root: Path) -> None:
-    """The attempt in `tree` is over: remove it now, or when its keeping time is up."""
+    """The attempt in `tree` is over: remove it now, or when its keeping time is up.
+
+    The removal finishes even when the drive is canceled meanwhile (the runner stops a drive
+    as soon as its row is final, which this drive's own result makes it): a removal cut off
+    halfway leaves a registered worktree, or a note, for a sweep much later."""
     if keep_minutes <= 0:
-        await remove(tree, checkout)
+        await asyncio.shield(_kept(remove(tree, checkout)))
         return
     keep = keep_minutes * 60
     expire_at(tree, checkout, time.time() + keep)
-    timer = asyncio.create_task(_sweep_after(root, keep), name="agents-worktree-sweep")
-    _timers.add(timer)
-    timer.add_done_callback(_timers.discard)
+    _kept(_sweep_after(root, keep))
+
+
+def _kept(work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """A task of its own, referenced until it ends (the loop keeps only weak references)."""
+    task = asyncio.create_task(work, name="agents-worktree")
+    _timers.add(task)
+    task.add_done_callback(_timers.discard)
+    return task
 
 
 async def _sweep_after(root: Path, seconds: float) -> list[Path]:
